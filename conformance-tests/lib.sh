@@ -1,0 +1,92 @@
+# Shared set-up for the conformance tests: the fixed test ports, starting and stopping the
+# test DNS server and basalt, and small assertions. Sourced by `run` and each client script.
+#
+# Fixed test set-up (DEVELOPERS.md): ACME on 127.0.0.1:14000, http-01 on 5002,
+# tls-alpn-01 on 5001, test DNS on 127.0.0.1:8053 (control API on 8055).
+
+set -euo pipefail
+
+ACME_PORT=${ACME_PORT:-14000}
+HTTP01_PORT=5002
+TLSALPN01_PORT=5001
+DNS_ADDR=127.0.0.1:8053
+DNS_CONTROL=127.0.0.1:8055
+DIRECTORY="https://127.0.0.1:${ACME_PORT}/acme/default/directory"
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN="${CARGO_TARGET_DIR:-$REPO/target}/debug"
+
+# Refuses to go on if a port the tests need is taken (never silently shares a port).
+require_free_port() {
+    local port=$1
+    if ss -Hltnu "( sport = :$port )" 2>/dev/null | grep -q .; then
+        echo "error: port $port is already in use; stop whatever listens there and retry" >&2
+        ss -Hltnup "( sport = :$port )" >&2 || true
+        exit 2
+    fi
+}
+
+# Starts the test DNS server and basalt on a fresh data dir under $WORK.
+start_ca() {
+    for port in "$ACME_PORT" "$HTTP01_PORT" "$TLSALPN01_PORT" 8053 8055; do require_free_port "$port"; done
+    "$BIN/basalt-test-dns" --listen "$DNS_ADDR" --control "$DNS_CONTROL" >"$WORK/dns.log" 2>&1 &
+    DNS_PID=$!
+    "$BIN/basalt" serve --data "$WORK/data" --listen "127.0.0.1:$ACME_PORT" \
+        --http01-port "$HTTP01_PORT" --tlsalpn01-port "$TLSALPN01_PORT" --resolver "$DNS_ADDR" \
+        >"$WORK/basalt.log" 2>&1 &
+    BASALT_PID=$!
+    for _ in $(seq 1 100); do
+        if [ -f "$WORK/data/root.pem" ] && curl -sf --cacert "$WORK/data/root.pem" "$DIRECTORY" >/dev/null 2>&1; then
+            "$BIN/basalt" root --data "$WORK/data" >"$WORK/root.pem"
+            return 0
+        fi
+        if ! kill -0 "$BASALT_PID" 2>/dev/null; then break; fi
+        sleep 0.1
+    done
+    echo "error: basalt did not start; its log:" >&2
+    cat "$WORK/basalt.log" >&2
+    exit 1
+}
+
+stop_ca() {
+    [ -n "${BASALT_PID:-}" ] && kill "$BASALT_PID" 2>/dev/null && wait "$BASALT_PID" 2>/dev/null || true
+    [ -n "${DNS_PID:-}" ] && kill "$DNS_PID" 2>/dev/null && wait "$DNS_PID" 2>/dev/null || true
+    BASALT_PID= DNS_PID=
+}
+
+# Prints the SQLite value of a query against the CA's database.
+db() {
+    sqlite3 "$WORK/data/basalt.db" "$1"
+}
+
+fail() {
+    echo "    check failed: $*" >&2
+    return 1
+}
+
+# Checks a leaf: chains to basalt's root through the given chain file, carries exactly the
+# given names (sorted, comma-separated like "DNS:a.test, DNS:b.test"), lives 24 hours, and is
+# clean under pkilint's RFC 5280 linter.
+check_leaf() {
+    local leaf=$1 chain=$2 want_names=$3
+    openssl verify -x509_strict -purpose sslserver -CAfile "$WORK/root.pem" -untrusted "$chain" "$leaf" >/dev/null \
+        || fail "$leaf does not chain to basalt's root"
+    local names
+    names=$(openssl x509 -in "$leaf" -noout -ext subjectAltName | tail -n +2 | tr -d ' ' | tr ',' '\n' | sort | paste -sd, -)
+    [ "$names" = "$want_names" ] || fail "names are '$names', expected '$want_names'"
+    local nb na
+    nb=$(date -d "$(openssl x509 -in "$leaf" -noout -startdate | cut -d= -f2)" +%s)
+    na=$(date -d "$(openssl x509 -in "$leaf" -noout -enddate | cut -d= -f2)" +%s)
+    [ $((na - nb + 1)) -eq 86400 ] || fail "lifetime is $((na - nb + 1)) s, expected 86400"
+    lint "$leaf"
+}
+
+# pkilint's RFC 5280 linter: any ERROR or FATAL finding fails.
+lint() {
+    local out
+    out=$(lint_pkix_cert lint -s ERROR -f TEXT "$1" 2>&1) || true
+    if echo "$out" | grep -qE '(ERROR|FATAL)'; then
+        echo "$out" >&2
+        fail "pkilint reports errors for $1"
+    fi
+}

@@ -1,0 +1,181 @@
+//! The HTTPS certificate basalt issues to itself from its own intermediate, and its renewal.
+//!
+//! It lives in the database (`serving_certificates`), so every replica serves the same one
+//! and a restart reuses it. One replica at a time renews it, holding a lease; the others pick
+//! the new one up on their next check. Renewal happens after two thirds of the lifetime, and
+//! the new certificate is swapped in without a restart.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use basalt_protocol::Identifier;
+use basalt_signer::Issuer;
+use basalt_storage::{NewServingCertificate, ServingCertificateRecord, Store};
+
+use crate::clock::Clock;
+use crate::tls::{ServingCertResolver, certified_key};
+
+const LEASE_NAME: &str = "serving-certificate";
+const LEASE_TTL: Duration = Duration::from_secs(60);
+
+/// Why the serving certificate could not be put in place.
+#[derive(Debug, thiserror::Error)]
+pub enum ServingCertificateError {
+    #[error("storage: {0}")]
+    Storage(#[from] basalt_storage::Error),
+    #[error("signing: {0}")]
+    Signer(#[from] basalt_signer::Error),
+    #[error("{0}")]
+    Tls(String),
+    #[error("another replica holds the renewal lease and no serving certificate exists yet")]
+    NotYetAvailable,
+}
+
+/// Keeps the serving certificate current.
+pub struct ServingCertificates {
+    store: Store,
+    issuer: Arc<Issuer>,
+    names: Vec<Identifier>,
+    lifetime: Duration,
+    holder: String,
+    clock: Arc<dyn Clock>,
+}
+
+impl ServingCertificates {
+    pub fn new(
+        store: Store,
+        issuer: Arc<Issuer>,
+        names: Vec<Identifier>,
+        lifetime: Duration,
+        holder: String,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            issuer,
+            names,
+            lifetime,
+            holder,
+            clock,
+        }
+    }
+
+    /// The certificate's names: the listen host (unless unspecified), `localhost`,
+    /// `127.0.0.1`, `::1`, and configured extra names; duplicates removed.
+    pub fn names_for(listen_host: IpAddr, extra: &[String]) -> Vec<Identifier> {
+        let mut names: Vec<Identifier> = Vec::new();
+        let mut push = |id: Identifier| {
+            if !names.contains(&id) {
+                names.push(id);
+            }
+        };
+        if !listen_host.is_unspecified() {
+            push(Identifier::ip(listen_host));
+        }
+        push(Identifier::dns("localhost"));
+        push(Identifier::ip(IpAddr::from([127, 0, 0, 1])));
+        push(Identifier::ip(IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])));
+        for name in extra {
+            match name.parse::<IpAddr>() {
+                Ok(ip) => push(Identifier::ip(ip)),
+                Err(_) => push(Identifier::dns(name.to_ascii_lowercase())),
+            }
+        }
+        names
+    }
+
+    /// A usable certificate: stored, covering our names, not due for renewal.
+    fn is_fresh(&self, record: &ServingCertificateRecord) -> bool {
+        let renew_at = record.not_after - self.lifetime / 3;
+        let covers = self.names.iter().all(|n| record.names.contains(&n.value));
+        covers && renew_at > self.clock.now()
+    }
+
+    /// Returns the record to serve, issuing a new one if needed (and if we win the lease).
+    pub async fn current(&self) -> Result<ServingCertificateRecord, ServingCertificateError> {
+        let latest = self.store.latest_serving_certificate().await?;
+        if let Some(record) = &latest
+            && self.is_fresh(record)
+        {
+            return Ok(record.clone());
+        }
+        let now = self.clock.now();
+        if self
+            .store
+            .try_lease(LEASE_NAME, &self.holder, now, LEASE_TTL)
+            .await?
+        {
+            let issued = self
+                .issuer
+                .issue_serving_certificate(&self.names, self.lifetime)?;
+            let record = self
+                .store
+                .insert_serving_certificate(&NewServingCertificate {
+                    chain_pem: issued.chain_pem,
+                    key_pem: issued.key_pem,
+                    names: self.names.iter().map(|n| n.value.clone()).collect(),
+                    not_after: issued.not_after,
+                    now,
+                })
+                .await?;
+            let _ = self.store.release_lease(LEASE_NAME, &self.holder).await;
+            tracing::info!(cert.serial = %issued.serial, not_after = %record.not_after, "serving certificate issued");
+            return Ok(record);
+        }
+        // Another replica is renewing; keep serving the old one while it is still valid.
+        match latest {
+            Some(record) if record.not_after > now => Ok(record),
+            _ => Err(ServingCertificateError::NotYetAvailable),
+        }
+    }
+
+    /// Loads the current certificate into a new resolver, waiting briefly if another replica
+    /// is issuing the very first one.
+    pub async fn initial_resolver(
+        &self,
+    ) -> Result<(Arc<ServingCertResolver>, i64), ServingCertificateError> {
+        let mut attempts = 0;
+        loop {
+            match self.current().await {
+                Ok(record) => {
+                    let key = certified_key(&record.chain_pem, &record.key_pem)
+                        .map_err(ServingCertificateError::Tls)?;
+                    return Ok((Arc::new(ServingCertResolver::new(key)), record.id));
+                }
+                Err(ServingCertificateError::NotYetAvailable) if attempts < 20 => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Checks periodically and swaps in a renewed certificate.
+    pub async fn run(self, resolver: Arc<ServingCertResolver>, mut current_id: i64) {
+        let check_every =
+            (self.lifetime / 20).clamp(Duration::from_secs(10), Duration::from_secs(3600));
+        loop {
+            tokio::time::sleep(check_every).await;
+            match self.current().await {
+                Ok(record) if record.id != current_id => {
+                    match certified_key(&record.chain_pem, &record.key_pem) {
+                        Ok(key) => {
+                            resolver.set(key);
+                            current_id = record.id;
+                            tracing::info!(not_after = %record.not_after, "serving certificate swapped in");
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "stored serving certificate is unusable")
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "serving certificate check failed; will retry")
+                }
+            }
+        }
+    }
+}

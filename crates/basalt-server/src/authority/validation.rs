@@ -1,0 +1,184 @@
+//! Scheduling validations: the challenge POST only marks the challenge `processing` in the
+//! database; a worker claims it by lease and runs the validator.
+//!
+//! The database is the queue: a job is a challenge in `processing`, owned by whoever holds
+//! its lease. The replica that received the POST is told through a channel and claims the job
+//! at once (no polling delay). A periodic sweep claims jobs nobody holds, or whose holder's
+//! lease ran out (a replica that died mid-validation), so every job completes exactly once
+//! somewhere.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Semaphore, mpsc};
+
+use basalt_protocol::KeyAuthorization;
+use basalt_storage::{Store, ValidationJob, ValidationResult};
+use basalt_validation::{ValidationRequest, Validator};
+
+use crate::clock::Clock;
+
+/// How often the sweep looks for jobs nobody holds.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
+
+/// The handle handlers use to ask for a validation.
+#[derive(Clone)]
+pub struct ValidationQueue {
+    sender: mpsc::UnboundedSender<i64>,
+}
+
+impl ValidationQueue {
+    /// Asks the local worker to claim and run the job for this challenge now. If the worker
+    /// is gone (shutting down), the sweep of this or another replica picks the job up.
+    pub fn enqueue(&self, challenge_id: i64) {
+        let _ = self.sender.send(challenge_id);
+    }
+}
+
+/// Settings of the worker.
+#[derive(Clone)]
+pub struct WorkerSettings {
+    /// Identifies this process in `lease_holder`.
+    pub holder: String,
+    pub concurrency: usize,
+    pub lease: Duration,
+    pub valid_authorization_lifetime: Duration,
+}
+
+/// Runs validations claimed from the database.
+pub struct ValidationWorker {
+    store: Store,
+    validator: Arc<Validator>,
+    clock: Arc<dyn Clock>,
+    settings: WorkerSettings,
+    receiver: mpsc::UnboundedReceiver<i64>,
+}
+
+/// Creates the queue handle and the worker that serves it.
+pub fn validation_channel(
+    store: Store,
+    validator: Arc<Validator>,
+    clock: Arc<dyn Clock>,
+    settings: WorkerSettings,
+) -> (ValidationQueue, ValidationWorker) {
+    let (sender, receiver) = mpsc::unbounded_channel();
+    (
+        ValidationQueue { sender },
+        ValidationWorker {
+            store,
+            validator,
+            clock,
+            settings,
+            receiver,
+        },
+    )
+}
+
+impl ValidationWorker {
+    /// Runs until the queue handle is dropped and the process ends.
+    pub async fn run(mut self) {
+        let permits = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
+        let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                received = self.receiver.recv() => {
+                    let Some(challenge_id) = received else { break };
+                    let Ok(permit) = permits.clone().acquire_owned().await else { break };
+                    let job = self.store.claim_validation(challenge_id, &self.settings.holder, self.clock.now(), self.settings.lease).await;
+                    match job {
+                        Ok(Some(job)) => self.spawn(job, permit),
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!(challenge.id = challenge_id, error = %e, "could not claim validation; the sweep will retry"),
+                    }
+                }
+                _ = sweep.tick() => self.sweep(&permits).await,
+            }
+        }
+    }
+
+    async fn sweep(&self, permits: &Arc<Semaphore>) {
+        let free = permits.available_permits() as u64;
+        if free == 0 {
+            return;
+        }
+        let jobs = self
+            .store
+            .claim_validation_jobs(
+                &self.settings.holder,
+                self.clock.now(),
+                self.settings.lease,
+                free,
+            )
+            .await;
+        match jobs {
+            Ok(jobs) => {
+                for job in jobs {
+                    let Ok(permit) = permits.clone().acquire_owned().await else {
+                        return;
+                    };
+                    self.spawn(job, permit);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "validation sweep failed"),
+        }
+    }
+
+    fn spawn(&self, job: ValidationJob, permit: tokio::sync::OwnedSemaphorePermit) {
+        let store = self.store.clone();
+        let validator = self.validator.clone();
+        let clock = self.clock.clone();
+        let valid_for = self.settings.valid_authorization_lifetime;
+        tokio::spawn(async move {
+            run_job(&store, &validator, clock.as_ref(), valid_for, job).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn run_job(
+    store: &Store,
+    validator: &Validator,
+    clock: &dyn Clock,
+    valid_for: Duration,
+    job: ValidationJob,
+) {
+    let started = Instant::now();
+    let request = ValidationRequest {
+        identifier: job.identifier.clone(),
+        challenge_type: job.challenge_type,
+        token: job.token.clone(),
+        key_authorization: KeyAuthorization::new(&job.token, &job.account_key_thumbprint),
+    };
+    let outcome = validator.validate(&request).await;
+    let result = match &outcome.problem {
+        None => ValidationResult::Valid,
+        Some(problem) => ValidationResult::Invalid(problem.clone()),
+    };
+    let record = serde_json::to_string(&outcome.records).ok();
+    let now = clock.now();
+    if let Err(e) = store
+        .record_validation(
+            job.challenge_id,
+            &result,
+            record.as_deref(),
+            now,
+            now + valid_for,
+        )
+        .await
+    {
+        // The lease runs out and the job is validated again, here or on another replica.
+        tracing::error!(challenge.id = job.challenge_id, error = %e, "could not record validation result");
+        return;
+    }
+    tracing::info!(
+        authz.id = job.authorization_id,
+        challenge.id = job.challenge_id,
+        challenge.type = job.challenge_type.as_str(),
+        identifier = %job.identifier.value,
+        result = if outcome.problem.is_none() { "valid" } else { "invalid" },
+        problem.type = outcome.problem.as_ref().map(|p| p.problem_type.name()),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "validation"
+    );
+}

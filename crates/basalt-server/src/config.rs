@@ -1,0 +1,82 @@
+//! Typed configuration of the HTTP front end and the issuance policy of each ACME directory.
+//!
+//! The binary reads files, flags and environment variables and builds these structs; this
+//! crate never reads configuration itself.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use basalt_signer::Issuer;
+
+/// Everything `basalt serve` needs besides storage and validation settings.
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// Address the HTTPS listener binds.
+    pub listen: SocketAddr,
+    /// Extra names (DNS or IP) for the serving certificate, beside the listen host,
+    /// `localhost`, `127.0.0.1` and `::1`.
+    pub serving_names: Vec<String>,
+    /// Lifetime of the serving certificate basalt issues to itself; renewed after two thirds.
+    pub serving_certificate_lifetime: Duration,
+    /// The ACME directories served under `/acme/<name>/`.
+    pub directories: Vec<DirectoryConfig>,
+    /// How long a nonce stays redeemable (RFC 8555 §6.5 leaves it to the server).
+    pub nonce_lifetime: Duration,
+    /// Validations running at once in this process.
+    pub validation_concurrency: usize,
+    /// How long a replica owns a validation job before another may take it over.
+    pub validation_lease: Duration,
+    /// How long a valid authorization may be reused for new orders (all directories).
+    pub valid_authorization_lifetime: Duration,
+    /// Orders per page of an account's orders list (RFC 8555 §7.1.2.1).
+    pub orders_per_page: u64,
+    /// Largest accepted request body, in bytes.
+    pub max_request_bytes: usize,
+}
+
+/// One ACME directory: its own intermediate and its own policy.
+#[derive(Clone)]
+pub struct DirectoryConfig {
+    pub name: String,
+    pub issuer: Arc<Issuer>,
+    pub policy: IssuancePolicy,
+    pub meta: DirectoryMetaConfig,
+}
+
+/// What certificates and orders of a directory look like.
+#[derive(Debug, Clone)]
+pub struct IssuancePolicy {
+    /// Default certificate lifetime (notAfter − notBefore + 1 s, RFC 5280 §4.1.2.5 counts
+    /// both ends).
+    pub certificate_lifetime: Duration,
+    /// Longest lifetime a client may ask for with notBefore/notAfter (RFC 8555 §7.4).
+    pub max_certificate_lifetime: Duration,
+    /// How far notBefore is set into the past to absorb clock skew.
+    pub backdate: Duration,
+    /// How long a new order stays open.
+    pub order_lifetime: Duration,
+    /// How long a pending authorization stays open.
+    pub pending_authorization_lifetime: Duration,
+}
+
+/// RFC 8555 §7.1.1 `meta` values.
+#[derive(Debug, Clone, Default)]
+pub struct DirectoryMetaConfig {
+    pub terms_of_service: Option<String>,
+    pub website: Option<String>,
+    pub caa_identities: Vec<String>,
+}
+
+impl Default for IssuancePolicy {
+    fn default() -> Self {
+        const HOUR: u64 = 3600;
+        Self {
+            certificate_lifetime: Duration::from_secs(24 * HOUR),
+            max_certificate_lifetime: Duration::from_secs(24 * HOUR),
+            backdate: Duration::from_secs(60),
+            order_lifetime: Duration::from_secs(7 * 24 * HOUR),
+            pending_authorization_lifetime: Duration::from_secs(7 * 24 * HOUR),
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! The JWS-authenticating extractor: every POST passes through here (RFC 8555 §6.2–§6.5).
+//!
+//! Order of checks, cheapest first: directory and origin, `Content-Type`, body size, the JWS
+//! envelope and header, the `url`, the nonce's MAC and expiry, the key (`jwk`, or `kid`
+//! looked up in storage), the signature, and last the nonce's single use (one insert).
+//! A request with a bad signature therefore never burns a nonce.
+
+use axum::body::Body;
+use axum::extract::FromRequest;
+use axum::http::{Request, header};
+
+use basalt_protocol::AccountStatus;
+use basalt_protocol::{Jwk, Jws, KeyRef, Problem, ProblemType};
+use basalt_storage::AccountRecord;
+
+use crate::config::DirectoryConfig;
+use crate::problem::AcmeError;
+use crate::state::AppState;
+use crate::urls::Urls;
+
+/// The `Content-Type` every ACME POST carries (RFC 8555 §6.2).
+const JOSE_JSON: &str = "application/jose+json";
+
+/// Who signed a request.
+#[derive(Debug, Clone)]
+pub enum Signer {
+    /// A `jwk` header: newAccount, and revokeCert by certificate key.
+    Key(Jwk),
+    /// A `kid` header naming a valid account of this directory.
+    Account { account: AccountRecord, key: Jwk },
+}
+
+/// An authenticated POST request.
+pub struct SignedRequest {
+    pub urls: Urls,
+    pub directory: DirectoryConfig,
+    pub jws: Jws,
+    pub signer: Signer,
+}
+
+impl SignedRequest {
+    /// The account that signed with `kid`, for every endpoint but newAccount (RFC 8555 §6.2).
+    pub fn account(&self) -> Result<&AccountRecord, AcmeError> {
+        match &self.signer {
+            Signer::Account { account, .. } => Ok(account),
+            Signer::Key(_) => Err(Problem::malformed(
+                "this request must be signed by an account key and name it with \"kid\", not \"jwk\"",
+            )
+            .into()),
+        }
+    }
+
+    /// The raw key of a `jwk`-signed request (newAccount, RFC 8555 §7.3).
+    pub fn jwk(&self) -> Result<&Jwk, AcmeError> {
+        match &self.signer {
+            Signer::Key(key) => Ok(key),
+            Signer::Account { .. } => Err(Problem::malformed(
+                "this request must carry the account's public key in \"jwk\", not a \"kid\"",
+            )
+            .into()),
+        }
+    }
+
+    /// RFC 8555 §6.3: a POST-as-GET has the empty string as payload; anything else here is a
+    /// client error.
+    pub fn expect_post_as_get(&self) -> Result<(), AcmeError> {
+        if self.jws.is_post_as_get() {
+            Ok(())
+        } else {
+            Err(Problem::malformed(
+                "this resource is fetched with POST-as-GET: the JWS payload must be the empty string",
+            )
+            .into())
+        }
+    }
+
+    /// The payload parsed as JSON of type `T`; an empty payload is refused.
+    pub fn payload<T: serde::de::DeserializeOwned>(&self) -> Result<T, AcmeError> {
+        if self.jws.payload.is_empty() {
+            return Err(
+                Problem::malformed("the JWS payload must be a JSON object, not empty").into(),
+            );
+        }
+        serde_json::from_slice(&self.jws.payload).map_err(|e| {
+            Problem::malformed(format!(
+                "the JWS payload is not the expected JSON object: {e}"
+            ))
+            .into()
+        })
+    }
+}
+
+/// Which ACME directory a path is under: `/acme/<name>/...`.
+pub(crate) fn directory_of(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/acme/")?;
+    let name = rest.split('/').next()?;
+    (!name.is_empty()).then_some(name)
+}
+
+/// The directory and URL builder of a request, or the problem to send.
+pub(crate) fn resolve_directory(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+) -> Result<(DirectoryConfig, Urls), AcmeError> {
+    let name = directory_of(parts.uri.path()).unwrap_or_default();
+    let directory = state.directories.get(name).cloned().ok_or_else(|| {
+        Problem::malformed(format!("there is no ACME directory named {name:?}")).with_status(404)
+    })?;
+    let origin = Urls::origin_of(parts)
+        .ok_or_else(|| Problem::malformed("the request has no valid Host header"))?;
+    Ok((directory, Urls::new(origin, name)))
+}
+
+impl FromRequest<AppState> for SignedRequest {
+    type Rejection = AcmeError;
+
+    async fn from_request(request: Request<Body>, state: &AppState) -> Result<Self, AcmeError> {
+        let (parts, body) = request.into_parts();
+        let (directory, urls) = resolve_directory(state, &parts)?;
+
+        // RFC 8555 §6.2; Boulder answers 415 with a malformed problem.
+        let content_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if content_type.split(';').next().map(str::trim) != Some(JOSE_JSON) {
+            return Err(Problem::malformed(format!(
+                "the Content-Type of an ACME POST must be {JOSE_JSON}, not {content_type:?}"
+            ))
+            .with_status(415)
+            .into());
+        }
+
+        let limit = state.config.max_request_bytes;
+        let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
+            AcmeError::from(
+                Problem::malformed(format!("the request body is larger than {limit} bytes"))
+                    .with_status(413),
+            )
+        })?;
+        let jws = Jws::parse(&body)?;
+
+        // RFC 8555 §6.4: the signed url must be exactly the URL requested (with its query,
+        // which the orders list's pages use).
+        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        let requested = format!("{}{path}", urls_origin(&parts));
+        if jws.header.url != requested {
+            return Err(Problem::unauthorized(format!(
+                "the JWS \"url\" {:?} does not match the request URL {requested:?}",
+                jws.header.url
+            ))
+            .into());
+        }
+
+        // RFC 8555 §6.5: every outer JWS carries a nonce. Cheap checks now, single use last.
+        let now = state.now();
+        let nonce = jws
+            .header
+            .nonce
+            .clone()
+            .ok_or(basalt_protocol::JwsError::MissingNonce)?;
+        state.nonces.check(&nonce, now).map_err(AcmeError::Nonce)?;
+
+        let signer = match &jws.header.key {
+            KeyRef::Jwk(key) => Signer::Key(key.clone()),
+            KeyRef::Kid(kid) => {
+                let account = load_account(state, &urls, kid).await?;
+                let key = account_key(&account)?;
+                Signer::Account { account, key }
+            }
+        };
+        let key = match &signer {
+            Signer::Key(key) | Signer::Account { key, .. } => key,
+        };
+        jws.verify(key)?;
+
+        state
+            .nonces
+            .redeem(&state.store, &nonce, now)
+            .await?
+            .map_err(AcmeError::Nonce)?;
+
+        Ok(Self {
+            urls,
+            directory,
+            jws,
+            signer,
+        })
+    }
+}
+
+fn urls_origin(parts: &axum::http::request::Parts) -> String {
+    Urls::origin_of(parts).unwrap_or_default()
+}
+
+/// RFC 8555 §6.2: `kid` must be this server's URL of an existing account; RFC 8555 §7.3.6:
+/// a deactivated account's requests are unauthorized (401).
+async fn load_account(
+    state: &AppState,
+    urls: &Urls,
+    kid: &str,
+) -> Result<AccountRecord, AcmeError> {
+    let id = urls.account_id_from_kid(kid).ok_or_else(|| {
+        Problem::malformed(format!(
+            "\"kid\" {kid:?} is not an account URL of this directory ({})",
+            urls.account(0).trim_end_matches('0')
+        ))
+    })?;
+    let account = state.store.account(id).await?.ok_or_else(|| {
+        Problem::new(
+            ProblemType::AccountDoesNotExist,
+            format!("account {kid} does not exist"),
+        )
+    })?;
+    if account.directory != urls.directory_name() {
+        return Err(Problem::new(
+            ProblemType::AccountDoesNotExist,
+            format!("account {kid} does not exist"),
+        )
+        .into());
+    }
+    match account.status {
+        AccountStatus::Valid => Ok(account),
+        AccountStatus::Deactivated => Err(Problem::unauthorized(format!(
+            "account {kid} is deactivated; create a new account"
+        ))
+        .with_status(401)
+        .into()),
+        AccountStatus::Revoked => Err(Problem::unauthorized(format!("account {kid} is revoked"))
+            .with_status(401)
+            .into()),
+    }
+}
+
+/// The stored key of an account; a stored key that no longer parses is an internal fault.
+pub(crate) fn account_key(account: &AccountRecord) -> Result<Jwk, AcmeError> {
+    serde_json::from_str(&account.jwk)
+        .ok()
+        .and_then(|v: serde_json::Value| Jwk::from_json(&v).ok())
+        .ok_or_else(|| {
+            AcmeError::Storage(basalt_storage::Error::Internal(format!(
+                "account {} has an unreadable stored key",
+                account.id
+            )))
+        })
+}

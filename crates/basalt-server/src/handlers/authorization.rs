@@ -1,0 +1,139 @@
+//! Authorizations (RFC 8555 §7.5), their deactivation (§7.5.2), and challenges (§7.5.1).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+
+use basalt_protocol::objects::AuthorizationUpdateRequest;
+use basalt_protocol::{AuthorizationStatus, ChallengeStatus, Problem};
+use basalt_storage::{AuthorizationRecord, ChallengeRecord};
+
+use crate::extract::SignedRequest;
+use crate::problem::AcmeResult;
+use crate::response::AcmeResponse;
+use crate::state::AppState;
+use crate::views::{authorization_object, authorization_status, challenge_object};
+
+/// Seconds a client should wait before polling a pending authorization or a challenge being
+/// validated; validation starts at once, so this is short.
+const VALIDATION_RETRY_AFTER_SECS: u64 = 1;
+
+async fn owned_authorization(
+    state: &AppState,
+    req: &SignedRequest,
+    id: i64,
+) -> AcmeResult<AuthorizationRecord> {
+    let account = req.account()?;
+    match state.store.authorization(id).await? {
+        Some(authz) if authz.account_id == account.id => Ok(authz),
+        _ => Err(
+            Problem::malformed(format!("authorization {id} does not exist"))
+                .with_status(404)
+                .into(),
+        ),
+    }
+}
+
+fn authorization_response(
+    req: &SignedRequest,
+    authz: &AuthorizationRecord,
+    now: time::OffsetDateTime,
+) -> AcmeResponse {
+    let response = AcmeResponse::json(StatusCode::OK, &authorization_object(&req.urls, authz, now));
+    if authorization_status(authz, now) == AuthorizationStatus::Pending {
+        response.retry_after(VALIDATION_RETRY_AFTER_SECS)
+    } else {
+        response
+    }
+}
+
+/// POST-as-GET fetches; `{"status": "deactivated"}` deactivates (RFC 8555 §7.5.2).
+pub async fn authorization(
+    State(state): State<AppState>,
+    Path((_, id)): Path<(String, i64)>,
+    req: SignedRequest,
+) -> AcmeResult<AcmeResponse> {
+    let authz = owned_authorization(&state, &req, id).await?;
+    let now = state.now();
+    if req.jws.is_post_as_get() {
+        return Ok(authorization_response(&req, &authz, now));
+    }
+    let update: AuthorizationUpdateRequest = req.payload()?;
+    match update.status.as_deref() {
+        Some("deactivated") => {
+            let current = authorization_status(&authz, now);
+            if !current.may_deactivate() {
+                return Err(Problem::malformed(format!(
+                    "only pending or valid authorizations can be deactivated; this one is {current}"
+                ))
+                .into());
+            }
+            let updated = state.store.deactivate_authorization(id).await?;
+            Ok(authorization_response(&req, &updated, now))
+        }
+        _ => Err(Problem::malformed(
+            "an authorization can only be updated with {\"status\": \"deactivated\"}",
+        )
+        .into()),
+    }
+}
+
+/// POST-as-GET fetches a challenge; any JSON object (clients send `{}`) asks for validation
+/// (RFC 8555 §7.5.1). The answer comes at once, the validation runs in the background.
+/// `Link: rel="up"` names the authorization (python-acme requires it).
+pub async fn challenge(
+    State(state): State<AppState>,
+    Path((_, id)): Path<(String, i64)>,
+    req: SignedRequest,
+) -> AcmeResult<AcmeResponse> {
+    let account = req.account()?;
+    let (challenge, authz) = match state.store.challenge(id).await? {
+        Some((c, a)) if a.account_id == account.id => (c, a),
+        _ => {
+            return Err(Problem::malformed(format!("challenge {id} does not exist"))
+                .with_status(404)
+                .into());
+        }
+    };
+    let now = state.now();
+    let challenge = if req.jws.is_post_as_get() {
+        challenge
+    } else {
+        let _: serde_json::Map<String, serde_json::Value> = req.payload()?;
+        respond_to_challenge(&state, challenge, &authz, now).await?
+    };
+    let response = AcmeResponse::json(StatusCode::OK, &challenge_object(&req.urls, &challenge))
+        .link(&req.urls.authorization(authz.id), "up");
+    Ok(match challenge.status {
+        ChallengeStatus::Pending | ChallengeStatus::Processing => {
+            response.retry_after(VALIDATION_RETRY_AFTER_SECS)
+        }
+        _ => response,
+    })
+}
+
+async fn respond_to_challenge(
+    state: &AppState,
+    challenge: ChallengeRecord,
+    authz: &AuthorizationRecord,
+    now: time::OffsetDateTime,
+) -> AcmeResult<ChallengeRecord> {
+    let authz_status = authorization_status(authz, now);
+    if challenge.status != ChallengeStatus::Pending {
+        // RFC 8555 §7.5.1: a repeated response to a challenge already being validated (or
+        // done) changes nothing; the client gets its current state.
+        return Ok(challenge);
+    }
+    if authz_status != AuthorizationStatus::Pending {
+        return Err(Problem::malformed(format!(
+            "the authorization is {authz_status}; only challenges of pending authorizations can be answered"
+        ))
+        .into());
+    }
+    if state.store.start_challenge(challenge.id, now).await? {
+        state.validation.enqueue(challenge.id);
+    }
+    Ok(ChallengeRecord {
+        status: ChallengeStatus::Processing,
+        ..challenge
+    })
+}

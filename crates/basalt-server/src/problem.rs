@@ -1,0 +1,160 @@
+//! The one place where errors become problem documents (RFC 8555 §6.7, RFC 7807).
+//!
+//! Handlers return [`AcmeError`]; its `IntoResponse` is an exhaustive match over every
+//! domain error of every crate, so a new error variant does not compile until someone decides
+//! what the client sees. Internal faults are logged here, once, and reach the client as a
+//! generic `serverInternal`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use basalt_protocol::{Algorithm, JwsError, Problem, ProblemType};
+use basalt_signer::CsrError;
+
+use crate::nonces::NonceRejection;
+
+/// Seconds a client should wait before retrying while the database is unreachable.
+const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
+/// Every way a request can fail.
+#[derive(Debug)]
+pub enum AcmeError {
+    /// A protocol decision, already phrased for the client.
+    Problem(Problem),
+    /// The JWS envelope, header, key or signature was refused.
+    Jws(JwsError),
+    /// The anti-replay nonce was refused.
+    Nonce(NonceRejection),
+    /// The CSR was refused at finalize.
+    Csr(CsrError),
+    /// Storage failed.
+    Storage(basalt_storage::Error),
+    /// Signing failed (an internal fault: the CSR was already accepted).
+    Signer(basalt_signer::Error),
+}
+
+pub type AcmeResult<T> = Result<T, AcmeError>;
+
+impl From<Problem> for AcmeError {
+    fn from(p: Problem) -> Self {
+        Self::Problem(p)
+    }
+}
+impl From<JwsError> for AcmeError {
+    fn from(e: JwsError) -> Self {
+        Self::Jws(e)
+    }
+}
+impl From<basalt_storage::Error> for AcmeError {
+    fn from(e: basalt_storage::Error) -> Self {
+        Self::Storage(e)
+    }
+}
+impl From<CsrError> for AcmeError {
+    fn from(e: CsrError) -> Self {
+        Self::Csr(e)
+    }
+}
+impl From<basalt_signer::Error> for AcmeError {
+    fn from(e: basalt_signer::Error) -> Self {
+        Self::Signer(e)
+    }
+}
+
+impl AcmeError {
+    /// The problem document and an optional Retry-After (seconds).
+    pub fn to_problem(&self) -> (Problem, Option<u64>) {
+        match self {
+            Self::Problem(p) => (p.clone(), None),
+            Self::Jws(e) => (jws_problem(e), None),
+            // Boulder's practice: one generic detail for every nonce failure, so the client
+            // simply retries with the fresh Replay-Nonce of this response.
+            Self::Nonce(_) => (
+                Problem::new(
+                    ProblemType::BadNonce,
+                    "JWS has an invalid anti-replay nonce; retry with the Replay-Nonce of this response",
+                ),
+                None,
+            ),
+            Self::Csr(e) => (Problem::new(ProblemType::BadCsr, e.to_string()), None),
+            Self::Storage(e) => storage_problem(e),
+            Self::Signer(e) => {
+                tracing::error!(error = %e, "signing failed");
+                (
+                    Problem::server_internal(
+                        "the certificate could not be signed; try again later",
+                    ),
+                    None,
+                )
+            }
+        }
+    }
+}
+
+fn jws_problem(e: &JwsError) -> Problem {
+    match e {
+        JwsError::Malformed(detail) | JwsError::BadJwk(detail) => {
+            Problem::malformed(detail.clone())
+        }
+        JwsError::BadSignatureAlgorithm(detail) => {
+            let mut p = Problem::new(ProblemType::BadSignatureAlgorithm, detail.clone());
+            p.algorithms = Algorithm::ALL.iter().map(|a| a.name().to_owned()).collect();
+            p
+        }
+        JwsError::BadPublicKey(detail) => Problem::new(ProblemType::BadPublicKey, detail.clone()),
+        JwsError::BadSignature => {
+            Problem::malformed("JWS verification error: the signature does not match the key")
+        }
+        JwsError::MissingNonce => Problem::new(
+            ProblemType::BadNonce,
+            "the JWS protected header has no \"nonce\"; fetch one from newNonce",
+        ),
+    }
+}
+
+fn storage_problem(e: &basalt_storage::Error) -> (Problem, Option<u64>) {
+    match e {
+        basalt_storage::Error::NotFound => (
+            Problem::malformed("no such resource").with_status(404),
+            None,
+        ),
+        basalt_storage::Error::Conflict(detail) => {
+            (Problem::malformed(detail.clone()).with_status(409), None)
+        }
+        basalt_storage::Error::Unavailable(detail) => {
+            tracing::error!(error = %detail, "database unavailable");
+            (
+                Problem::server_internal("the database is temporarily unavailable; retry shortly")
+                    .with_status(503),
+                Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            )
+        }
+        basalt_storage::Error::Internal(detail) => {
+            tracing::error!(error = %detail, "storage error");
+            (Problem::server_internal("an internal error occurred"), None)
+        }
+    }
+}
+
+/// Renders a problem document: `application/problem+json` with the problem's status.
+pub fn problem_response(problem: &Problem, retry_after: Option<u64>) -> Response {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, problem.to_json()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    if let Some(secs) = retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response.extensions_mut().insert(problem.problem_type);
+    response
+}
+
+impl IntoResponse for AcmeError {
+    fn into_response(self) -> Response {
+        let (problem, retry_after) = self.to_problem();
+        problem_response(&problem, retry_after)
+    }
+}

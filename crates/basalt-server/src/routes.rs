@@ -1,0 +1,106 @@
+//! The one route table. Every ACME resource lives under `/acme/<directory>/`.
+//!
+//! Resources are fetched with POST-as-GET (RFC 8555 §6.3); GET is allowed only on the
+//! directory, newNonce (with HEAD) and certificate download, and any other method gets `405`
+//! with a problem document saying what to use.
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+
+use basalt_protocol::Problem;
+
+use crate::handlers::{
+    account, authorization, certificate, directory, finalize, key_change, order, revocation,
+};
+use crate::layers;
+use crate::problem::problem_response;
+use crate::state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(&acme("/directory"), only_get(get(directory::directory)))
+        .route(
+            &acme("/new-nonce"),
+            only_get(get(directory::new_nonce).head(directory::new_nonce)),
+        )
+        .route(&acme("/new-account"), only_post(post(account::new_account)))
+        .route(&acme("/new-order"), only_post(post(order::new_order)))
+        .route(
+            &acme("/revoke-cert"),
+            only_post(post(revocation::revoke_cert)),
+        )
+        .route(
+            &acme("/key-change"),
+            only_post(post(key_change::key_change)),
+        )
+        .route(&acme("/account/{id}"), only_post(post(account::account)))
+        .route(
+            &acme("/account/{id}/orders"),
+            only_post(post(order::orders_list)),
+        )
+        .route(&acme("/order/{id}"), only_post(post(order::order)))
+        .route(
+            &acme("/order/{id}/finalize"),
+            only_post(post(finalize::finalize)),
+        )
+        .route(
+            &acme("/authz/{id}"),
+            only_post(post(authorization::authorization)),
+        )
+        .route(
+            &acme("/challenge/{id}"),
+            only_post(post(authorization::challenge)),
+        )
+        .route(
+            &acme("/certificate/{serial}"),
+            only_get(get(certificate::certificate).post(certificate::certificate)),
+        )
+        .route(&acme("/issuer"), only_get(get(certificate::issuer)))
+        .fallback(not_found)
+        .layer(from_fn_with_state(state.clone(), layers::index_link))
+        .layer(from_fn_with_state(state.clone(), layers::replay_nonce))
+        .layer(axum::middleware::from_fn(layers::request_log))
+        .with_state(state)
+}
+
+/// A path under an ACME directory.
+fn acme(path: &str) -> String {
+    format!("/acme/{{directory}}{path}")
+}
+
+fn only_post(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    route.fallback(|| async {
+        method_not_allowed(
+            "POST",
+            "fetch ACME resources with POST-as-GET (RFC 8555 §6.3)",
+        )
+    })
+}
+
+fn only_get(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    route.fallback(|| async { method_not_allowed("GET, HEAD, POST", "use GET") })
+}
+
+fn method_not_allowed(allow: &'static str, hint: &str) -> Response {
+    let mut response = problem_response(
+        &Problem::malformed(format!("method not allowed here: {hint}")).with_status(405),
+        None,
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+async fn not_found(request: Request) -> Response {
+    let problem = Problem::malformed(format!(
+        "no ACME resource at {}; start from /acme/<directory>/directory",
+        request.uri().path()
+    ))
+    .with_status(StatusCode::NOT_FOUND.as_u16());
+    problem_response(&problem, None).into_response()
+}

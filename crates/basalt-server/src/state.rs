@@ -1,0 +1,38 @@
+//! Shared application state: built once at start, then read by every request.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use basalt_storage::Store;
+use time::OffsetDateTime;
+
+use crate::authority::validation::ValidationQueue;
+use crate::clock::Clock;
+use crate::config::{DirectoryConfig, ServerConfig};
+use crate::nonces::Nonces;
+
+/// What handlers share. Cheap to clone (an `Arc`).
+#[derive(Clone)]
+pub struct AppState(pub Arc<App>);
+
+pub struct App {
+    pub store: Store,
+    pub nonces: Nonces,
+    pub clock: Arc<dyn Clock>,
+    pub config: ServerConfig,
+    pub directories: HashMap<String, DirectoryConfig>,
+    pub validation: ValidationQueue,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+impl App {
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+}

@@ -1,0 +1,16 @@
+//! HTTP-level tests of the ACME server: the real router on a real SQLite file, a real test
+//! DNS server and a real http-01 responder. One test binary; one module per area.
+
+#[path = "api/support.rs"]
+mod support;
+
+#[path = "api/accounts.rs"]
+mod accounts;
+#[path = "api/jws_rules.rs"]
+mod jws_rules;
+#[path = "api/orders.rs"]
+mod orders;
+#[path = "api/revocation.rs"]
+mod revocation;
+#[path = "api/tls.rs"]
+mod tls;

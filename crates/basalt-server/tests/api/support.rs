@@ -1,0 +1,515 @@
+//! The test harness: a server on a temp data dir and a client that signs like an ACME client.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use josekit::jwk::Jwk as JoseJwk;
+use josekit::jws::{ES256, JwsHeaderSet, JwsSigner};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use basalt_server::Server;
+use basalt_server::clock::SystemClock;
+use basalt_server::config::{DirectoryConfig, DirectoryMetaConfig, IssuancePolicy, ServerConfig};
+use basalt_signer::{InitOptions, Issuer, PkiPaths, init_pki};
+use basalt_storage::{StorageConfig, Store};
+use basalt_testkit::dns::TestDns;
+use basalt_validation::{ValidationConfig, Validator};
+
+pub const ORIGIN: &str = "https://localhost:8443";
+pub const HOST: &str = "localhost:8443";
+
+pub fn url(path: &str) -> String {
+    format!("{ORIGIN}/acme/default{path}")
+}
+
+/// Key authorizations the http-01 responder serves, by token.
+pub type Responses = Arc<Mutex<HashMap<String, String>>>;
+
+pub struct TestCa {
+    pub router: Router,
+    pub store: Store,
+    pub data: tempfile::TempDir,
+    pub dns: TestDns,
+    pub responses: Responses,
+    pub server_tasks: Vec<tokio::task::JoinHandle<()>>,
+    pub resolver: Arc<basalt_server::tls::ServingCertResolver>,
+}
+
+impl Drop for TestCa {
+    fn drop(&mut self) {
+        for t in &self.server_tasks {
+            t.abort();
+        }
+    }
+}
+
+pub struct Options {
+    pub orders_per_page: u64,
+    pub terms_of_service: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            orders_per_page: 100,
+            terms_of_service: None,
+        }
+    }
+}
+
+impl TestCa {
+    pub async fn start() -> Self {
+        Self::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(options: Options) -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let data = tempfile::tempdir().unwrap();
+        let paths = PkiPaths::new(data.path());
+        init_pki(
+            &paths,
+            &InitOptions {
+                root_password: Some("test root passphrase".into()),
+                organization: "basalt tests".into(),
+                directory: "default".into(),
+            },
+        )
+        .unwrap();
+        let issuer = Issuer::load(
+            &paths.intermediate_cert("default"),
+            &paths.intermediate_key("default"),
+        )
+        .unwrap();
+        let store = Store::connect(&StorageConfig {
+            url: format!(
+                "sqlite://{}?mode=rwc",
+                data.path().join("basalt.db").display()
+            ),
+            max_connections: 1,
+            acquire_timeout: Duration::from_secs(5),
+        })
+        .await
+        .unwrap();
+        let dns = TestDns::start("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let (responses, http_port) = start_http01_responder().await;
+        let validator = Validator::new(ValidationConfig {
+            http01_port: http_port,
+            resolvers: vec![dns.addr()],
+            connect_timeout: Duration::from_secs(2),
+            attempt_timeout: Duration::from_secs(5),
+            ..ValidationConfig::default()
+        })
+        .unwrap();
+        let config = ServerConfig {
+            listen: "127.0.0.1:8443".parse().unwrap(),
+            serving_names: vec![],
+            serving_certificate_lifetime: Duration::from_secs(7 * 24 * 3600),
+            directories: vec![DirectoryConfig {
+                name: "default".into(),
+                issuer: Arc::new(issuer),
+                policy: IssuancePolicy::default(),
+                meta: DirectoryMetaConfig {
+                    terms_of_service: options.terms_of_service,
+                    website: None,
+                    caa_identities: vec!["basalt".into()],
+                },
+            }],
+            nonce_lifetime: Duration::from_secs(3600),
+            validation_concurrency: 8,
+            validation_lease: Duration::from_secs(30),
+            valid_authorization_lifetime: Duration::from_secs(30 * 24 * 3600),
+            orders_per_page: options.orders_per_page,
+            max_request_bytes: 64 * 1024,
+        };
+        let server = Server::new(
+            store.clone(),
+            Arc::new(validator),
+            config,
+            Arc::new(SystemClock),
+        )
+        .await
+        .unwrap();
+        let router = server.router();
+        let resolver = server.serving_certificate();
+        let server_tasks = server.spawn_background();
+        Self {
+            router,
+            store,
+            data,
+            dns,
+            responses,
+            server_tasks,
+            resolver,
+        }
+    }
+
+    pub fn root_pem(&self) -> String {
+        std::fs::read_to_string(PkiPaths::new(self.data.path()).root_cert()).unwrap()
+    }
+
+    pub fn intermediate_pem(&self) -> String {
+        std::fs::read_to_string(PkiPaths::new(self.data.path()).intermediate_cert("default"))
+            .unwrap()
+    }
+
+    /// Sends a request through the router and returns status, headers and body.
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap()
+            .to_vec();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(
+            Request::builder()
+                .method(Method::GET)
+                .uri(path)
+                .header("host", HOST)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn nonce(&self) -> String {
+        let reply = self
+            .send(
+                Request::builder()
+                    .method(Method::HEAD)
+                    .uri("/acme/default/new-nonce")
+                    .header("host", HOST)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        reply
+            .header("replay-nonce")
+            .expect("newNonce gives a nonce")
+    }
+
+    /// POSTs a raw body with the ACME content type to a full URL of this server.
+    pub async fn post_raw(&self, full_url: &str, body: Vec<u8>, content_type: &str) -> Reply {
+        let path = full_url.strip_prefix(ORIGIN).expect("a URL of this server");
+        self.send(
+            Request::builder()
+                .method(Method::POST)
+                .uri(path)
+                .header("host", HOST)
+                .header("content-type", content_type)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+
+    pub fn links(&self) -> Vec<String> {
+        self.headers
+            .get_all("link")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    /// Asserts a problem document of this type and status, with a fresh nonce.
+    #[track_caller]
+    pub fn assert_problem(&self, problem: &str, status: u16) -> Value {
+        assert_eq!(
+            self.header("content-type").as_deref(),
+            Some("application/problem+json"),
+            "body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
+        let body = self.json();
+        assert_eq!(
+            body["type"],
+            format!("urn:ietf:params:acme:error:{problem}"),
+            "body: {body}"
+        );
+        assert_eq!(self.status.as_u16(), status, "body: {body}");
+        assert!(
+            body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "a detail: {body}"
+        );
+        body
+    }
+}
+
+/// An ACME account key and what the client knows about its account.
+pub struct Client {
+    pub key: JoseJwk,
+    pub public: JoseJwk,
+    signer: Box<dyn JwsSigner>,
+    pub kid: Option<String>,
+    /// The same key as PKCS#8 PEM (for CSRs signed with the account key).
+    pub pkcs8_pem: String,
+}
+
+pub enum Auth<'a> {
+    Jwk,
+    Kid(&'a str),
+}
+
+impl Client {
+    pub fn new() -> Self {
+        let pkcs8_pem = rcgen::KeyPair::generate().unwrap().serialize_pem();
+        let pair = josekit::jwk::alg::ec::EcKeyPair::from_pem(pkcs8_pem.as_bytes(), None).unwrap();
+        let key = pair.to_jwk_private_key();
+        let signer = Box::new(ES256.signer_from_jwk(&key).unwrap());
+        Self {
+            public: pair.to_jwk_public_key(),
+            key,
+            signer,
+            kid: None,
+            pkcs8_pem,
+        }
+    }
+
+    /// Another client with the same key (and the given account URL).
+    pub fn same_key(&self, kid: Option<String>) -> Self {
+        Self {
+            key: self.key.clone(),
+            public: self.public.clone(),
+            signer: Box::new(ES256.signer_from_jwk(&self.key).unwrap()),
+            kid,
+            pkcs8_pem: self.pkcs8_pem.clone(),
+        }
+    }
+
+    /// A flattened JWS with full control of the header.
+    pub fn sign(&self, url: &str, payload: &[u8], nonce: Option<&str>, auth: Auth<'_>) -> Vec<u8> {
+        let mut header = JwsHeaderSet::new();
+        match auth {
+            Auth::Jwk => header.set_jwk(self.public.clone(), true),
+            Auth::Kid(kid) => header.set_key_id(kid, true),
+        }
+        header.set_url(url, true);
+        if let Some(nonce) = nonce {
+            header
+                .set_claim("nonce", Some(Value::String(nonce.into())), true)
+                .unwrap();
+        }
+        josekit::jws::serialize_flattened_json(payload, &header, &*self.signer)
+            .unwrap()
+            .into_bytes()
+    }
+
+    /// POSTs `payload` (None = POST-as-GET) signed with kid (or jwk before registration).
+    pub async fn post(&self, ca: &TestCa, full_url: &str, payload: Option<Value>) -> Reply {
+        let body = payload
+            .map(|p| p.to_string().into_bytes())
+            .unwrap_or_default();
+        let nonce = ca.nonce().await;
+        let auth = match &self.kid {
+            Some(kid) => Auth::Kid(kid),
+            None => Auth::Jwk,
+        };
+        let jws = self.sign(full_url, &body, Some(&nonce), auth);
+        ca.post_raw(full_url, jws, "application/jose+json").await
+    }
+
+    /// Registers and remembers the account URL.
+    pub async fn register(ca: &TestCa) -> Self {
+        let mut client = Self::new();
+        let reply = client
+            .post(
+                ca,
+                &url("/new-account"),
+                Some(
+                    json!({"termsOfServiceAgreed": true, "contact": ["mailto:admin@example.org"]}),
+                ),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        client.kid = reply.header("location");
+        client
+    }
+
+    pub fn thumbprint(&self) -> String {
+        let v: Value = serde_json::to_value(self.public.as_ref()).unwrap();
+        basalt_protocol::Jwk::from_json(&v).unwrap().thumbprint()
+    }
+
+    /// Orders these DNS names; returns (order URL, order object).
+    pub async fn order(&self, ca: &TestCa, names: &[&str]) -> (String, Value) {
+        let identifiers: Vec<Value> = names
+            .iter()
+            .map(|n| json!({"type": "dns", "value": n}))
+            .collect();
+        let reply = self
+            .post(
+                ca,
+                &url("/new-order"),
+                Some(json!({"identifiers": identifiers})),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        (reply.header("location").unwrap(), reply.json())
+    }
+
+    /// Answers every authorization of an order by http-01 and waits until the order is ready.
+    pub async fn authorize(&self, ca: &TestCa, order_url: &str, order: &Value) {
+        for authz_url in order["authorizations"].as_array().unwrap() {
+            let authz = self
+                .post(ca, authz_url.as_str().unwrap(), None)
+                .await
+                .json();
+            if authz["status"] == "valid" {
+                continue;
+            }
+            let challenge = authz["challenges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["type"] == "http-01")
+                .unwrap();
+            let token = challenge["token"].as_str().unwrap();
+            ca.responses
+                .lock()
+                .unwrap()
+                .insert(token.to_owned(), format!("{token}.{}", self.thumbprint()));
+            let reply = self
+                .post(ca, challenge["url"].as_str().unwrap(), Some(json!({})))
+                .await;
+            assert_eq!(
+                reply.status,
+                StatusCode::OK,
+                "{}",
+                String::from_utf8_lossy(&reply.body)
+            );
+        }
+        self.poll_until(ca, order_url, &["ready"]).await;
+    }
+
+    /// Polls a resource until its status is one of `statuses`; panics after 10 s.
+    pub async fn poll_until(&self, ca: &TestCa, resource: &str, statuses: &[&str]) -> Value {
+        for _ in 0..200 {
+            let body = self.post(ca, resource, None).await.json();
+            if statuses.iter().any(|s| body["status"] == *s) {
+                return body;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{resource} never reached {statuses:?}");
+    }
+
+    /// Finalizes with a fresh P-256 CSR for `names`; returns the order object.
+    pub async fn finalize(&self, ca: &TestCa, order: &Value, names: &[&str]) -> Reply {
+        let csr = csr_der(names);
+        self.post(
+            ca,
+            order["finalize"].as_str().unwrap(),
+            Some(json!({"csr": URL_SAFE_NO_PAD.encode(csr)})),
+        )
+        .await
+    }
+
+    /// The whole flow for `names`; returns (order URL, certificate URL, PEM chain).
+    pub async fn issue(&self, ca: &TestCa, names: &[&str]) -> (String, String, String) {
+        let (order_url, order) = self.order(ca, names).await;
+        self.authorize(ca, &order_url, &order).await;
+        let reply = self.finalize(ca, &order, names).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        let order = self.poll_until(ca, &order_url, &["valid"]).await;
+        let cert_url = order["certificate"].as_str().unwrap().to_owned();
+        let chain = String::from_utf8(self.post(ca, &cert_url, None).await.body).unwrap();
+        (order_url, cert_url, chain)
+    }
+}
+
+/// A CSR for `names` with a fresh P-256 key.
+pub fn csr_der(names: &[&str]) -> Vec<u8> {
+    let key = rcgen::KeyPair::generate().unwrap();
+    csr_with_key(names, &key)
+}
+
+pub fn csr_with_key(names: &[&str], key: &rcgen::KeyPair) -> Vec<u8> {
+    let mut params =
+        rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .unwrap();
+    // rcgen's default subject is CN="rcgen self signed cert", which no order contains.
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params.serialize_request(key).unwrap().der().to_vec()
+}
+
+/// An http-01 responder on 127.0.0.1:0 serving the tokens in the returned map.
+async fn start_http01_responder() -> (Responses, u16) {
+    use axum::extract::{Path, State};
+    use axum::routing::get;
+    let responses: Responses = Arc::default();
+    let app = Router::new()
+        .route(
+            "/.well-known/acme-challenge/{token}",
+            get(
+                |State(r): State<Responses>, Path(token): Path<String>| async move {
+                    match r.lock().unwrap().get(&token) {
+                        Some(ka) => (StatusCode::OK, ka.clone()),
+                        None => (StatusCode::NOT_FOUND, String::new()),
+                    }
+                },
+            ),
+        )
+        .with_state(responses.clone());
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (responses, port)
+}

@@ -1,0 +1,64 @@
+//! The signer's one error type.
+//!
+//! Variants name what went wrong in domain terms, so the server can map each one to a problem
+//! document (a bad CSR is the client's fault, everything else is internal) without a wildcard.
+
+use std::path::PathBuf;
+
+use crate::csr::CsrError;
+
+/// Everything that can go wrong in this crate.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading or writing a PKI file failed; the path says which one.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    /// `init` found part of an existing PKI and refuses to overwrite it: a second root would
+    /// silently orphan every certificate the first one vouched for.
+    #[error(
+        "{} already exists; basalt init never overwrites a PKI (move the data directory away to start over)",
+        .0.display()
+    )]
+    AlreadyInitialised(PathBuf),
+
+    /// The root key passphrase did not decrypt `root-key.pem` (or was empty, which would
+    /// leave the root key effectively unprotected).
+    #[error("the root key passphrase is empty or does not decrypt the root key")]
+    BadRootPassword,
+
+    /// A private key file exists but is unusable: not PKCS#8, an unsupported algorithm, or a
+    /// key that does not belong to its certificate.
+    #[error("private key {}: {reason}", path.display())]
+    KeyFile { path: PathBuf, reason: String },
+
+    /// A certificate file exists but is unusable: not PEM, not exactly one certificate, or not
+    /// a CA certificate allowed to sign certificates.
+    #[error("certificate {}: {reason}", path.display())]
+    CertificateFile { path: PathBuf, reason: String },
+
+    /// The client's CSR was refused; the inner error says why in words the client can act on.
+    #[error(transparent)]
+    Csr(#[from] CsrError),
+
+    /// Building or signing a certificate failed inside rcgen or ring, or the request was
+    /// inconsistent (for example notAfter before notBefore). Always an internal fault.
+    #[error("signing failed: {0}")]
+    Signing(String),
+
+    /// A certificate (or the public key in one) handed to this crate could not be decoded, or
+    /// holds a key type basalt never certifies.
+    #[error("unusable certificate: {0}")]
+    Certificate(String),
+}
+
+impl Error {
+    /// Shorthand for an [`Error::Io`] on `path`.
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io { path, source }
+    }
+}

@@ -1,0 +1,246 @@
+//! Signing end-entity certificates: the ACME leaf profile and basalt's own serving certificate.
+//!
+//! The profile is fixed here, never taken from the CSR: subject CN (if the CSR had one), SANs
+//! exactly the order's identifiers, KU, EKU, basicConstraints CA:FALSE, SKI, AKI. Nothing else.
+
+use std::fmt::Write as _;
+
+use basalt_protocol::{Identifier, IdentifierType};
+use rcgen::{
+    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PublicKeyData, SanType,
+};
+use time::OffsetDateTime;
+
+use crate::Error;
+use crate::csr::CheckedCsr;
+use crate::inspect::certificate_pem;
+use crate::issuer::Issuer;
+use crate::key_id::key_identifier;
+use crate::serial::Serial;
+use crate::validity::{BACKDATE, now_seconds, truncate_to_seconds};
+
+/// RFC 5280 Appendix A.1: ub-common-name. A longer name stays in the SAN only.
+const MAX_COMMON_NAME_LEN: usize = 64;
+
+/// A finalize request the server has already authorised: every identifier is validated and
+/// the CSR was checked against them with [`crate::check_csr`].
+#[derive(Debug, Clone)]
+pub struct IssueRequest<'a> {
+    pub csr: &'a CheckedCsr,
+    pub identifiers: &'a [Identifier],
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+}
+
+/// A signed leaf, ready to store and serve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedCertificate {
+    pub der: Vec<u8>,
+    /// RFC 8555 §7.4.2 `application/pem-certificate-chain`: the leaf, then the intermediate;
+    /// CERTIFICATE blocks only.
+    pub chain_pem: String,
+    /// Lowercase hex of the serial's value (no sign octet), the form used for storage, logs
+    /// and revocation lookups.
+    pub serial: String,
+    /// The validity exactly as encoded (whole seconds, UTC).
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+}
+
+/// A certificate and fresh key for basalt's own HTTPS listener.
+#[derive(Debug, Clone)]
+pub struct ServingCertificate {
+    /// The leaf, then the intermediate.
+    pub chain_pem: String,
+    /// PKCS#8 PEM of a fresh P-256 key that never touches disk here.
+    pub key_pem: String,
+    pub serial: String,
+    pub not_after: OffsetDateTime,
+}
+
+/// What differs between the two leaf kinds.
+struct Leaf<'a> {
+    names: &'a [Identifier],
+    common_name: Option<&'a str>,
+    is_rsa: bool,
+    extended_key_usages: Vec<ExtendedKeyUsagePurpose>,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+    profile: &'static str,
+}
+
+impl Issuer {
+    /// Signs the leaf for a finalized order (RFC 8555 §7.4). Audit events are logged before
+    /// signing (intent) and after (outcome), as Boulder's CA does.
+    pub fn issue(&self, request: &IssueRequest<'_>) -> Result<IssuedCertificate, Error> {
+        let subject_key = rcgen::SubjectPublicKeyInfo::from_der(&request.csr.spki_der)
+            .map_err(|e| Error::Signing(format!("the CSR key cannot be certified: {e}")))?;
+        let leaf = Leaf {
+            names: request.identifiers,
+            common_name: request.csr.common_name.as_deref(),
+            is_rsa: request.csr.is_rsa,
+            // The ACME default: TLS servers, and clients for mutual TLS inside a private PKI.
+            extended_key_usages: vec![
+                ExtendedKeyUsagePurpose::ServerAuth,
+                ExtendedKeyUsagePurpose::ClientAuth,
+            ],
+            not_before: truncate_to_seconds(request.not_before),
+            not_after: truncate_to_seconds(request.not_after),
+            profile: "acme-leaf",
+        };
+        self.sign_leaf(&leaf, &subject_key)
+    }
+
+    /// Signs a certificate for basalt's own TLS listener with a fresh P-256 key: serverAuth only,
+    /// empty subject, valid from a minute ago until `lifetime` from now.
+    pub fn issue_serving_certificate(
+        &self,
+        names: &[Identifier],
+        lifetime: std::time::Duration,
+    ) -> Result<ServingCertificate, Error> {
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)
+            .map_err(|e| Error::Signing(e.to_string()))?;
+        let now = now_seconds();
+        let lifetime = time::Duration::try_from(lifetime)
+            .map_err(|_| Error::Signing("the serving certificate lifetime is too long".into()))?;
+        let leaf = Leaf {
+            names,
+            common_name: None,
+            is_rsa: false,
+            extended_key_usages: vec![ExtendedKeyUsagePurpose::ServerAuth],
+            not_before: now - BACKDATE,
+            not_after: truncate_to_seconds(now + lifetime),
+            profile: "serving",
+        };
+        let issued = self.sign_leaf(&leaf, &key)?;
+        Ok(ServingCertificate {
+            chain_pem: issued.chain_pem,
+            key_pem: key.serialize_pem(),
+            serial: issued.serial,
+            not_after: issued.not_after,
+        })
+    }
+
+    fn sign_leaf(
+        &self,
+        leaf: &Leaf<'_>,
+        subject_key: &impl PublicKeyData,
+    ) -> Result<IssuedCertificate, Error> {
+        let serial = Serial::random()?;
+        let mut params = leaf_params(leaf, &serial)?;
+        // RFC 5280 §4.2.1.2: the SKI, by RFC 7093 §2 method 1.
+        params.key_identifier_method = key_identifier(subject_key);
+        let names = leaf
+            .names
+            .iter()
+            .map(|n| n.value.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        tracing::info!(
+            target: "basalt::audit",
+            issuer = %self.subject(),
+            cert.serial = %serial.text(),
+            cert.names = %names,
+            cert.profile = leaf.profile,
+            cert.not_before = %leaf.not_before,
+            cert.not_after = %leaf.not_after,
+            "signing certificate"
+        );
+        let signed = match params.signed_by(subject_key, &self.rcgen) {
+            Ok(signed) => signed,
+            Err(e) => {
+                tracing::error!(
+                    target: "basalt::audit",
+                    error = %e,
+                    cert.serial = %serial.text(),
+                    "signing certificate failed"
+                );
+                return Err(Error::Signing(e.to_string()));
+            }
+        };
+        tracing::info!(
+            target: "basalt::audit",
+            issuer = %self.subject(),
+            cert.serial = %serial.text(),
+            cert.sha256 = %crate::sha256_fingerprint(signed.der()),
+            "signed certificate"
+        );
+        let mut chain_pem = certificate_pem(signed.der());
+        let _ = write!(chain_pem, "{}", self.chain_pem());
+        Ok(IssuedCertificate {
+            der: signed.der().to_vec(),
+            chain_pem,
+            serial: serial.text(),
+            not_before: leaf.not_before,
+            not_after: leaf.not_after,
+        })
+    }
+}
+
+/// The leaf profile, for ACME leaves and serving certificates alike.
+fn leaf_params(leaf: &Leaf<'_>, serial: &Serial) -> Result<CertificateParams, Error> {
+    if leaf.names.is_empty() {
+        return Err(Error::Signing(
+            "a certificate needs at least one name".into(),
+        ));
+    }
+    if leaf.not_after <= leaf.not_before {
+        return Err(Error::Signing(format!(
+            "notAfter {} is not after notBefore {}",
+            leaf.not_after, leaf.not_before
+        )));
+    }
+    let mut params = CertificateParams::default();
+    params.serial_number = Some(serial.to_rcgen());
+    params.not_before = leaf.not_before;
+    params.not_after = leaf.not_after;
+
+    // RFC 5280 §4.1.2.6: the subject may be empty when the names are in the SAN; rcgen then
+    // marks the SAN critical, as §4.2.1.6 requires. This replaces rcgen's default CN.
+    let mut subject = DistinguishedName::new();
+    if let Some(cn) = leaf.common_name
+        && cn.len() <= MAX_COMMON_NAME_LEN
+    {
+        subject.push(DnType::CommonName, cn);
+    }
+    params.distinguished_name = subject;
+
+    // RFC 5280 §4.2.1.6: dNSName and iPAddress, in the order's order.
+    params.subject_alt_names = leaf.names.iter().map(san).collect::<Result<Vec<_>, _>>()?;
+
+    // RFC 5280 §4.2.1.3: digitalSignature for (EC)DHE handshakes; keyEncipherment only for
+    // RSA keys, which TLS 1.2 RSA key exchange uses. rcgen marks keyUsage critical.
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    if leaf.is_rsa {
+        params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
+    }
+    // RFC 5280 §4.2.1.12.
+    params.extended_key_usages = leaf.extended_key_usages.clone();
+    // RFC 5280 §4.2.1.9: basicConstraints cA FALSE (critical). ExplicitNoCa also makes rcgen
+    // write the SKI (§4.2.1.2), which NoCa would leave out.
+    params.is_ca = IsCa::ExplicitNoCa;
+    // RFC 5280 §4.2.1.1: AKI = the intermediate's SKI, taken from its certificate.
+    params.use_authority_key_identifier_extension = true;
+    Ok(params)
+}
+
+fn san(identifier: &Identifier) -> Result<SanType, Error> {
+    let bad = |why: String| Error::Signing(format!("identifier {identifier}: {why}"));
+    match identifier.identifier_type {
+        IdentifierType::Dns => identifier
+            .value
+            .as_str()
+            .try_into()
+            .map(SanType::DnsName)
+            .map_err(|e| bad(format!("{e}"))),
+        IdentifierType::Ip => identifier
+            .value
+            .parse()
+            .map(SanType::IpAddress)
+            .map_err(|e| bad(format!("{e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,137 @@
+//! The intermediate CA that signs leaves, loaded once when `serve` starts.
+//!
+//! Certificate and key are parsed and cross-checked here, so a mismatched or unusable pair
+//! stops the server at start rather than failing the first finalize.
+
+use std::path::Path;
+
+use rcgen::KeyPair;
+use x509_parser::extensions::ParsedExtension;
+
+use crate::Error;
+use crate::inspect::{certificate_pem, parse_certificate, public_key_bits, single_certificate};
+
+/// An intermediate CA: its certificate and the key that signs with it. Shared across tasks in
+/// an `Arc`; signing takes `&self`.
+pub struct Issuer {
+    pub(crate) rcgen: rcgen::Issuer<'static, KeyPair>,
+    certificate_der: Vec<u8>,
+    /// The certificate re-encoded from DER, so the chain served to clients holds exactly one
+    /// clean CERTIFICATE block whatever else the file contained.
+    certificate_pem: String,
+    subject: String,
+}
+
+// The server shares one `Issuer` across tokio tasks in an `Arc`: keep it `Send + Sync`.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Issuer>();
+};
+
+impl std::fmt::Debug for Issuer {
+    /// Names the issuer; the key stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issuer")
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Issuer {
+    /// Loads the intermediate certificate (PEM, exactly one) and its PKCS#8 key (PEM). Warns
+    /// when the key file is readable by group or others.
+    pub fn load(cert_path: &Path, key_path: &Path) -> Result<Self, Error> {
+        let cert_error = |reason: String| Error::CertificateFile {
+            path: cert_path.to_path_buf(),
+            reason,
+        };
+        let key_error = |reason: String| Error::KeyFile {
+            path: key_path.to_path_buf(),
+            reason,
+        };
+
+        let cert_pem = std::fs::read_to_string(cert_path).map_err(Error::io(cert_path))?;
+        let certificate_der = single_certificate(&cert_pem).map_err(cert_error)?;
+        check_is_signing_ca(&certificate_der).map_err(cert_error)?;
+
+        warn_if_key_file_is_shared(key_path);
+        let key_pem = pkcs8::der::zeroize::Zeroizing::new(
+            std::fs::read_to_string(key_path).map_err(Error::io(key_path))?,
+        );
+        let key = KeyPair::from_pem(&key_pem)
+            .map_err(|e| key_error(format!("not a usable PKCS#8 private key: {e}")))?;
+        if public_key_bits(&certificate_der)? != key.public_key_raw() {
+            return Err(key_error(format!(
+                "the key does not belong to {}",
+                cert_path.display()
+            )));
+        }
+
+        let subject = parse_certificate(&certificate_der)?.subject().to_string();
+        // rcgen takes the issuer DN, key usages and SKI (used as the leaves' AKI) from the cert.
+        let rcgen = rcgen::Issuer::from_ca_cert_der(&certificate_der.as_slice().into(), key)
+            .map_err(|e| cert_error(e.to_string()))?;
+        Ok(Self {
+            rcgen,
+            certificate_pem: certificate_pem(&certificate_der),
+            certificate_der,
+            subject,
+        })
+    }
+
+    /// The intermediate certificate as PEM: what follows the leaf in a served chain
+    /// (RFC 8555 §7.4.2).
+    pub fn chain_pem(&self) -> &str {
+        &self.certificate_pem
+    }
+
+    pub fn certificate_der(&self) -> &[u8] {
+        &self.certificate_der
+    }
+
+    /// The subject DN as text (`CN=…, O=…`), for logs and audit events.
+    pub fn subject(&self) -> String {
+        self.subject.clone()
+    }
+}
+
+/// RFC 5280 §4.2.1.9 and §4.2.1.3: a certificate that signs others must say cA TRUE and, if it
+/// has a keyUsage, include keyCertSign. rcgen does not check this; a client would reject every
+/// leaf, so refusing at load is kinder.
+fn check_is_signing_ca(der: &[u8]) -> Result<(), String> {
+    let cert = parse_certificate(der).map_err(|e| e.to_string())?;
+    let mut is_ca = false;
+    let mut may_sign_certificates = true;
+    for extension in cert.extensions() {
+        match extension.parsed_extension() {
+            ParsedExtension::BasicConstraints(bc) => is_ca = bc.ca,
+            ParsedExtension::KeyUsage(ku) => may_sign_certificates = ku.key_cert_sign(),
+            _ => {}
+        }
+    }
+    if !is_ca {
+        return Err("not a CA certificate (basicConstraints cA is not TRUE)".into());
+    }
+    if !may_sign_certificates {
+        return Err("its keyUsage does not allow keyCertSign".into());
+    }
+    Ok(())
+}
+
+/// The intermediate key signs every certificate; only the server's user should read it.
+fn warn_if_key_file_is_shared(path: &Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    if let Ok(metadata) = std::fs::metadata(path) {
+        let mode = metadata.permissions().mode();
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                path = %path.display(),
+                mode = format_args!("{:o}", mode & 0o777),
+                "the intermediate key file is readable by group or others; chmod 600 it"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,92 @@
+//! Tests for loading an `Issuer`.
+
+use std::fs;
+
+use rcgen::PKCS_ECDSA_P256_SHA256;
+
+use super::*;
+use crate::inspect::pem_to_der;
+use crate::test_support::{dns, issuer, pki};
+
+#[test]
+fn loads_the_intermediate_init_made() {
+    let (_dir, paths, issuer) = issuer();
+    let file = fs::read_to_string(paths.intermediate_cert("default")).unwrap();
+    assert_eq!(issuer.chain_pem(), file);
+    assert_eq!(
+        pem_to_der(&file).unwrap(),
+        [issuer.certificate_der().to_vec()]
+    );
+    assert!(
+        issuer
+            .subject()
+            .starts_with("O=basalt, CN=basalt default Intermediate CA ")
+    );
+    // The key stays out of Debug output.
+    assert!(!format!("{issuer:?}").contains("PRIVATE"));
+}
+
+#[test]
+fn a_key_that_does_not_belong_to_the_certificate_is_refused() {
+    let (dir, paths) = pki();
+    let other = dir.path().join("other-key.pem");
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    fs::write(&other, key.serialize_pem()).unwrap();
+    let err = Issuer::load(&paths.intermediate_cert("default"), &other).unwrap_err();
+    assert!(
+        matches!(&err, Error::KeyFile { reason, .. } if reason.contains("does not belong")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_or_garbled_key_file_is_refused() {
+    let (dir, paths) = pki();
+    let cert = paths.intermediate_cert("default");
+    let missing = dir.path().join("missing.pem");
+    assert!(matches!(
+        Issuer::load(&cert, &missing),
+        Err(Error::Io { .. })
+    ));
+    let garbled = dir.path().join("garbled.pem");
+    fs::write(
+        &garbled,
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    assert!(matches!(
+        Issuer::load(&cert, &garbled),
+        Err(Error::KeyFile { .. })
+    ));
+}
+
+#[test]
+fn a_leaf_certificate_cannot_be_an_issuer() {
+    let (dir, _paths, issuer) = issuer();
+    let serving = issuer
+        .issue_serving_certificate(&[dns("a.test")], std::time::Duration::from_secs(3600))
+        .unwrap();
+    let leaf_der = pem_to_der(&serving.chain_pem).unwrap().remove(0);
+    let cert = dir.path().join("leaf.pem");
+    let key = dir.path().join("leaf-key.pem");
+    fs::write(&cert, certificate_pem(&leaf_der)).unwrap();
+    fs::write(&key, &serving.key_pem).unwrap();
+    let err = Issuer::load(&cert, &key).unwrap_err();
+    assert!(
+        matches!(&err, Error::CertificateFile { reason, .. } if reason.contains("not a CA")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_file_with_two_certificates_is_refused() {
+    let (dir, paths, issuer) = issuer();
+    let both = dir.path().join("both.pem");
+    let root = fs::read_to_string(paths.root_cert()).unwrap();
+    fs::write(&both, format!("{}{root}", issuer.chain_pem())).unwrap();
+    let err = Issuer::load(&both, &paths.intermediate_key("default")).unwrap_err();
+    assert!(
+        matches!(&err, Error::CertificateFile { reason, .. } if reason.contains("found 2")),
+        "{err}"
+    );
+}

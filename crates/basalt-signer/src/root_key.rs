@@ -1,0 +1,118 @@
+//! The root private key at rest: PKCS#8 EncryptedPrivateKeyInfo (RFC 5958 §3) with PBES2
+//! (RFC 8018 §6.2), scrypt (RFC 7914) and AES-256-CBC.
+//!
+//! The root key is used only by `init` (and future intermediate rotation), never by `serve`,
+//! so it is never written in the clear. The format is the one `openssl pkey` reads, so an
+//! operator can inspect or move the key with standard tools.
+
+use std::path::Path;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use pkcs8::der::pem::LineEnding;
+use pkcs8::der::zeroize::Zeroizing;
+use pkcs8::pkcs5::{pbes2, scrypt};
+use pkcs8::{EncryptedPrivateKeyInfoRef, PrivateKeyInfoRef, SecretDocument};
+use rustls_pki_types::PrivatePkcs8KeyDer;
+
+use crate::paths::PkiPaths;
+use crate::random::random_bytes;
+use crate::{Error, inspect};
+
+/// scrypt cost. OpenSSL 3 caps scrypt memory at 32 MiB when it decrypts a PKCS#8 key (it fails
+/// with "memory limit exceeded" for N ≥ 2^15 with r = 8), so N = 2^14, r = 8 (16 MiB) is the
+/// most memory OpenSSL accepts. p = 8 brings the work to that of N = 2^17, p = 1: about 0.4 s
+/// per guess on one core, and the passphrases basalt generates have 256 bits anyway.
+const SCRYPT_LOG_N: u8 = 14;
+const SCRYPT_R: u32 = 8;
+const SCRYPT_P: u32 = 8;
+
+/// RFC 5958 §3 PEM label (RFC 7468 §11).
+const ENCRYPTED_LABEL: &str = "ENCRYPTED PRIVATE KEY";
+
+/// A new passphrase: 32 random bytes as unpadded base64url (43 characters, 256 bits).
+pub(crate) fn generate_password() -> Result<Zeroizing<String>, Error> {
+    let bytes = Zeroizing::new(random_bytes::<32>()?);
+    Ok(Zeroizing::new(URL_SAFE_NO_PAD.encode(bytes.as_ref())))
+}
+
+/// Encrypts a PKCS#8 `PrivateKeyInfo` (DER) under `password` and returns the PEM text.
+pub(crate) fn encrypt_pkcs8(pkcs8_der: &[u8], password: &str) -> Result<Zeroizing<String>, Error> {
+    let failed =
+        |e: &dyn std::fmt::Display| Error::Signing(format!("encrypting the root key: {e}"));
+    let params = scrypt::Params::new(SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P).map_err(|e| failed(&e))?;
+    let salt = random_bytes::<16>()?;
+    let iv = random_bytes::<16>()?;
+    let pbes2 =
+        pbes2::Parameters::generate_scrypt_aes256cbc(params, &salt, iv).map_err(|e| failed(&e))?;
+    let info = PrivateKeyInfoRef::try_from(pkcs8_der).map_err(|e| failed(&e))?;
+    let encrypted = info
+        .encrypt_with_params(pbes2, password.as_bytes())
+        .map_err(|e| failed(&e))?;
+    encrypted
+        .to_pem(ENCRYPTED_LABEL, LineEnding::LF)
+        .map_err(|e| failed(&e))
+}
+
+/// Decrypts the root key with `password` (the file's contents exactly; see
+/// [`read_root_password`]). A wrong passphrase is [`Error::BadRootPassword`]; the key is also
+/// checked against `root.pem`, so a swapped key file is caught here rather than at signing.
+///
+/// `serve` never calls this: it exists for intermediate rotation, which runs offline.
+pub fn decrypt_root_key(paths: &PkiPaths, password: &str) -> Result<rcgen::KeyPair, Error> {
+    let path = paths.root_key();
+    let key_error = |reason: String| Error::KeyFile {
+        path: path.clone(),
+        reason,
+    };
+    let pem = Zeroizing::new(std::fs::read_to_string(&path).map_err(Error::io(&path))?);
+    let (label, document) = SecretDocument::from_pem(&pem)
+        .map_err(|e| key_error(format!("not a PEM document: {e}")))?;
+    if label != ENCRYPTED_LABEL {
+        return Err(key_error(format!(
+            "expected an {ENCRYPTED_LABEL} block, found {label}"
+        )));
+    }
+    let encrypted = EncryptedPrivateKeyInfoRef::try_from(document.as_bytes())
+        .map_err(|e| key_error(format!("not a PKCS#8 EncryptedPrivateKeyInfo: {e}")))?;
+    if password.is_empty() {
+        return Err(Error::BadRootPassword);
+    }
+    // AES-CBC padding or the DER inside fails to check with the wrong key; either way, the
+    // passphrase is what the operator can fix.
+    let pkcs8 = encrypted
+        .decrypt(password.as_bytes())
+        .map_err(|_| Error::BadRootPassword)?;
+    let der = PrivatePkcs8KeyDer::from(pkcs8.as_bytes());
+    let key = rcgen::KeyPair::try_from(&der)
+        .map_err(|e| key_error(format!("the decrypted key is unusable: {e}")))?;
+
+    let root_pem =
+        std::fs::read_to_string(paths.root_cert()).map_err(Error::io(paths.root_cert()))?;
+    let root_der =
+        inspect::single_certificate(&root_pem).map_err(|reason| Error::CertificateFile {
+            path: paths.root_cert(),
+            reason,
+        })?;
+    if inspect::public_key_bits(&root_der)? != key.public_key_raw() {
+        return Err(key_error(format!(
+            "the key does not belong to {}",
+            paths.root_cert().display()
+        )));
+    }
+    Ok(key)
+}
+
+/// Reads a passphrase file the way `openssl -passin file:` does: the first line, without its
+/// line ending. Used by `basalt` for `--root-password-file` so that files written by hand
+/// (`echo secret > file`) and the generated `root-password.txt` behave the same.
+pub fn read_root_password(path: &Path) -> Result<Zeroizing<String>, Error> {
+    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(Error::io(path))?);
+    let first_line = text.split('\n').next().unwrap_or_default();
+    Ok(Zeroizing::new(
+        first_line
+            .strip_suffix('\r')
+            .unwrap_or(first_line)
+            .to_owned(),
+    ))
+}

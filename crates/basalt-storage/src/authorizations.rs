@@ -1,0 +1,256 @@
+//! Authorizations (RFC 8555 §7.1.4, §7.5) and their challenges: creation (as part of an
+//! order), reuse, lookup and deactivation. Validation work on challenges is in
+//! `validation.rs`.
+
+use basalt_protocol::{
+    AuthorizationStatus, ChallengeStatus, ChallengeType, Identifier, IdentifierType, OrderStatus,
+    Problem,
+};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
+use time::OffsetDateTime;
+
+use crate::Store;
+use crate::codec::{from_json_opt, parse_enum};
+use crate::entities::{authorizations, challenges};
+use crate::error::Error;
+use crate::orders;
+use crate::records::{AuthorizationRecord, ChallengeRecord, NewAuthorization};
+use crate::time::{from_unix, from_unix_opt, to_unix};
+
+const TABLE: &str = "authorizations";
+const CHALLENGES: &str = "challenges";
+
+impl Store {
+    /// The authorization with this id, with its challenges ordered by id.
+    pub async fn authorization(&self, id: i64) -> Result<Option<AuthorizationRecord>, Error> {
+        load(&self.db, id).await
+    }
+
+    /// An authorization of this account for `identifier` (the base name for wildcards,
+    /// with the same `wildcard` flag) that a new order can reuse: the newest valid one
+    /// still valid at `valid_until_at_least`, else the newest pending unexpired one.
+    /// Served by the (account, identifier, status) index.
+    pub async fn reusable_authorization(
+        &self,
+        account_id: i64,
+        identifier: &Identifier,
+        wildcard: bool,
+        now: OffsetDateTime,
+        valid_until_at_least: OffsetDateTime,
+    ) -> Result<Option<AuthorizationRecord>, Error> {
+        for (status, expiring_after) in [
+            (AuthorizationStatus::Valid, valid_until_at_least),
+            (AuthorizationStatus::Pending, now),
+        ] {
+            let found = authorizations::Entity::find()
+                .select_only()
+                .column(authorizations::Column::Id)
+                .filter(authorizations::Column::AccountId.eq(account_id))
+                .filter(
+                    authorizations::Column::IdentifierType.eq(identifier.identifier_type.as_str()),
+                )
+                .filter(authorizations::Column::IdentifierValue.eq(identifier.value.as_str()))
+                .filter(authorizations::Column::Status.eq(status.as_str()))
+                .filter(authorizations::Column::Wildcard.eq(wildcard))
+                .filter(authorizations::Column::ExpiresAt.gt(to_unix(expiring_after)))
+                .order_by_desc(authorizations::Column::Id)
+                .limit(1)
+                .into_tuple::<i64>()
+                .one(&self.db)
+                .await?;
+            if let Some(id) = found {
+                return load(&self.db, id).await;
+            }
+        }
+        Ok(None)
+    }
+
+    /// Deactivates an authorization (RFC 8555 §7.5.2): pending or valid → deactivated, and
+    /// in the same transaction its linked pending or ready orders become invalid (they can
+    /// no longer be finalized with it). `Error::Conflict` if the authorization is in
+    /// another state.
+    pub async fn deactivate_authorization(&self, id: i64) -> Result<AuthorizationRecord, Error> {
+        let tx = self.db.begin().await?;
+        let moved = authorizations::Entity::update_many()
+            .col_expr(
+                authorizations::Column::Status,
+                Expr::value(AuthorizationStatus::Deactivated.as_str()),
+            )
+            .filter(authorizations::Column::Id.eq(id))
+            .filter(authorizations::Column::Status.is_in([
+                AuthorizationStatus::Pending.as_str(),
+                AuthorizationStatus::Valid.as_str(),
+            ]))
+            .exec(&tx)
+            .await?
+            .rows_affected;
+        if moved == 0 {
+            let current = load(&tx, id).await?.ok_or(Error::NotFound)?;
+            return Err(Error::Conflict(format!(
+                "authorization {id} is {}; only pending or valid authorizations can be deactivated",
+                current.status
+            )));
+        }
+        let active = [OrderStatus::Pending, OrderStatus::Ready];
+        let order_ids = orders::linked_order_ids(&tx, id, &active).await?;
+        let problem = Problem::unauthorized(format!(
+            "authorization {id} of this order was deactivated"
+        ));
+        orders::invalidate(&tx, order_ids, &active, &problem).await?;
+        let authorization = load(&tx, id).await?.ok_or(Error::NotFound)?;
+        tx.commit().await?;
+        Ok(authorization)
+    }
+
+    /// A challenge with its authorization (which lists all its challenges).
+    pub async fn challenge(
+        &self,
+        id: i64,
+    ) -> Result<Option<(ChallengeRecord, AuthorizationRecord)>, Error> {
+        let Some(model) = challenges::Entity::find_by_id(id).one(&self.db).await? else {
+            return Ok(None);
+        };
+        let challenge = challenge_record(model)?;
+        let authorization = load(&self.db, challenge.authorization_id)
+            .await?
+            .ok_or_else(|| {
+                Error::Internal(format!("challenge {id} has no authorization"))
+            })?;
+        Ok(Some((challenge, authorization)))
+    }
+}
+
+/// Inserts a pending authorization and its pending challenges; returns its id.
+pub(crate) async fn insert(
+    conn: &impl ConnectionTrait,
+    account_id: i64,
+    new: &NewAuthorization,
+    now: i64,
+) -> Result<i64, Error> {
+    let id = authorizations::Entity::insert(authorizations::ActiveModel {
+        id: NotSet,
+        account_id: Set(account_id),
+        identifier_type: Set(new.identifier.identifier_type.as_str().to_owned()),
+        identifier_value: Set(new.identifier.value.clone()),
+        wildcard: Set(new.wildcard),
+        status: Set(AuthorizationStatus::Pending.as_str().to_owned()),
+        expires_at: Set(to_unix(new.expires_at)),
+        created_at: Set(now),
+    })
+    .exec(conn)
+    .await?
+    .last_insert_id;
+    if !new.challenges.is_empty() {
+        challenges::Entity::insert_many(new.challenges.iter().map(|c| challenges::ActiveModel {
+            id: NotSet,
+            authorization_id: Set(id),
+            challenge_type: Set(c.challenge_type.as_str().to_owned()),
+            token: Set(c.token.clone()),
+            status: Set(ChallengeStatus::Pending.as_str().to_owned()),
+            validated_at: Set(None),
+            error: Set(None),
+            validation_record: Set(None),
+            lease_holder: Set(None),
+            lease_expires_at: Set(None),
+            created_at: Set(now),
+        }))
+        .exec_without_returning(conn)
+        .await?;
+    }
+    Ok(id)
+}
+
+/// Checks, under a shared row lock held until the caller's transaction ends, that an
+/// authorization can be linked to a new order of `account_id`: it is the account's, and
+/// pending or valid, and unexpired. The lock keeps a concurrent deactivation or
+/// validation from changing it before the link commits. Returns its status.
+pub(crate) async fn lock_for_reuse(
+    conn: &impl ConnectionTrait,
+    id: i64,
+    account_id: i64,
+    now: i64,
+) -> Result<AuthorizationStatus, Error> {
+    let model = authorizations::Entity::find_by_id(id)
+        .filter(authorizations::Column::AccountId.eq(account_id))
+        .lock_shared()
+        .one(conn)
+        .await?
+        .ok_or_else(|| {
+            Error::Conflict(format!(
+                "authorization {id} does not exist or belongs to another account"
+            ))
+        })?;
+    let status = parse_enum(&model.status, AuthorizationStatus::parse, TABLE, "status", id)?;
+    if !matches!(
+        status,
+        AuthorizationStatus::Pending | AuthorizationStatus::Valid
+    ) || model.expires_at <= now
+    {
+        return Err(Error::Conflict(format!(
+            "authorization {id} is {status} or expired and cannot be reused"
+        )));
+    }
+    Ok(status)
+}
+
+/// Reads one authorization and its challenges through `conn`.
+pub(crate) async fn load(
+    conn: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<AuthorizationRecord>, Error> {
+    let Some(m) = authorizations::Entity::find_by_id(id).one(conn).await? else {
+        return Ok(None);
+    };
+    let challenges = challenges::Entity::find()
+        .filter(challenges::Column::AuthorizationId.eq(id))
+        .order_by_asc(challenges::Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(challenge_record)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(AuthorizationRecord {
+        identifier: Identifier {
+            identifier_type: parse_enum(
+                &m.identifier_type,
+                IdentifierType::parse,
+                TABLE,
+                "identifier_type",
+                m.id,
+            )?,
+            value: m.identifier_value,
+        },
+        status: parse_enum(&m.status, AuthorizationStatus::parse, TABLE, "status", m.id)?,
+        expires_at: from_unix(m.expires_at, TABLE, "expires_at", m.id)?,
+        created_at: from_unix(m.created_at, TABLE, "created_at", m.id)?,
+        id: m.id,
+        account_id: m.account_id,
+        wildcard: m.wildcard,
+        challenges,
+    }))
+}
+
+pub(crate) fn challenge_record(m: challenges::Model) -> Result<ChallengeRecord, Error> {
+    Ok(ChallengeRecord {
+        challenge_type: parse_enum(
+            &m.challenge_type,
+            ChallengeType::parse,
+            CHALLENGES,
+            "challenge_type",
+            m.id,
+        )?,
+        status: parse_enum(&m.status, ChallengeStatus::parse, CHALLENGES, "status", m.id)?,
+        validated_at: from_unix_opt(m.validated_at, CHALLENGES, "validated_at", m.id)?,
+        error: from_json_opt(m.error.as_deref(), CHALLENGES, "error", m.id)?,
+        created_at: from_unix(m.created_at, CHALLENGES, "created_at", m.id)?,
+        id: m.id,
+        authorization_id: m.authorization_id,
+        token: m.token,
+        validation_record: m.validation_record,
+    })
+}

@@ -1,0 +1,21 @@
+//! sea-orm entities, one module per table, mirroring the schema the migrations build.
+//!
+//! Models never leave this crate: the public API speaks in `records`, so the schema can
+//! change without touching callers, and no model is ever serialised as API JSON. Columns
+//! hold only portable types (see `crate::time` and `crate::codec`); relations are not
+//! declared because every query names its join keys explicitly.
+
+// The derive macros generate `pub` items (Column, ActiveModel, ...) inside these
+// crate-private modules.
+#![allow(unreachable_pub)]
+
+pub(crate) mod accounts;
+pub(crate) mod authorizations;
+pub(crate) mod certificates;
+pub(crate) mod challenges;
+pub(crate) mod leases;
+pub(crate) mod order_authorizations;
+pub(crate) mod orders;
+pub(crate) mod server_secrets;
+pub(crate) mod serving_certificates;
+pub(crate) mod used_nonces;

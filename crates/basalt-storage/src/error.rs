@@ -1,0 +1,83 @@
+//! The storage error type, and the one place database errors are classified.
+//!
+//! The server maps these to HTTP: `NotFound` → 404, `Conflict` → 409 (or a more precise
+//! ACME problem chosen by the caller), `Unavailable` → 503 with `Retry-After`, `Internal` → 500.
+//! Classification therefore errs towards `Unavailable` only for errors that retrying on
+//! another connection could fix.
+
+use sea_orm::{DbErr, RuntimeErr, SqlErr, sqlx};
+
+/// What went wrong in a storage call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The row the call is about does not exist (or no longer matches, for compare-and-set
+    /// calls documented to say so).
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule or a status transition was violated; the message says which.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database cannot be reached: connection refused, pool timeout, connection lost,
+    /// or (SQLite) the file stayed locked past the busy timeout.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else, including stored data that does not decode (a bug or corruption).
+    #[error("internal storage error: {0}")]
+    Internal(String),
+}
+
+impl From<DbErr> for Error {
+    fn from(err: DbErr) -> Self {
+        if let Some(SqlErr::UniqueConstraintViolation(message)) = err.sql_err() {
+            return Self::Conflict(message);
+        }
+        match &err {
+            DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => Self::Unavailable(err.to_string()),
+            DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))
+                if is_connection_error(e) =>
+            {
+                Self::Unavailable(err.to_string())
+            }
+            _ => Self::Internal(err.to_string()),
+        }
+    }
+}
+
+/// True for sqlx errors that mean "the database is not reachable right now" rather than
+/// "this statement is wrong".
+fn is_connection_error(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            if db
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some()
+            {
+                // SQLSTATE class 08 (connection exception), 57P01..57P03 (server shutting
+                // down or not yet accepting connections), 53300 (too many connections).
+                code.starts_with("08") || code.starts_with("57P0") || code == "53300"
+            } else if db
+                .try_downcast_ref::<sqlx::sqlite::SqliteError>()
+                .is_some()
+            {
+                // SQLITE_BUSY (5) and its extended codes (261, 517, 773), SQLITE_LOCKED (6),
+                // SQLITE_CANTOPEN (14): the file is held by someone else or cannot be opened.
+                matches!(code.as_ref(), "5" | "261" | "517" | "773" | "6" | "262" | "14")
+            } else {
+                false
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Builds the error for stored data that does not decode. Stored data is only ever
+/// written by this crate, so this means a bug or manual tampering.
+pub(crate) fn corrupt(table: &str, column: &str, id: impl std::fmt::Display, why: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("corrupt {table}.{column} in row {id}: {why}"))
+}

@@ -1,0 +1,56 @@
+//! basalt-storage: the database, and every query basalt makes.
+//!
+//! Invariants:
+//! * **This is the only crate that writes SQL.** Every query the server makes is a named
+//!   method on [`Store`]; callers never see sea-orm, connections or transactions.
+//! * **Models never double as API JSON.** The sea-orm models stay private to this crate;
+//!   the API speaks in plain [`records`](crate::records) with typed fields, and the server
+//!   builds its wire objects from those.
+//! * **No process-local state.** Several stateless replicas may share one PostgreSQL, so
+//!   everything that must be agreed on lives in the database: used nonces, shared secrets,
+//!   leases for singleton jobs and validation work, the serving certificate.
+//! * **Every multi-row change is one transaction**, and every status transition is a
+//!   compare-and-set (`UPDATE … WHERE status = expected`, then `rows_affected`), so two
+//!   replicas racing on the same object cannot both win. Transactions write first (which
+//!   takes SQLite's write lock up front) and lock rows in one order — challenge, then
+//!   authorization, then order — so they cannot deadlock on PostgreSQL.
+//! * **Portable SQL only**: no `RETURNING`, no `ON CONFLICT`, nothing engine-specific except
+//!   the PostgreSQL advisory lock around migrations, so MySQL can be added later. Times are
+//!   BIGINT unix seconds (UTC), JSON is TEXT, ids are BIGINT auto-increment, and every
+//!   lookup is served by an index (see `basalt-migration`).
+//! * A store method never calls another store method while it holds a transaction: with
+//!   SQLite's single pooled connection that would wait for itself.
+//!
+//! **Nonces.** The server issues authenticated nonces that carry their own expiry (an
+//! HMAC over a random value and a timestamp), so issuing needs no database. Redeeming one
+//! inserts it into `used_nonces` ([`Store::consume_nonce`]); the primary key makes the
+//! second insert of the same nonce fail, which is how any replica detects a replay. Rows
+//! are only needed until the nonce would be rejected as expired anyway, after which
+//! [`Store::delete_expired_nonces`] removes them in bounded batches.
+
+mod accounts;
+mod authorizations;
+mod certificates;
+mod codec;
+mod config;
+mod connect;
+mod entities;
+mod error;
+mod leases;
+mod nonces;
+mod orders;
+pub mod records;
+mod secrets;
+mod serving;
+mod time;
+mod validation;
+
+pub use config::StorageConfig;
+pub use connect::Store;
+pub use error::Error;
+pub use records::{
+    AccountRecord, AuthorizationPlan, AuthorizationRecord, CertificateRecord, ChallengeRecord,
+    FinalizeOutcome, NewAccount, NewAuthorization, NewCertificate, NewChallenge, NewOrder,
+    NewServingCertificate, OrderRecord, RevokeOutcome, ServingCertificateRecord, ValidationJob,
+    ValidationResult,
+};

@@ -1,0 +1,250 @@
+//! The public data types of the storage API: what callers pass in (`New*`, plans) and what
+//! they get back (`*Record`, outcomes).
+//!
+//! These are plain structs, deliberately separate from the sea-orm models: records carry
+//! typed values (statuses, identifiers, problems, `OffsetDateTime`) where the models carry
+//! their portable stored form, and a record is always complete (no lazy fields). Times read
+//! back are whole seconds (see `crate::time`).
+
+use basalt_protocol::{
+    AccountStatus, AuthorizationStatus, ChallengeStatus, ChallengeType, Identifier, OrderStatus,
+    Problem,
+};
+use time::OffsetDateTime;
+
+/// A new account (RFC 8555 §7.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAccount {
+    pub directory: String,
+    pub key_thumbprint: String,
+    pub jwk: String,
+    pub contact: Vec<String>,
+    pub terms_of_service_agreed: bool,
+    pub now: OffsetDateTime,
+}
+
+/// A stored account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRecord {
+    pub id: i64,
+    pub directory: String,
+    pub key_thumbprint: String,
+    pub jwk: String,
+    pub status: AccountStatus,
+    pub contact: Vec<String>,
+    pub terms_of_service_agreed: bool,
+    pub created_at: OffsetDateTime,
+}
+
+/// A new order (RFC 8555 §7.4) and the authorizations it needs, one plan per
+/// authorization identifier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrder {
+    pub account_id: i64,
+    pub directory: String,
+    pub identifiers: Vec<Identifier>,
+    pub not_before: Option<OffsetDateTime>,
+    pub not_after: Option<OffsetDateTime>,
+    pub expires_at: OffsetDateTime,
+    pub authorizations: Vec<AuthorizationPlan>,
+    pub now: OffsetDateTime,
+}
+
+/// How an order gets one of its authorizations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizationPlan {
+    /// Link an existing authorization of the same account (found with
+    /// `Store::reusable_authorization`); it must still be pending or valid, and unexpired,
+    /// when the order is created, or `create_order` fails with `Error::Conflict`.
+    Reuse(i64),
+    /// Create a new pending authorization with these challenges.
+    Create(NewAuthorization),
+}
+
+/// A new authorization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAuthorization {
+    /// The base name for wildcards (RFC 8555 §7.1.4).
+    pub identifier: Identifier,
+    pub wildcard: bool,
+    pub expires_at: OffsetDateTime,
+    pub challenges: Vec<NewChallenge>,
+}
+
+/// A new challenge; the token must be unique (RFC 8555 §8.1: random, ≥ 128 bits).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewChallenge {
+    pub challenge_type: ChallengeType,
+    pub token: String,
+}
+
+/// A stored order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRecord {
+    pub id: i64,
+    pub account_id: i64,
+    pub directory: String,
+    pub status: OrderStatus,
+    pub identifiers: Vec<Identifier>,
+    pub not_before: Option<OffsetDateTime>,
+    pub not_after: Option<OffsetDateTime>,
+    pub expires_at: OffsetDateTime,
+    pub error: Option<Problem>,
+    pub certificate_serial: Option<String>,
+    /// Ascending.
+    pub authorization_ids: Vec<i64>,
+    pub created_at: OffsetDateTime,
+}
+
+/// A stored authorization with all its challenges, ordered by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationRecord {
+    pub id: i64,
+    pub account_id: i64,
+    /// The base name for wildcards.
+    pub identifier: Identifier,
+    pub wildcard: bool,
+    pub status: AuthorizationStatus,
+    pub expires_at: OffsetDateTime,
+    pub created_at: OffsetDateTime,
+    pub challenges: Vec<ChallengeRecord>,
+}
+
+/// A stored challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChallengeRecord {
+    pub id: i64,
+    pub authorization_id: i64,
+    pub challenge_type: ChallengeType,
+    pub token: String,
+    pub status: ChallengeStatus,
+    pub validated_at: Option<OffsetDateTime>,
+    pub error: Option<Problem>,
+    pub validation_record: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+/// Everything a validator needs to validate one claimed challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationJob {
+    pub challenge_id: i64,
+    pub authorization_id: i64,
+    pub challenge_type: ChallengeType,
+    pub token: String,
+    /// The authorization's identifier (the base name for wildcards).
+    pub identifier: Identifier,
+    pub wildcard: bool,
+    pub account_id: i64,
+    /// For the key authorization (RFC 8555 §8.1).
+    pub account_key_thumbprint: String,
+}
+
+/// The outcome of one validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValidationResult {
+    Valid,
+    Invalid(Problem),
+}
+
+/// A certificate the signer produced, to be stored by `finalize_order`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCertificate {
+    pub serial: String,
+    pub der: Vec<u8>,
+    pub chain_pem: String,
+    pub names: Vec<Identifier>,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+}
+
+/// A stored certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateRecord {
+    pub id: i64,
+    pub serial: String,
+    pub directory: String,
+    pub account_id: i64,
+    pub order_id: i64,
+    pub der: Vec<u8>,
+    pub chain_pem: String,
+    pub names: Vec<Identifier>,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+    /// RFC 5280 §5.3.1 CRLReason code.
+    pub revocation_reason: Option<u8>,
+    pub created_at: OffsetDateTime,
+}
+
+/// What `finalize_order` did.
+// Returned once per finalization and matched at once: boxing would only complicate callers.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FinalizeOutcome<E> {
+    /// The certificate is committed and the order is valid.
+    Issued {
+        order: OrderRecord,
+        certificate: CertificateRecord,
+    },
+    /// The order was not ready (or had expired); nothing changed. Carries the order as it
+    /// is now.
+    NotReady(OrderRecord),
+    /// The signer refused; the order is still ready and nothing was stored.
+    Rejected(E),
+}
+
+/// What `revoke_certificate` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    Revoked(CertificateRecord),
+    /// It was revoked before; the record shows the first revocation.
+    AlreadyRevoked(CertificateRecord),
+}
+
+/// A new serving (HTTPS) certificate.
+/// `Debug` leaves out the private key, so records can be logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewServingCertificate {
+    pub chain_pem: String,
+    pub key_pem: String,
+    pub names: Vec<String>,
+    pub not_after: OffsetDateTime,
+    pub now: OffsetDateTime,
+}
+
+/// A stored serving certificate.
+/// `Debug` leaves out the private key, so records can be logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServingCertificateRecord {
+    pub id: i64,
+    pub chain_pem: String,
+    pub key_pem: String,
+    pub names: Vec<String>,
+    pub not_after: OffsetDateTime,
+    pub created_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for NewServingCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewServingCertificate")
+            .field("chain_pem", &self.chain_pem)
+            .field("key_pem", &"<redacted>")
+            .field("names", &self.names)
+            .field("not_after", &self.not_after)
+            .field("now", &self.now)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ServingCertificateRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServingCertificateRecord")
+            .field("id", &self.id)
+            .field("chain_pem", &self.chain_pem)
+            .field("key_pem", &"<redacted>")
+            .field("names", &self.names)
+            .field("not_after", &self.not_after)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}

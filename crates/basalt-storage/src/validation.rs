@@ -1,0 +1,249 @@
+//! Challenge validation as shared work (RFC 8555 §7.5.1, §8.2): a challenge moves
+//! pending → processing once, a replica claims it with a lease, and the result is recorded
+//! once. Leases let any replica take over a validation whose replica died; the
+//! compare-and-set on `processing` keeps a late second result from overwriting the first.
+
+use std::time::Duration;
+
+use basalt_protocol::{AuthorizationStatus, ChallengeStatus, OrderStatus};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use time::OffsetDateTime;
+
+use crate::Store;
+use crate::authorizations::{self as authz, challenge_record};
+use crate::codec::to_json;
+use crate::entities::{accounts, authorizations, challenges};
+use crate::error::Error;
+use crate::orders;
+use crate::records::{ValidationJob, ValidationResult};
+use crate::time::{to_unix, unix_after};
+
+impl Store {
+    /// The client asked for a challenge to be validated (RFC 8555 §7.5.1). Moves it
+    /// pending → processing, only while its authorization is pending and unexpired, in one
+    /// compare-and-set statement. True if this call moved it (so exactly one caller starts
+    /// the validation); false if it was not pending or the authorization no longer allows it.
+    pub async fn start_challenge(
+        &self,
+        challenge_id: i64,
+        now: OffsetDateTime,
+    ) -> Result<bool, Error> {
+        let authorization_open = Query::select()
+            .expr(Expr::val(1))
+            .from(authorizations::Entity)
+            .and_where(
+                Expr::col((authorizations::Entity, authorizations::Column::Id))
+                    .equals((challenges::Entity, challenges::Column::AuthorizationId)),
+            )
+            .and_where(authorizations::Column::Status.eq(AuthorizationStatus::Pending.as_str()))
+            .and_where(authorizations::Column::ExpiresAt.gt(to_unix(now)))
+            .to_owned();
+        let moved = challenges::Entity::update_many()
+            .col_expr(
+                challenges::Column::Status,
+                Expr::value(ChallengeStatus::Processing.as_str()),
+            )
+            .col_expr(challenges::Column::LeaseHolder, Expr::value(None::<String>))
+            .col_expr(challenges::Column::LeaseExpiresAt, Expr::value(None::<i64>))
+            .filter(challenges::Column::Id.eq(challenge_id))
+            .filter(challenges::Column::Status.eq(ChallengeStatus::Pending.as_str()))
+            .filter(Expr::exists(authorization_open))
+            .exec(&self.db)
+            .await?
+            .rows_affected;
+        Ok(moved == 1)
+    }
+
+    /// Claims the validation of one processing challenge for `holder` until `now + lease`,
+    /// if nobody holds an unexpired lease on it (compare-and-set). `None` if someone else
+    /// does, or the challenge is not processing.
+    pub async fn claim_validation(
+        &self,
+        challenge_id: i64,
+        holder: &str,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Option<ValidationJob>, Error> {
+        let claimed = challenges::Entity::update_many()
+            .col_expr(challenges::Column::LeaseHolder, Expr::value(holder))
+            .col_expr(
+                challenges::Column::LeaseExpiresAt,
+                Expr::value(unix_after(now, lease)),
+            )
+            .filter(challenges::Column::Id.eq(challenge_id))
+            .filter(challenges::Column::Status.eq(ChallengeStatus::Processing.as_str()))
+            .filter(claimable(now))
+            .exec(&self.db)
+            .await?
+            .rows_affected;
+        if claimed == 0 {
+            return Ok(None);
+        }
+        self.validation_job(challenge_id).await
+    }
+
+    /// Claims up to `limit` processing challenges whose validation nobody holds: never
+    /// claimed (the starting replica died before claiming) or whose lease expired (the
+    /// validating replica died). Each is claimed by the same compare-and-set as
+    /// [`Store::claim_validation`], so replicas sweeping together never share a job.
+    pub async fn claim_validation_jobs(
+        &self,
+        holder: &str,
+        now: OffsetDateTime,
+        lease: Duration,
+        limit: u64,
+    ) -> Result<Vec<ValidationJob>, Error> {
+        let candidates = challenges::Entity::find()
+            .select_only()
+            .column(challenges::Column::Id)
+            .filter(challenges::Column::Status.eq(ChallengeStatus::Processing.as_str()))
+            .filter(claimable(now))
+            .order_by_asc(challenges::Column::Id)
+            .limit(limit)
+            .into_tuple::<i64>()
+            .all(&self.db)
+            .await?;
+        let mut jobs = Vec::with_capacity(candidates.len());
+        for id in candidates {
+            if let Some(job) = self.claim_validation(id, holder, now, lease).await? {
+                jobs.push(job);
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// Records the outcome of a validation, in one transaction:
+    /// * the challenge processing → valid (`validated_at = now`) or invalid (with the
+    ///   problem), lease cleared — a compare-and-set, so if another replica already recorded
+    ///   a result this returns `Ok` and changes nothing;
+    /// * its authorization pending → valid (expiring at `authorization_valid_until`) or
+    ///   invalid (RFC 8555 §7.1.6);
+    /// * the authorization's pending orders: invalid (with the problem) if it failed; ready
+    ///   once all of an order's authorizations are valid.
+    pub async fn record_validation(
+        &self,
+        challenge_id: i64,
+        result: &ValidationResult,
+        validation_record: Option<&str>,
+        now: OffsetDateTime,
+        authorization_valid_until: OffsetDateTime,
+    ) -> Result<(), Error> {
+        let (challenge_status, validated_at, error, authorization_status) = match result {
+            ValidationResult::Valid => (
+                ChallengeStatus::Valid,
+                Some(to_unix(now)),
+                None,
+                AuthorizationStatus::Valid,
+            ),
+            ValidationResult::Invalid(problem) => (
+                ChallengeStatus::Invalid,
+                None,
+                Some(to_json(problem)?),
+                AuthorizationStatus::Invalid,
+            ),
+        };
+        let tx = self.db.begin().await?;
+        let moved = challenges::Entity::update_many()
+            .col_expr(
+                challenges::Column::Status,
+                Expr::value(challenge_status.as_str()),
+            )
+            .col_expr(challenges::Column::ValidatedAt, Expr::value(validated_at))
+            .col_expr(challenges::Column::Error, Expr::value(error))
+            .col_expr(
+                challenges::Column::ValidationRecord,
+                Expr::value(validation_record.map(str::to_owned)),
+            )
+            .col_expr(challenges::Column::LeaseHolder, Expr::value(None::<String>))
+            .col_expr(challenges::Column::LeaseExpiresAt, Expr::value(None::<i64>))
+            .filter(challenges::Column::Id.eq(challenge_id))
+            .filter(challenges::Column::Status.eq(ChallengeStatus::Processing.as_str()))
+            .exec(&tx)
+            .await?
+            .rows_affected;
+        let Some(challenge) = challenges::Entity::find_by_id(challenge_id).one(&tx).await? else {
+            return Err(Error::NotFound);
+        };
+        if moved == 0 {
+            // Someone else recorded a result first; theirs stands.
+            tx.rollback().await?;
+            return Ok(());
+        }
+        let authorization_id = challenge.authorization_id;
+
+        let mut authorization_update = authorizations::Entity::update_many().col_expr(
+            authorizations::Column::Status,
+            Expr::value(authorization_status.as_str()),
+        );
+        if authorization_status == AuthorizationStatus::Valid {
+            authorization_update = authorization_update.col_expr(
+                authorizations::Column::ExpiresAt,
+                Expr::value(to_unix(authorization_valid_until)),
+            );
+        }
+        let authorization_moved = authorization_update
+            .filter(authorizations::Column::Id.eq(authorization_id))
+            .filter(authorizations::Column::Status.eq(AuthorizationStatus::Pending.as_str()))
+            .exec(&tx)
+            .await?
+            .rows_affected;
+
+        if authorization_moved == 1 {
+            let pending = [OrderStatus::Pending];
+            let order_ids = orders::linked_order_ids(&tx, authorization_id, &pending).await?;
+            match result {
+                ValidationResult::Valid => orders::promote_ready(&tx, order_ids).await?,
+                ValidationResult::Invalid(problem) => {
+                    orders::invalidate(&tx, order_ids, &pending, problem).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Everything a validator needs for one challenge.
+    async fn validation_job(&self, challenge_id: i64) -> Result<Option<ValidationJob>, Error> {
+        let Some(model) = challenges::Entity::find_by_id(challenge_id)
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let challenge = challenge_record(model)?;
+        let authorization = authz::load(&self.db, challenge.authorization_id)
+            .await?
+            .ok_or_else(|| {
+                Error::Internal(format!("challenge {challenge_id} has no authorization"))
+            })?;
+        let account = accounts::Entity::find_by_id(authorization.account_id)
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| {
+                Error::Internal(format!(
+                    "authorization {} has no account",
+                    authorization.id
+                ))
+            })?;
+        Ok(Some(ValidationJob {
+            challenge_id,
+            authorization_id: authorization.id,
+            challenge_type: challenge.challenge_type,
+            token: challenge.token,
+            identifier: authorization.identifier,
+            wildcard: authorization.wildcard,
+            account_id: account.id,
+            account_key_thumbprint: account.key_thumbprint,
+        }))
+    }
+}
+
+/// Nobody holds an unexpired lease: never claimed, or the lease ran out.
+fn claimable(now: OffsetDateTime) -> Condition {
+    Condition::any()
+        .add(challenges::Column::LeaseExpiresAt.is_null())
+        .add(challenges::Column::LeaseExpiresAt.lt(to_unix(now)))
+}

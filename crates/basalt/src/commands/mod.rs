@@ -1,0 +1,5 @@
+//! One file per subcommand.
+
+pub(crate) mod init;
+pub(crate) mod root;
+pub(crate) mod serve;

@@ -1,0 +1,262 @@
+//! `basalt.toml`: every key, its default, and how flags override it.
+//!
+//! Precedence is defaults < file < flags. Unknown keys are refused so a typo never silently
+//! falls back to a default; every table has good zero values so an older file still starts a
+//! newer binary. `docs/config.md` documents every key; a test checks it does.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+const HOUR: u64 = 3600;
+const DAY: u64 = 24 * HOUR;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct Config {
+    pub(crate) server: ServerSection,
+    pub(crate) storage: StorageSection,
+    pub(crate) validation: ValidationSection,
+    /// One table per ACME directory, served at /acme/<name>/directory.
+    pub(crate) directories: BTreeMap<String, DirectorySection>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct ServerSection {
+    /// HTTPS listen address.
+    pub(crate) listen: SocketAddr,
+    /// Extra DNS names or IPs for the serving certificate.
+    pub(crate) serving_names: Vec<String>,
+    /// Lifetime of the serving certificate; renewed after two thirds.
+    #[serde(with = "crate::duration")]
+    pub(crate) serving_certificate_lifetime: Duration,
+    /// How long a nonce may be redeemed.
+    #[serde(with = "crate::duration")]
+    pub(crate) nonce_lifetime: Duration,
+    /// Orders per page of an account's orders list.
+    pub(crate) orders_per_page: u64,
+    /// Largest request body accepted, in bytes.
+    pub(crate) max_request_bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct StorageSection {
+    /// Database URL; empty means the SQLite file `basalt.db` in the data directory.
+    pub(crate) database_url: String,
+    /// Connection pool size (PostgreSQL; SQLite uses one connection).
+    pub(crate) max_connections: u32,
+    /// How long a request waits for a database connection.
+    #[serde(with = "crate::duration")]
+    pub(crate) acquire_timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct ValidationSection {
+    /// Port http-01 validation connects to.
+    pub http01_port: u16,
+    /// Port tls-alpn-01 validation connects to.
+    pub tlsalpn01_port: u16,
+    /// DNS resolvers (IP:PORT); empty means the system resolver.
+    pub(crate) resolvers: Vec<SocketAddr>,
+    /// Validations running at once per process.
+    pub(crate) concurrency: usize,
+    /// Connect timeout of one validation.
+    #[serde(with = "crate::duration")]
+    pub(crate) connect_timeout: Duration,
+    /// Deadline of one whole validation attempt.
+    #[serde(with = "crate::duration")]
+    pub(crate) attempt_timeout: Duration,
+    /// How long a replica owns a validation job before another may take it over.
+    #[serde(with = "crate::duration")]
+    pub(crate) lease: Duration,
+    /// How long a valid authorization is reused for new orders.
+    #[serde(with = "crate::duration")]
+    pub(crate) valid_authorization_lifetime: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct DirectorySection {
+    /// Intermediate certificate (PEM), relative to the data directory.
+    pub(crate) intermediate_cert: PathBuf,
+    /// Intermediate private key (PKCS#8 PEM), relative to the data directory.
+    pub(crate) intermediate_key: PathBuf,
+    /// Default certificate lifetime.
+    #[serde(with = "crate::duration")]
+    pub(crate) certificate_lifetime: Duration,
+    /// Longest lifetime a client may request with notBefore/notAfter.
+    #[serde(with = "crate::duration")]
+    pub(crate) max_certificate_lifetime: Duration,
+    /// How far notBefore is backdated.
+    #[serde(with = "crate::duration")]
+    pub(crate) backdate: Duration,
+    /// How long a new order stays open.
+    #[serde(with = "crate::duration")]
+    pub(crate) order_lifetime: Duration,
+    /// How long a pending authorization stays open.
+    #[serde(with = "crate::duration")]
+    pub(crate) pending_authorization_lifetime: Duration,
+    /// meta.termsOfService; when set, newAccount requires termsOfServiceAgreed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) terms_of_service: Option<String>,
+    /// meta.website.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) website: Option<String>,
+    /// meta.caaIdentities: the CAA issuer domain names of this CA.
+    pub(crate) caa_identities: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: ServerSection::default(),
+            storage: StorageSection::default(),
+            validation: ValidationSection::default(),
+            directories: BTreeMap::from([(
+                "default".to_owned(),
+                DirectorySection::named("default"),
+            )]),
+        }
+    }
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            serving_names: Vec::new(),
+            serving_certificate_lifetime: Duration::from_secs(7 * DAY),
+            nonce_lifetime: Duration::from_secs(HOUR),
+            orders_per_page: 100,
+            max_request_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl Default for StorageSection {
+    fn default() -> Self {
+        Self {
+            database_url: String::new(),
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Default for ValidationSection {
+    fn default() -> Self {
+        Self {
+            http01_port: 80,
+            tlsalpn01_port: 443,
+            resolvers: Vec::new(),
+            concurrency: 64,
+            connect_timeout: Duration::from_secs(5),
+            attempt_timeout: Duration::from_secs(10),
+            lease: Duration::from_secs(60),
+            valid_authorization_lifetime: Duration::from_secs(30 * DAY),
+        }
+    }
+}
+
+impl Default for DirectorySection {
+    fn default() -> Self {
+        Self::named("default")
+    }
+}
+
+impl DirectorySection {
+    /// The defaults for a directory, with the key paths `basalt init` writes for it.
+    pub(crate) fn named(name: &str) -> Self {
+        Self {
+            intermediate_cert: PathBuf::from(format!("directories/{name}/intermediate.pem")),
+            intermediate_key: PathBuf::from(format!("directories/{name}/intermediate-key.pem")),
+            certificate_lifetime: Duration::from_secs(DAY),
+            max_certificate_lifetime: Duration::from_secs(DAY),
+            backdate: Duration::from_secs(60),
+            order_lifetime: Duration::from_secs(7 * DAY),
+            pending_authorization_lifetime: Duration::from_secs(7 * DAY),
+            terms_of_service: None,
+            website: None,
+            caa_identities: vec!["basalt".to_owned()],
+        }
+    }
+}
+
+impl Config {
+    /// Reads a config file; a missing file means all defaults.
+    pub(crate) fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        let config: Self =
+            toml::from_str(&text).with_context(|| format!("in {}", path.display()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values serde cannot; errors name the key path.
+    pub(crate) fn validate(&self) -> anyhow::Result<()> {
+        if self.directories.is_empty() {
+            bail!("directories: at least one directory is required");
+        }
+        for (name, dir) in &self.directories {
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                bail!(
+                    "directories.{name}: a directory name uses only letters, digits, '-' and '_'"
+                );
+            }
+            if dir.certificate_lifetime > dir.max_certificate_lifetime {
+                bail!(
+                    "directories.{name}.certificate_lifetime: longer than max_certificate_lifetime"
+                );
+            }
+            if dir.certificate_lifetime < Duration::from_secs(60) {
+                bail!("directories.{name}.certificate_lifetime: must be at least one minute");
+            }
+        }
+        if self.validation.concurrency == 0 {
+            bail!("validation.concurrency: must be at least 1");
+        }
+        if self.validation.lease <= self.validation.attempt_timeout {
+            bail!("validation.lease: must be longer than validation.attempt_timeout");
+        }
+        if self.server.serving_certificate_lifetime < Duration::from_secs(HOUR) {
+            bail!("server.serving_certificate_lifetime: must be at least one hour");
+        }
+        Ok(())
+    }
+
+    /// The database URL, defaulting to the SQLite file in the data directory.
+    pub(crate) fn database_url(&self, data: &Path) -> String {
+        if self.storage.database_url.is_empty() {
+            format!("sqlite://{}?mode=rwc", data.join("basalt.db").display())
+        } else {
+            self.storage.database_url.clone()
+        }
+    }
+
+    /// The file `basalt init` writes: the defaults, as TOML.
+    pub(crate) fn initial_file_text() -> anyhow::Result<String> {
+        let body = toml::to_string_pretty(&Self::default())?;
+        Ok(format!(
+            "# basalt configuration. Every key is documented in docs/config.md.\n\
+             # Precedence: defaults < this file < command-line flags.\n\n{body}"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,95 @@
+//! The config file's contract: the example parses, the file `init` writes parses back to the
+//! defaults, and every key is documented in docs/config.md.
+
+use super::*;
+
+const EXAMPLE: &str = include_str!("../../../../deploy/basalt.example.toml");
+const REFERENCE: &str = include_str!("../../../../docs/config.md");
+
+/// Every dotted key path of a TOML document (`server.listen`, `directories.default.backdate`).
+fn key_paths(value: &toml::Value, prefix: &str, out: &mut Vec<String>) {
+    if let toml::Value::Table(table) = value {
+        for (key, child) in table {
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            match child {
+                toml::Value::Table(_) => key_paths(child, &path, out),
+                _ => out.push(path),
+            }
+        }
+    }
+}
+
+#[test]
+fn the_example_parses_and_validates() {
+    let config: Config = toml::from_str(EXAMPLE).expect("deploy/basalt.example.toml parses");
+    config.validate().expect("the example is valid");
+}
+
+#[test]
+fn the_initial_file_parses_back_to_the_defaults() {
+    let text = Config::initial_file_text().unwrap();
+    let parsed: Config = toml::from_str(&text).unwrap();
+    assert_eq!(parsed, Config::default());
+}
+
+#[test]
+fn every_key_of_the_example_is_documented() {
+    let value: toml::Value = toml::from_str(EXAMPLE).unwrap();
+    let mut keys = Vec::new();
+    key_paths(&value, "", &mut keys);
+    assert!(
+        keys.len() > 20,
+        "the example should show every key, found {keys:?}"
+    );
+    for key in keys {
+        // Directory keys are documented once, as directories.<name>.<key>.
+        let documented = match key.strip_prefix("directories.") {
+            Some(rest) => format!(
+                "directories.<name>.{}",
+                rest.split_once('.').map_or(rest, |(_, k)| k)
+            ),
+            None => key.clone(),
+        };
+        assert!(
+            REFERENCE.contains(&format!("`{documented}`")),
+            "docs/config.md does not document `{documented}`"
+        );
+    }
+}
+
+#[test]
+fn the_example_shows_every_key_the_defaults_have() {
+    let example: toml::Value = toml::from_str(EXAMPLE).unwrap();
+    let defaults = toml::Value::try_from(Config::default()).unwrap();
+    let (mut have, mut want) = (Vec::new(), Vec::new());
+    key_paths(&example, "", &mut have);
+    key_paths(&defaults, "", &mut want);
+    for key in want {
+        assert!(
+            have.contains(&key),
+            "deploy/basalt.example.toml lacks {key}"
+        );
+    }
+}
+
+#[test]
+fn unknown_keys_and_bad_values_are_refused_with_the_key_path() {
+    let err =
+        toml::from_str::<Config>("[server]\nlisten = \"127.0.0.1:1\"\nlistn = 3\n").unwrap_err();
+    assert!(err.to_string().contains("listn"), "{err}");
+    let err = toml::from_str::<Config>("[server]\nnonce_lifetime = \"soon\"\n").unwrap_err();
+    assert!(err.to_string().contains("nonce_lifetime"), "{err}");
+    let mut config = Config::default();
+    config.validation.concurrency = 0;
+    assert!(
+        config
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .starts_with("validation.concurrency")
+    );
+}

@@ -1,0 +1,49 @@
+//! The `basalt` binary: parses the command line, sets up logging and the crypto provider,
+//! and runs a subcommand. The only crate that reads flags, files and environment variables.
+
+mod cli;
+mod commands;
+mod config;
+mod duration;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{Cli, Command, LogFormat};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    // One crypto provider for every rustls user in the process (DEPENDENCIES.md §8.1).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let result = match &cli.command {
+        Command::Init(args) => commands::init::run(args),
+        Command::Root(args) => commands::root::run(args),
+        Command::Serve(args) => match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime.block_on(commands::serve::run(args)),
+            Err(e) => Err(e.into()),
+        },
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("basalt: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,hickory=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Pretty => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

@@ -1,0 +1,25 @@
+//! basalt's schema history, applied at startup by `basalt-storage`.
+//!
+//! Invariants:
+//! * Migrations are frozen history: once released, a migration file never changes; schema
+//!   changes are new migrations. That is why this crate never imports the storage entities —
+//!   they describe the *current* schema, while each migration describes one step.
+//! * Every statement must run on SQLite, PostgreSQL and (later) MySQL: portable column types
+//!   only (BIGINT unix seconds for time, TEXT for JSON, bounded `VARCHAR(n)` for indexed text).
+//! * sea-orm-migration takes no lock. Callers running several replicas against one
+//!   PostgreSQL must serialise `Migrator::up` themselves (basalt-storage holds
+//!   `pg_advisory_xact_lock` in the migrating transaction).
+
+pub use sea_orm_migration::{MigrationTrait, MigratorTrait};
+
+mod m20261123_000001_initial;
+
+/// All of basalt's migrations, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_initial::Migration)]
+    }
+}

@@ -81,12 +81,21 @@ check_leaf() {
     lint "$leaf"
 }
 
-# pkilint's RFC 5280 linter: any ERROR or FATAL finding fails.
+# pkilint's RFC 5280 linter: any ERROR or FATAL finding fails. One exception, for the
+# serving certificate only (lint FILE localhost): pkilint checks dNSName with the Python
+# `validators.domain`, which demands a top-level domain, so it flags the single-label name
+# `localhost`; RFC 5280 §4.2.1.6 asks for RFC 1034 §3.5 preferred name syntax, which
+# `localhost` satisfies, and the issue requires `localhost` on the serving certificate.
 lint() {
+    local file=$1 allow_localhost=${2:-}
     local out
-    out=$(lint_pkix_cert lint -s ERROR -f TEXT "$1" 2>&1) || true
+    out=$(lint_pkix_cert lint -s ERROR -f TEXT "$file" 2>&1) || true
+    if [ -n "$allow_localhost" ]; then
+        out=$(echo "$out" | grep -v 'pkix.invalid_domain_name_syntax (ERROR): Invalid domain name syntax: "localhost"' \
+            | grep -v '^GeneralNameDnsNameSyntaxValidator @ certificate.tbsCertificate.extensions.*dNSName$' || true)
+    fi
     if echo "$out" | grep -qE '(ERROR|FATAL)'; then
         echo "$out" >&2
-        fail "pkilint reports errors for $1"
+        fail "pkilint reports errors for $file"
     fi
 }

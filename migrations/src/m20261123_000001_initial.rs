@@ -271,7 +271,12 @@ impl MigrationTrait for Migration {
             .create_index(index(
                 "ix_authorizations_account_identifier_status",
                 Authorizations::Table,
-                &["account_id", "identifier_type", "identifier_value", "status"],
+                &[
+                    "account_id",
+                    "identifier_type",
+                    "identifier_value",
+                    "status",
+                ],
             ))
             .await?;
         manager

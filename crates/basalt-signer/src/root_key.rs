@@ -19,10 +19,10 @@ use crate::paths::PkiPaths;
 use crate::random::random_bytes;
 use crate::{Error, inspect};
 
-/// scrypt cost. OpenSSL 3 caps scrypt memory at 32 MiB when it decrypts a PKCS#8 key (it fails
-/// with "memory limit exceeded" for N ≥ 2^15 with r = 8), so N = 2^14, r = 8 (16 MiB) is the
-/// most memory OpenSSL accepts. p = 8 brings the work to that of N = 2^17, p = 1: about 0.4 s
-/// per guess on one core, and the passphrases basalt generates have 256 bits anyway.
+/// scrypt cost (RFC 7914 §2). OpenSSL 3 caps scrypt memory at 32 MiB when it decrypts a PKCS#8
+/// key (`openssl pkey` fails with "memory limit exceeded" for N ≥ 2^15 at r = 8), so with the
+/// standard r = 8 the largest usable N is 2^14 (16 MiB). p = 8 brings the work up to that of
+/// N = 2^17, p = 1: about 0.4 s per guess on one core. Generated passphrases have 256 bits.
 const SCRYPT_LOG_N: u8 = 14;
 const SCRYPT_R: u32 = 8;
 const SCRYPT_P: u32 = 8;

@@ -10,12 +10,12 @@ use sea_orm::{
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::Store;
 use crate::codec::{from_json, parse_enum, to_json};
 use crate::entities::{accounts, authorizations, orders};
 use crate::error::Error;
 use crate::records::{AccountRecord, NewAccount};
 use crate::time::{from_unix, to_unix};
-use crate::Store;
 
 const TABLE: &str = "accounts";
 
@@ -125,7 +125,10 @@ impl Store {
             "the account that created this order was deactivated at {when}"
         ));
         orders::Entity::update_many()
-            .col_expr(orders::Column::Status, Expr::value(OrderStatus::Invalid.as_str()))
+            .col_expr(
+                orders::Column::Status,
+                Expr::value(OrderStatus::Invalid.as_str()),
+            )
             .col_expr(orders::Column::Error, Expr::value(to_json(&problem)?))
             .filter(orders::Column::AccountId.eq(id))
             .filter(

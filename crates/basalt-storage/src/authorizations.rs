@@ -98,9 +98,8 @@ impl Store {
         }
         let active = [OrderStatus::Pending, OrderStatus::Ready];
         let order_ids = orders::linked_order_ids(&tx, id, &active).await?;
-        let problem = Problem::unauthorized(format!(
-            "authorization {id} of this order was deactivated"
-        ));
+        let problem =
+            Problem::unauthorized(format!("authorization {id} of this order was deactivated"));
         orders::invalidate(&tx, order_ids, &active, &problem).await?;
         let authorization = load(&tx, id).await?.ok_or(Error::NotFound)?;
         tx.commit().await?;
@@ -118,9 +117,7 @@ impl Store {
         let challenge = challenge_record(model)?;
         let authorization = load(&self.db, challenge.authorization_id)
             .await?
-            .ok_or_else(|| {
-                Error::Internal(format!("challenge {id} has no authorization"))
-            })?;
+            .ok_or_else(|| Error::Internal(format!("challenge {id} has no authorization")))?;
         Ok(Some((challenge, authorization)))
     }
 }
@@ -185,7 +182,13 @@ pub(crate) async fn lock_for_reuse(
                 "authorization {id} does not exist or belongs to another account"
             ))
         })?;
-    let status = parse_enum(&model.status, AuthorizationStatus::parse, TABLE, "status", id)?;
+    let status = parse_enum(
+        &model.status,
+        AuthorizationStatus::parse,
+        TABLE,
+        "status",
+        id,
+    )?;
     if !matches!(
         status,
         AuthorizationStatus::Pending | AuthorizationStatus::Valid
@@ -244,7 +247,13 @@ pub(crate) fn challenge_record(m: challenges::Model) -> Result<ChallengeRecord, 
             "challenge_type",
             m.id,
         )?,
-        status: parse_enum(&m.status, ChallengeStatus::parse, CHALLENGES, "status", m.id)?,
+        status: parse_enum(
+            &m.status,
+            ChallengeStatus::parse,
+            CHALLENGES,
+            "status",
+            m.id,
+        )?,
         validated_at: from_unix_opt(m.validated_at, CHALLENGES, "validated_at", m.id)?,
         error: from_json_opt(m.error.as_deref(), CHALLENGES, "error", m.id)?,
         created_at: from_unix(m.created_at, CHALLENGES, "created_at", m.id)?,

@@ -1,9 +1,8 @@
 //! The storage error type, and the one place database errors are classified.
 //!
-//! The server maps these to HTTP: `NotFound` → 404, `Conflict` → 409 (or a more precise
-//! ACME problem chosen by the caller), `Unavailable` → 503 with `Retry-After`, `Internal` → 500.
-//! Classification therefore errs towards `Unavailable` only for errors that retrying on
-//! another connection could fix.
+//! Callers are expected to map them roughly as: `NotFound` → 404, `Conflict` → 409 or a
+//! more precise ACME problem, `Unavailable` → 503 with `Retry-After`, `Internal` → 500.
+//! So only errors that a retry a moment later could fix are classified as `Unavailable`.
 
 use sea_orm::{DbErr, RuntimeErr, SqlErr, sqlx};
 
@@ -61,13 +60,13 @@ fn is_connection_error(err: &sqlx::Error) -> bool {
                 // SQLSTATE class 08 (connection exception), 57P01..57P03 (server shutting
                 // down or not yet accepting connections), 53300 (too many connections).
                 code.starts_with("08") || code.starts_with("57P0") || code == "53300"
-            } else if db
-                .try_downcast_ref::<sqlx::sqlite::SqliteError>()
-                .is_some()
-            {
+            } else if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
                 // SQLITE_BUSY (5) and its extended codes (261, 517, 773), SQLITE_LOCKED (6),
                 // SQLITE_CANTOPEN (14): the file is held by someone else or cannot be opened.
-                matches!(code.as_ref(), "5" | "261" | "517" | "773" | "6" | "262" | "14")
+                matches!(
+                    code.as_ref(),
+                    "5" | "261" | "517" | "773" | "6" | "262" | "14"
+                )
             } else {
                 false
             }
@@ -78,6 +77,11 @@ fn is_connection_error(err: &sqlx::Error) -> bool {
 
 /// Builds the error for stored data that does not decode. Stored data is only ever
 /// written by this crate, so this means a bug or manual tampering.
-pub(crate) fn corrupt(table: &str, column: &str, id: impl std::fmt::Display, why: impl std::fmt::Display) -> Error {
+pub(crate) fn corrupt(
+    table: &str,
+    column: &str,
+    id: impl std::fmt::Display,
+    why: impl std::fmt::Display,
+) -> Error {
     Error::Internal(format!("corrupt {table}.{column} in row {id}: {why}"))
 }

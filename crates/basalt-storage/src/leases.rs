@@ -33,7 +33,7 @@ impl Store {
             .filter(
                 Condition::any()
                     .add(leases::Column::Holder.eq(holder))
-                    .add(leases::Column::ExpiresAt.lte(to_unix(now))),
+                    .add(leases::Column::ExpiresAt.lt(to_unix(now))),
             )
             .exec(&self.db)
             .await?

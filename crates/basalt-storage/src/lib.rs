@@ -4,7 +4,7 @@
 //! * **This is the only crate that writes SQL.** Every query the server makes is a named
 //!   method on [`Store`]; callers never see sea-orm, connections or transactions.
 //! * **Models never double as API JSON.** The sea-orm models stay private to this crate;
-//!   the API speaks in plain [`records`](crate::records) with typed fields, and the server
+//!   the API speaks in plain [`records`] with typed fields, and the server
 //!   builds its wire objects from those.
 //! * **No process-local state.** Several stateless replicas may share one PostgreSQL, so
 //!   everything that must be agreed on lives in the database: used nonces, shared secrets,

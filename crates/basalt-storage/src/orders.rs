@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use basalt_protocol::{AuthorizationStatus, OrderStatus, Problem};
+use basalt_protocol::{AccountStatus, AuthorizationStatus, OrderStatus, Problem};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::{NotSet, Set},
@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use crate::Store;
 use crate::codec::{from_json, from_json_opt, parse_enum, to_json};
-use crate::entities::{authorizations, order_authorizations, orders};
+use crate::entities::{accounts, authorizations, order_authorizations, orders};
 use crate::error::Error;
 use crate::records::{AuthorizationPlan, FinalizeOutcome, NewCertificate, NewOrder, OrderRecord};
 use crate::time::{from_unix, from_unix_opt, to_unix, to_unix_opt};
@@ -23,7 +23,8 @@ use crate::{authorizations as authz, certificates};
 const TABLE: &str = "orders";
 
 impl Store {
-    /// Creates an order and its authorizations in one transaction: new authorizations
+    /// Creates an order and its authorizations in one transaction, for a valid account
+    /// (`Error::Conflict` otherwise): new authorizations
     /// (with their challenges) are inserted, reused ones are linked after checking, under a
     /// shared row lock, that they belong to the account and are still pending or valid and
     /// unexpired (`Error::Conflict` otherwise: the caller's plan went stale; plan again).
@@ -49,6 +50,24 @@ impl Store {
         .exec(&tx)
         .await?
         .last_insert_id;
+
+        // The account must still be valid; the shared lock holds off a concurrent
+        // deactivation (which would otherwise miss this not-yet-committed order) until we
+        // commit.
+        let account_status = accounts::Entity::find_by_id(new.account_id)
+            .select_only()
+            .column(accounts::Column::Status)
+            .lock_shared()
+            .into_tuple::<String>()
+            .one(&tx)
+            .await?
+            .ok_or(Error::NotFound)?;
+        if account_status != AccountStatus::Valid.as_str() {
+            return Err(Error::Conflict(format!(
+                "account {} is {account_status}, not valid",
+                new.account_id
+            )));
+        }
 
         let mut authorization_ids = BTreeSet::new();
         let mut all_valid = !new.authorizations.is_empty();
@@ -78,7 +97,10 @@ impl Store {
         }
         if all_valid {
             orders::Entity::update_many()
-                .col_expr(orders::Column::Status, Expr::value(OrderStatus::Ready.as_str()))
+                .col_expr(
+                    orders::Column::Status,
+                    Expr::value(OrderStatus::Ready.as_str()),
+                )
                 .filter(orders::Column::Id.eq(order_id))
                 .exec(&tx)
                 .await?;
@@ -156,7 +178,11 @@ impl Store {
                 // Nothing was committed whether or not the rollback reaches the database
                 // (an unfinished transaction is rolled back when its connection closes).
                 if let Err(rollback) = tx.rollback().await {
-                    tracing::warn!(order_id, error = %rollback, "rollback after rejected signing failed");
+                    tracing::warn!(
+                        order_id,
+                        error = %rollback,
+                        "rollback after rejected signing failed"
+                    );
                 }
                 return Ok(FinalizeOutcome::Rejected(e));
             }
@@ -164,7 +190,10 @@ impl Store {
         let certificate_id =
             certificates::insert(&tx, &order, &new_certificate, to_unix(now)).await?;
         orders::Entity::update_many()
-            .col_expr(orders::Column::Status, Expr::value(OrderStatus::Valid.as_str()))
+            .col_expr(
+                orders::Column::Status,
+                Expr::value(OrderStatus::Valid.as_str()),
+            )
             .col_expr(
                 orders::Column::CertificateSerial,
                 Expr::value(new_certificate.serial.clone()),
@@ -186,13 +215,16 @@ impl Store {
     /// state (nothing changes then).
     pub async fn fail_order(&self, order_id: i64, problem: &Problem) -> Result<(), Error> {
         let moved = orders::Entity::update_many()
-            .col_expr(orders::Column::Status, Expr::value(OrderStatus::Invalid.as_str()))
+            .col_expr(
+                orders::Column::Status,
+                Expr::value(OrderStatus::Invalid.as_str()),
+            )
             .col_expr(orders::Column::Error, Expr::value(to_json(problem)?))
             .filter(orders::Column::Id.eq(order_id))
-            .filter(
-                orders::Column::Status
-                    .is_in([OrderStatus::Ready.as_str(), OrderStatus::Processing.as_str()]),
-            )
+            .filter(orders::Column::Status.is_in([
+                OrderStatus::Ready.as_str(),
+                OrderStatus::Processing.as_str(),
+            ]))
             .exec(&self.db)
             .await?
             .rows_affected;
@@ -277,7 +309,10 @@ pub(crate) async fn invalidate(
         return Ok(());
     }
     orders::Entity::update_many()
-        .col_expr(orders::Column::Status, Expr::value(OrderStatus::Invalid.as_str()))
+        .col_expr(
+            orders::Column::Status,
+            Expr::value(OrderStatus::Invalid.as_str()),
+        )
         .col_expr(orders::Column::Error, Expr::value(to_json(problem)?))
         .filter(orders::Column::Id.is_in(order_ids))
         .filter(orders::Column::Status.is_in(from.iter().map(|s| s.as_str())))
@@ -321,7 +356,10 @@ pub(crate) async fn promote_ready(
             .await?;
         if not_valid.is_none() {
             orders::Entity::update_many()
-                .col_expr(orders::Column::Status, Expr::value(OrderStatus::Ready.as_str()))
+                .col_expr(
+                    orders::Column::Status,
+                    Expr::value(OrderStatus::Ready.as_str()),
+                )
                 .filter(orders::Column::Id.eq(order_id))
                 .filter(orders::Column::Status.eq(OrderStatus::Pending.as_str()))
                 .exec(conn)

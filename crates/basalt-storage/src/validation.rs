@@ -164,7 +164,10 @@ impl Store {
             .exec(&tx)
             .await?
             .rows_affected;
-        let Some(challenge) = challenges::Entity::find_by_id(challenge_id).one(&tx).await? else {
+        let Some(challenge) = challenges::Entity::find_by_id(challenge_id)
+            .one(&tx)
+            .await?
+        else {
             return Err(Error::NotFound);
         };
         if moved == 0 {
@@ -223,10 +226,7 @@ impl Store {
             .one(&self.db)
             .await?
             .ok_or_else(|| {
-                Error::Internal(format!(
-                    "authorization {} has no account",
-                    authorization.id
-                ))
+                Error::Internal(format!("authorization {} has no account", authorization.id))
             })?;
         Ok(Some(ValidationJob {
             challenge_id,

@@ -1,7 +1,8 @@
 //! The storage API against real databases: a fresh SQLite file per test, and — when
 //! `BASALT_TEST_POSTGRES_URL` names an admin connection (e.g.
 //! `postgres://postgres@127.0.0.1:55432/postgres`) — a fresh PostgreSQL database per test
-//! as well. Every scenario runs on every configured backend.
+//! as well. Every scenario runs on every configured backend. A failing test leaves its
+//! PostgreSQL database (`basalt_test_*`) behind for inspection.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -221,7 +222,11 @@ fn new_order(account_id: i64, names: &[&str], plans: Vec<AuthorizationPlan>) -> 
 }
 
 /// An order with one new authorization per name.
-async fn order_with_new_authorizations(store: &Store, account_id: i64, names: &[&str]) -> OrderRecord {
+async fn order_with_new_authorizations(
+    store: &Store,
+    account_id: i64,
+    names: &[&str],
+) -> OrderRecord {
     let plans = names.iter().map(|n| create_plan(n, false)).collect();
     store
         .create_order(&new_order(account_id, names, plans))
@@ -231,7 +236,11 @@ async fn order_with_new_authorizations(store: &Store, account_id: i64, names: &[
 
 /// Drives an authorization's first challenge through start, claim and record.
 async fn validate(store: &Store, authorization_id: i64, result: ValidationResult) {
-    let authorization = store.authorization(authorization_id).await.unwrap().unwrap();
+    let authorization = store
+        .authorization(authorization_id)
+        .await
+        .unwrap()
+        .unwrap();
     let challenge = &authorization.challenges[0];
     assert!(store.start_challenge(challenge.id, at(60)).await.unwrap());
     let job = store
@@ -241,7 +250,13 @@ async fn validate(store: &Store, authorization_id: i64, result: ValidationResult
         .expect("claim");
     assert_eq!(job.challenge_id, challenge.id);
     store
-        .record_validation(challenge.id, &result, Some(r#"{"addr":"192.0.2.1"}"#), at(70), at(30 * DAY))
+        .record_validation(
+            challenge.id,
+            &result,
+            Some(r#"{"addr":"192.0.2.1"}"#),
+            at(70),
+            at(30 * DAY),
+        )
         .await
         .unwrap();
 }
@@ -285,25 +300,32 @@ async fn unreachable_databases_are_unavailable() {
         dir.path().join("no/such/dir/ca.db").display()
     )))
     .await;
-    assert!(matches!(missing_dir, Err(Error::Unavailable(_))), "{missing_dir:?}");
+    assert!(
+        matches!(missing_dir, Err(Error::Unavailable(_))),
+        "{missing_dir:?}"
+    );
 
     let unsupported = Store::connect(&config("mysql://x@y/z".into())).await;
-    assert!(matches!(unsupported, Err(Error::Internal(_))), "{unsupported:?}");
+    assert!(
+        matches!(unsupported, Err(Error::Internal(_))),
+        "{unsupported:?}"
+    );
 }
 
 #[tokio::test]
 async fn sqlite_uses_wal_and_reconnects_without_migrating_twice() {
     let db = sqlite().await;
     account(&db.store, "k1").await;
-    let wal = db
-        ._dir
-        .as_ref()
-        .unwrap()
-        .path()
-        .join("ca.db-wal");
+    let wal = db._dir.as_ref().unwrap().path().join("ca.db-wal");
     assert!(wal.exists(), "WAL file missing: journal_mode is not WAL");
     let again = db.second_store().await;
-    assert!(again.account_by_thumbprint("acme", "k1").await.unwrap().is_some());
+    assert!(
+        again
+            .account_by_thumbprint("acme", "k1")
+            .await
+            .unwrap()
+            .is_some()
+    );
     again.ping().await.unwrap();
     db.finish().await;
 }
@@ -313,7 +335,11 @@ async fn foreign_keys_are_enforced() {
     on_every_backend!(|db| {
         let result = db
             .store
-            .create_order(&new_order(4242, &["a.test"], vec![create_plan("a.test", false)]))
+            .create_order(&new_order(
+                4242,
+                &["a.test"],
+                vec![create_plan("a.test", false)],
+            ))
             .await;
         assert!(matches!(result, Err(Error::Internal(_))), "{result:?}");
         assert!(db.store.order(1).await.unwrap().is_none());
@@ -333,7 +359,10 @@ async fn concurrent_postgres_replicas_migrate_one_after_another() {
         tokio::spawn(async move { Store::connect(&config).await })
     });
     for replica in replicas.collect::<Vec<_>>() {
-        let store = replica.await.unwrap().expect("replica connects and migrates");
+        let store = replica
+            .await
+            .unwrap()
+            .expect("replica connects and migrates");
         store.ping().await.unwrap();
     }
     TestDb {
@@ -372,11 +401,17 @@ async fn accounts_insert_conflict_lookup_and_contact() {
         assert_ne!(other_directory.id, a.id);
 
         assert_eq!(s.account(a.id).await.unwrap(), Some(a.clone()));
-        assert_eq!(s.account_by_thumbprint("acme", "thumb-a").await.unwrap(), Some(a.clone()));
+        assert_eq!(
+            s.account_by_thumbprint("acme", "thumb-a").await.unwrap(),
+            Some(a.clone())
+        );
         assert_eq!(s.account_by_thumbprint("acme", "nope").await.unwrap(), None);
         assert_eq!(s.account(a.id + 100).await.unwrap(), None);
 
-        let contact = vec!["mailto:b@example.test".to_owned(), "mailto:c@example.test".to_owned()];
+        let contact = vec![
+            "mailto:b@example.test".to_owned(),
+            "mailto:c@example.test".to_owned(),
+        ];
         let updated = s.update_account_contact(a.id, &contact).await.unwrap();
         assert_eq!(updated.contact, contact);
         assert_eq!(s.account(a.id).await.unwrap().unwrap().contact, contact);
@@ -406,16 +441,48 @@ async fn account_deactivation_cancels_pending_work() {
             assert_eq!(order.status, OrderStatus::Invalid);
             assert!(order.error.is_some());
         }
-        let pending_authorization = s.authorization(pending.authorization_ids[0]).await.unwrap().unwrap();
-        assert_eq!(pending_authorization.status, AuthorizationStatus::Deactivated);
+        let pending_authorization = s
+            .authorization(pending.authorization_ids[0])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            pending_authorization.status,
+            AuthorizationStatus::Deactivated
+        );
         let valid = s.authorization(valid_authorization).await.unwrap().unwrap();
         assert_eq!(valid.status, AuthorizationStatus::Valid);
         // Another account's work is untouched.
-        assert_eq!(s.order(others_order.id).await.unwrap().unwrap().status, OrderStatus::Pending);
-        assert_eq!(s.account(other.id).await.unwrap().unwrap().status, AccountStatus::Valid);
+        assert_eq!(
+            s.order(others_order.id).await.unwrap().unwrap().status,
+            OrderStatus::Pending
+        );
+        assert_eq!(
+            s.account(other.id).await.unwrap().unwrap().status,
+            AccountStatus::Valid
+        );
 
-        assert!(matches!(s.deactivate_account(a.id, at(200)).await, Err(Error::Conflict(_))));
-        assert_eq!(s.deactivate_account(9999, at(200)).await, Err(Error::NotFound));
+        assert!(matches!(
+            s.deactivate_account(a.id, at(200)).await,
+            Err(Error::Conflict(_))
+        ));
+        // A deactivated account cannot order.
+        let late = s
+            .create_order(&new_order(
+                a.id,
+                &["d.test"],
+                vec![create_plan("d.test", false)],
+            ))
+            .await;
+        assert!(matches!(late, Err(Error::Conflict(_))), "{late:?}");
+        assert_eq!(
+            s.order_ids_for_account(a.id, None, 10).await.unwrap(),
+            vec![ready.id, pending.id]
+        );
+        assert_eq!(
+            s.deactivate_account(9999, at(200)).await,
+            Err(Error::NotFound)
+        );
     });
 }
 
@@ -426,11 +493,21 @@ async fn account_key_change_is_compare_and_set() {
         let a = account(s, "old").await;
         let b = account(s, "taken").await;
 
-        let changed = s.change_account_key(a.id, "old", "new", r#"{"new":1}"#).await.unwrap();
+        let changed = s
+            .change_account_key(a.id, "old", "new", r#"{"new":1}"#)
+            .await
+            .unwrap();
         assert_eq!(changed.key_thumbprint, "new");
         assert_eq!(changed.jwk, r#"{"new":1}"#);
         assert_eq!(s.account_by_thumbprint("acme", "old").await.unwrap(), None);
-        assert_eq!(s.account_by_thumbprint("acme", "new").await.unwrap().unwrap().id, a.id);
+        assert_eq!(
+            s.account_by_thumbprint("acme", "new")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            a.id
+        );
 
         // The old key no longer matches: a concurrent rollover lost.
         assert_eq!(
@@ -440,8 +517,14 @@ async fn account_key_change_is_compare_and_set() {
         // The new key belongs to another account in this directory.
         let taken = s.change_account_key(a.id, "new", "taken", "{}").await;
         assert!(matches!(taken, Err(Error::Conflict(_))), "{taken:?}");
-        assert_eq!(s.account(a.id).await.unwrap().unwrap().key_thumbprint, "new");
-        assert_eq!(s.account(b.id).await.unwrap().unwrap().key_thumbprint, "taken");
+        assert_eq!(
+            s.account(a.id).await.unwrap().unwrap().key_thumbprint,
+            "new"
+        );
+        assert_eq!(
+            s.account(b.id).await.unwrap().unwrap().key_thumbprint,
+            "taken"
+        );
     });
 }
 
@@ -460,7 +543,10 @@ async fn orders_create_new_and_reuse_authorizations() {
             .unwrap();
         assert_eq!(order.status, OrderStatus::Pending);
         assert_eq!(order.account_id, a.id);
-        assert_eq!(order.identifiers, vec![Identifier::dns("a.test"), Identifier::dns("*.b.test")]);
+        assert_eq!(
+            order.identifiers,
+            vec![Identifier::dns("a.test"), Identifier::dns("*.b.test")]
+        );
         assert_eq!(order.not_after, Some(at(90 * DAY)));
         assert_eq!(order.not_before, None);
         assert_eq!(order.expires_at, at(7 * DAY));
@@ -468,14 +554,23 @@ async fn orders_create_new_and_reuse_authorizations() {
         assert!(order.authorization_ids.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(s.order(order.id).await.unwrap(), Some(order.clone()));
 
-        let wildcard = s.authorization(order.authorization_ids[1]).await.unwrap().unwrap();
+        let wildcard = s
+            .authorization(order.authorization_ids[1])
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(wildcard.identifier, Identifier::dns("b.test"));
         assert!(wildcard.wildcard);
         assert_eq!(wildcard.status, AuthorizationStatus::Pending);
         assert_eq!(wildcard.challenges.len(), 2);
         assert_eq!(wildcard.challenges[0].challenge_type, ChallengeType::Http01);
         assert_eq!(wildcard.challenges[1].challenge_type, ChallengeType::Dns01);
-        assert!(wildcard.challenges.iter().all(|c| c.status == ChallengeStatus::Pending));
+        assert!(
+            wildcard
+                .challenges
+                .iter()
+                .all(|c| c.status == ChallengeStatus::Pending)
+        );
 
         // Reuse: the pending authorization for a.test is found and linked.
         let reusable = s
@@ -485,13 +580,18 @@ async fn orders_create_new_and_reuse_authorizations() {
             .unwrap();
         assert_eq!(reusable.id, order.authorization_ids[0]);
         // The wildcard flag must match.
-        assert!(s
-            .reusable_authorization(a.id, &Identifier::dns("b.test"), false, at(10), at(8 * DAY))
-            .await
-            .unwrap()
-            .is_none());
+        assert!(
+            s.reusable_authorization(a.id, &Identifier::dns("b.test"), false, at(10), at(8 * DAY))
+                .await
+                .unwrap()
+                .is_none()
+        );
         let second = s
-            .create_order(&new_order(a.id, &["a.test"], vec![AuthorizationPlan::Reuse(reusable.id)]))
+            .create_order(&new_order(
+                a.id,
+                &["a.test"],
+                vec![AuthorizationPlan::Reuse(reusable.id)],
+            ))
             .await
             .unwrap();
         assert_eq!(second.status, OrderStatus::Pending);
@@ -500,19 +600,36 @@ async fn orders_create_new_and_reuse_authorizations() {
         // Once valid, an order made only of reused valid authorizations is ready at once.
         validate(s, reusable.id, ValidationResult::Valid).await;
         let valid = s
-            .reusable_authorization(a.id, &Identifier::dns("a.test"), false, at(100), at(8 * DAY))
+            .reusable_authorization(
+                a.id,
+                &Identifier::dns("a.test"),
+                false,
+                at(100),
+                at(8 * DAY),
+            )
             .await
             .unwrap()
             .unwrap();
         assert_eq!(valid.status, AuthorizationStatus::Valid);
         // Not valid long enough: falls back to pending ones (none left for a.test).
-        assert!(s
-            .reusable_authorization(a.id, &Identifier::dns("a.test"), false, at(100), at(31 * DAY))
+        assert!(
+            s.reusable_authorization(
+                a.id,
+                &Identifier::dns("a.test"),
+                false,
+                at(100),
+                at(31 * DAY)
+            )
             .await
             .unwrap()
-            .is_none());
+            .is_none()
+        );
         let third = s
-            .create_order(&new_order(a.id, &["a.test"], vec![AuthorizationPlan::Reuse(valid.id)]))
+            .create_order(&new_order(
+                a.id,
+                &["a.test"],
+                vec![AuthorizationPlan::Reuse(valid.id)],
+            ))
             .await
             .unwrap();
         assert_eq!(third.status, OrderStatus::Ready);
@@ -521,15 +638,30 @@ async fn orders_create_new_and_reuse_authorizations() {
         // leaves nothing behind.
         let b = account(s, "thumb-b").await;
         let stolen = s
-            .create_order(&new_order(b.id, &["a.test"], vec![AuthorizationPlan::Reuse(valid.id)]))
+            .create_order(&new_order(
+                b.id,
+                &["a.test"],
+                vec![AuthorizationPlan::Reuse(valid.id)],
+            ))
             .await;
         assert!(matches!(stolen, Err(Error::Conflict(_))), "{stolen:?}");
-        assert!(s.order_ids_for_account(b.id, None, 10).await.unwrap().is_empty());
+        assert!(
+            s.order_ids_for_account(b.id, None, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         // Expired authorizations cannot be reused either.
         let mut late = new_order(a.id, &["a.test"], vec![AuthorizationPlan::Reuse(valid.id)]);
         late.now = at(31 * DAY);
-        assert!(matches!(s.create_order(&late).await, Err(Error::Conflict(_))));
-        assert_eq!(s.order_ids_for_account(a.id, None, 10).await.unwrap().len(), 3);
+        assert!(matches!(
+            s.create_order(&late).await,
+            Err(Error::Conflict(_))
+        ));
+        assert_eq!(
+            s.order_ids_for_account(a.id, None, 10).await.unwrap().len(),
+            3
+        );
     });
 }
 
@@ -542,13 +674,35 @@ async fn order_ids_page_in_ascending_order() {
         let mut ids = Vec::new();
         for i in 0..5 {
             let name = format!("n{i}.test");
-            ids.push(order_with_new_authorizations(s, a.id, &[name.as_str()]).await.id);
+            ids.push(
+                order_with_new_authorizations(s, a.id, &[name.as_str()])
+                    .await
+                    .id,
+            );
             order_with_new_authorizations(s, b.id, &[name.as_str()]).await;
         }
-        assert_eq!(s.order_ids_for_account(a.id, None, 2).await.unwrap(), ids[..2]);
-        assert_eq!(s.order_ids_for_account(a.id, Some(ids[1]), 2).await.unwrap(), ids[2..4]);
-        assert_eq!(s.order_ids_for_account(a.id, Some(ids[3]), 2).await.unwrap(), ids[4..]);
-        assert!(s.order_ids_for_account(a.id, Some(ids[4]), 2).await.unwrap().is_empty());
+        assert_eq!(
+            s.order_ids_for_account(a.id, None, 2).await.unwrap(),
+            ids[..2]
+        );
+        assert_eq!(
+            s.order_ids_for_account(a.id, Some(ids[1]), 2)
+                .await
+                .unwrap(),
+            ids[2..4]
+        );
+        assert_eq!(
+            s.order_ids_for_account(a.id, Some(ids[3]), 2)
+                .await
+                .unwrap(),
+            ids[4..]
+        );
+        assert!(
+            s.order_ids_for_account(a.id, Some(ids[4]), 2)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     });
 }
 
@@ -558,7 +712,9 @@ async fn valid_results_make_orders_ready_only_when_all_authorizations_are_valid(
         let s = &db.store;
         let a = account(s, "thumb-a").await;
         let order = order_with_new_authorizations(s, a.id, &["a.test", "b.test"]).await;
-        let [first, second] = order.authorization_ids[..] else { panic!() };
+        let [first, second] = order.authorization_ids[..] else {
+            panic!()
+        };
 
         validate(s, first, ValidationResult::Valid).await;
         let authorization = s.authorization(first).await.unwrap().unwrap();
@@ -567,13 +723,22 @@ async fn valid_results_make_orders_ready_only_when_all_authorizations_are_valid(
         let challenge = &authorization.challenges[0];
         assert_eq!(challenge.status, ChallengeStatus::Valid);
         assert_eq!(challenge.validated_at, Some(at(70)));
-        assert_eq!(challenge.validation_record.as_deref(), Some(r#"{"addr":"192.0.2.1"}"#));
+        assert_eq!(
+            challenge.validation_record.as_deref(),
+            Some(r#"{"addr":"192.0.2.1"}"#)
+        );
         assert_eq!(challenge.error, None);
         assert_eq!(authorization.challenges[1].status, ChallengeStatus::Pending);
-        assert_eq!(s.order(order.id).await.unwrap().unwrap().status, OrderStatus::Pending);
+        assert_eq!(
+            s.order(order.id).await.unwrap().unwrap().status,
+            OrderStatus::Pending
+        );
 
         validate(s, second, ValidationResult::Valid).await;
-        assert_eq!(s.order(order.id).await.unwrap().unwrap().status, OrderStatus::Ready);
+        assert_eq!(
+            s.order(order.id).await.unwrap().unwrap().status,
+            OrderStatus::Ready
+        );
     });
 }
 
@@ -584,9 +749,18 @@ async fn invalid_results_invalidate_authorization_and_orders() {
         let a = account(s, "thumb-a").await;
         let order = order_with_new_authorizations(s, a.id, &["a.test", "b.test"]).await;
         let problem = Problem::new(ProblemType::IncorrectResponse, "wrong key authorization");
-        validate(s, order.authorization_ids[0], ValidationResult::Invalid(problem.clone())).await;
+        validate(
+            s,
+            order.authorization_ids[0],
+            ValidationResult::Invalid(problem.clone()),
+        )
+        .await;
 
-        let authorization = s.authorization(order.authorization_ids[0]).await.unwrap().unwrap();
+        let authorization = s
+            .authorization(order.authorization_ids[0])
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(authorization.status, AuthorizationStatus::Invalid);
         assert_eq!(authorization.expires_at, at(7 * DAY));
         let challenge = &authorization.challenges[0];
@@ -607,7 +781,13 @@ async fn a_second_result_changes_nothing() {
         let order = order_with_new_authorizations(s, a.id, &["a.test"]).await;
         let authorization_id = order.authorization_ids[0];
         validate(s, authorization_id, ValidationResult::Valid).await;
-        let challenge_id = s.authorization(authorization_id).await.unwrap().unwrap().challenges[0].id;
+        let challenge_id = s
+            .authorization(authorization_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .challenges[0]
+            .id;
         s.record_validation(
             challenge_id,
             &ValidationResult::Invalid(Problem::new(ProblemType::Connection, "late")),
@@ -622,9 +802,13 @@ async fn a_second_result_changes_nothing() {
         assert_eq!(challenge.error, None);
         assert_eq!(authorization.status, AuthorizationStatus::Valid);
         assert_eq!(authorization.challenges[0], challenge);
-        assert_eq!(s.order(order.id).await.unwrap().unwrap().status, OrderStatus::Ready);
         assert_eq!(
-            s.record_validation(9999, &ValidationResult::Valid, None, at(80), at(DAY)).await,
+            s.order(order.id).await.unwrap().unwrap().status,
+            OrderStatus::Ready
+        );
+        assert_eq!(
+            s.record_validation(9999, &ValidationResult::Valid, None, at(80), at(DAY))
+                .await,
             Err(Error::NotFound)
         );
         assert_eq!(s.challenge(9999).await.unwrap(), None);
@@ -638,21 +822,34 @@ async fn challenges_start_once_and_only_for_open_authorizations() {
         let a = account(s, "thumb-a").await;
         let order = order_with_new_authorizations(s, a.id, &["a.test", "b.test", "c.test"]).await;
         let challenge_of = |authorization: i64| async move {
-            s.authorization(authorization).await.unwrap().unwrap().challenges[0].id
+            s.authorization(authorization)
+                .await
+                .unwrap()
+                .unwrap()
+                .challenges[0]
+                .id
         };
         let first = challenge_of(order.authorization_ids[0]).await;
         assert!(s.start_challenge(first, at(10)).await.unwrap());
         assert!(!s.start_challenge(first, at(11)).await.unwrap());
-        assert_eq!(s.challenge(first).await.unwrap().unwrap().0.status, ChallengeStatus::Processing);
+        assert_eq!(
+            s.challenge(first).await.unwrap().unwrap().0.status,
+            ChallengeStatus::Processing
+        );
 
         // Expired authorization.
         let second = challenge_of(order.authorization_ids[1]).await;
         assert!(!s.start_challenge(second, at(8 * DAY)).await.unwrap());
-        assert_eq!(s.challenge(second).await.unwrap().unwrap().0.status, ChallengeStatus::Pending);
+        assert_eq!(
+            s.challenge(second).await.unwrap().unwrap().0.status,
+            ChallengeStatus::Pending
+        );
 
         // Deactivated authorization.
         let third = challenge_of(order.authorization_ids[2]).await;
-        s.deactivate_authorization(order.authorization_ids[2]).await.unwrap();
+        s.deactivate_authorization(order.authorization_ids[2])
+            .await
+            .unwrap();
         assert!(!s.start_challenge(third, at(10)).await.unwrap());
         assert!(!s.start_challenge(9999, at(10)).await.unwrap());
     });
@@ -666,20 +863,32 @@ async fn authorization_deactivation_invalidates_linked_orders() {
         let order = order_with_new_authorizations(s, a.id, &["a.test", "b.test"]).await;
         let ready = ready_order(s, a.id).await;
 
-        let deactivated = s.deactivate_authorization(order.authorization_ids[0]).await.unwrap();
+        let deactivated = s
+            .deactivate_authorization(order.authorization_ids[0])
+            .await
+            .unwrap();
         assert_eq!(deactivated.status, AuthorizationStatus::Deactivated);
         let order = s.order(order.id).await.unwrap().unwrap();
         assert_eq!(order.status, OrderStatus::Invalid);
         assert!(order.error.is_some());
         // The other authorization of that order is untouched.
         assert_eq!(
-            s.authorization(order.authorization_ids[1]).await.unwrap().unwrap().status,
+            s.authorization(order.authorization_ids[1])
+                .await
+                .unwrap()
+                .unwrap()
+                .status,
             AuthorizationStatus::Pending
         );
 
         // Valid authorizations can be deactivated too; their ready orders become invalid.
-        s.deactivate_authorization(ready.authorization_ids[0]).await.unwrap();
-        assert_eq!(s.order(ready.id).await.unwrap().unwrap().status, OrderStatus::Invalid);
+        s.deactivate_authorization(ready.authorization_ids[0])
+            .await
+            .unwrap();
+        assert_eq!(
+            s.order(ready.id).await.unwrap().unwrap().status,
+            OrderStatus::Invalid
+        );
 
         let again = s.deactivate_authorization(order.authorization_ids[0]).await;
         assert!(matches!(again, Err(Error::Conflict(_))), "{again:?}");
@@ -696,15 +905,28 @@ async fn claims_are_exclusive_until_the_lease_expires() {
         let s = &db.store;
         let a = account(s, "thumb-a").await;
         let order = order_with_new_authorizations(s, a.id, &["a.test"]).await;
-        let authorization = s.authorization(order.authorization_ids[0]).await.unwrap().unwrap();
+        let authorization = s
+            .authorization(order.authorization_ids[0])
+            .await
+            .unwrap()
+            .unwrap();
         let challenge = &authorization.challenges[0];
         let lease = Duration::from_secs(30);
 
         // Not processing yet: nothing to claim.
-        assert!(s.claim_validation(challenge.id, "a", at(10), lease).await.unwrap().is_none());
+        assert!(
+            s.claim_validation(challenge.id, "a", at(10), lease)
+                .await
+                .unwrap()
+                .is_none()
+        );
         assert!(s.start_challenge(challenge.id, at(10)).await.unwrap());
 
-        let job = s.claim_validation(challenge.id, "a", at(10), lease).await.unwrap().unwrap();
+        let job = s
+            .claim_validation(challenge.id, "a", at(10), lease)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(job.authorization_id, authorization.id);
         assert_eq!(job.challenge_type, ChallengeType::Http01);
         assert_eq!(job.token, challenge.token);
@@ -713,12 +935,31 @@ async fn claims_are_exclusive_until_the_lease_expires() {
         assert_eq!(job.account_id, a.id);
         assert_eq!(job.account_key_thumbprint, "thumb-a");
 
-        assert!(s.claim_validation(challenge.id, "b", at(20), lease).await.unwrap().is_none());
-        assert!(s.claim_validation(challenge.id, "b", at(40), lease).await.unwrap().is_none());
+        assert!(
+            s.claim_validation(challenge.id, "b", at(20), lease)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            s.claim_validation(challenge.id, "b", at(40), lease)
+                .await
+                .unwrap()
+                .is_none()
+        );
         // The lease ran out at 40: replica b takes over, and a can no longer claim it.
-        let taken = s.claim_validation(challenge.id, "b", at(41), lease).await.unwrap().unwrap();
+        let taken = s
+            .claim_validation(challenge.id, "b", at(41), lease)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(taken, job);
-        assert!(s.claim_validation(challenge.id, "a", at(42), lease).await.unwrap().is_none());
+        assert!(
+            s.claim_validation(challenge.id, "a", at(42), lease)
+                .await
+                .unwrap()
+                .is_none()
+        );
     });
 }
 
@@ -727,7 +968,8 @@ async fn sweeping_claims_orphaned_and_unclaimed_validations() {
     on_every_backend!(|db| {
         let s = &db.store;
         let a = account(s, "thumb-a").await;
-        let order = order_with_new_authorizations(s, a.id, &["a.test", "b.test", "c.test", "d.test"]).await;
+        let order =
+            order_with_new_authorizations(s, a.id, &["a.test", "b.test", "c.test", "d.test"]).await;
         let mut challenges = Vec::new();
         for id in &order.authorization_ids {
             challenges.push(s.authorization(*id).await.unwrap().unwrap().challenges[0].id);
@@ -737,25 +979,57 @@ async fn sweeping_claims_orphaned_and_unclaimed_validations() {
             assert!(s.start_challenge(*c, at(0)).await.unwrap());
         }
         // challenges[0]: held by a; [1], [2]: never claimed; [3]: still pending.
-        s.claim_validation(challenges[0], "a", at(0), lease).await.unwrap().unwrap();
+        s.claim_validation(challenges[0], "a", at(0), lease)
+            .await
+            .unwrap()
+            .unwrap();
 
-        let jobs = s.claim_validation_jobs("sweeper", at(5), lease, 1).await.unwrap();
-        assert_eq!(jobs.iter().map(|j| j.challenge_id).collect::<Vec<_>>(), vec![challenges[1]]);
-        let jobs = s.claim_validation_jobs("sweeper", at(5), lease, 10).await.unwrap();
-        assert_eq!(jobs.iter().map(|j| j.challenge_id).collect::<Vec<_>>(), vec![challenges[2]]);
-        assert!(s.claim_validation_jobs("other", at(6), lease, 10).await.unwrap().is_empty());
+        let jobs = s
+            .claim_validation_jobs("sweeper", at(5), lease, 1)
+            .await
+            .unwrap();
+        assert_eq!(
+            jobs.iter().map(|j| j.challenge_id).collect::<Vec<_>>(),
+            vec![challenges[1]]
+        );
+        let jobs = s
+            .claim_validation_jobs("sweeper", at(5), lease, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            jobs.iter().map(|j| j.challenge_id).collect::<Vec<_>>(),
+            vec![challenges[2]]
+        );
+        assert!(
+            s.claim_validation_jobs("other", at(6), lease, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
 
         // After every lease ran out (a's at 30, the sweeper's at 35), all three are orphaned.
-        let jobs = s.claim_validation_jobs("other", at(36), lease, 10).await.unwrap();
+        let jobs = s
+            .claim_validation_jobs("other", at(36), lease, 10)
+            .await
+            .unwrap();
         assert_eq!(
             jobs.iter().map(|j| j.challenge_id).collect::<Vec<_>>(),
             challenges[..3].to_vec()
         );
         // Recorded results leave the pool.
-        s.record_validation(challenges[0], &ValidationResult::Valid, None, at(40), at(DAY))
+        s.record_validation(
+            challenges[0],
+            &ValidationResult::Valid,
+            None,
+            at(40),
+            at(DAY),
+        )
+        .await
+        .unwrap();
+        let jobs = s
+            .claim_validation_jobs("third", at(100), lease, 10)
             .await
             .unwrap();
-        let jobs = s.claim_validation_jobs("third", at(100), lease, 10).await.unwrap();
         assert_eq!(jobs.len(), 2);
     });
 }
@@ -776,7 +1050,11 @@ async fn finalize_issues_once() {
             })
             .await
             .unwrap();
-        let FinalizeOutcome::Issued { order: issued, certificate: cert } = outcome else {
+        let FinalizeOutcome::Issued {
+            order: issued,
+            certificate: cert,
+        } = outcome
+        else {
             panic!("{outcome:?}");
         };
         assert_eq!(issued.status, OrderStatus::Valid);
@@ -804,7 +1082,11 @@ async fn finalize_issues_once() {
         assert_eq!(outcome, FinalizeOutcome::NotReady(issued));
         assert!(!signed_again);
         assert_eq!(s.certificate_by_serial("ffff").await.unwrap(), None);
-        let missing = s.finalize_order(9999, at(200), |_: &OrderRecord| Ok::<_, String>(certificate("x"))).await;
+        let missing = s
+            .finalize_order(9999, at(200), |_: &OrderRecord| {
+                Ok::<_, String>(certificate("x"))
+            })
+            .await;
         assert_eq!(missing, Err(Error::NotFound));
     });
 }
@@ -816,22 +1098,33 @@ async fn finalize_refuses_pending_and_expired_orders() {
         let a = account(s, "thumb-a").await;
         let pending = order_with_new_authorizations(s, a.id, &["p.test"]).await;
         let outcome = s
-            .finalize_order(pending.id, at(100), |_: &OrderRecord| -> Result<NewCertificate, String> {
-                panic!("must not sign a pending order")
-            })
+            .finalize_order(
+                pending.id,
+                at(100),
+                |_: &OrderRecord| -> Result<NewCertificate, String> {
+                    panic!("must not sign a pending order")
+                },
+            )
             .await
             .unwrap();
         assert_eq!(outcome, FinalizeOutcome::NotReady(pending.clone()));
 
         let ready = ready_order(s, a.id).await;
         let outcome = s
-            .finalize_order(ready.id, at(7 * DAY), |_: &OrderRecord| -> Result<NewCertificate, String> {
-                panic!("must not sign an expired order")
-            })
+            .finalize_order(
+                ready.id,
+                at(7 * DAY),
+                |_: &OrderRecord| -> Result<NewCertificate, String> {
+                    panic!("must not sign an expired order")
+                },
+            )
             .await
             .unwrap();
         assert_eq!(outcome, FinalizeOutcome::NotReady(ready.clone()));
-        assert_eq!(s.order(ready.id).await.unwrap().unwrap().status, OrderStatus::Ready);
+        assert_eq!(
+            s.order(ready.id).await.unwrap().unwrap().status,
+            OrderStatus::Ready
+        );
     });
 }
 
@@ -842,7 +1135,9 @@ async fn rejected_signing_leaves_the_order_ready_and_stores_nothing() {
         let a = account(s, "thumb-a").await;
         let order = ready_order(s, a.id).await;
         let outcome = s
-            .finalize_order(order.id, at(100), |_: &OrderRecord| Err::<NewCertificate, _>("bad CSR"))
+            .finalize_order(order.id, at(100), |_: &OrderRecord| {
+                Err::<NewCertificate, _>("bad CSR")
+            })
             .await
             .unwrap();
         assert_eq!(outcome, FinalizeOutcome::Rejected("bad CSR"));
@@ -850,23 +1145,38 @@ async fn rejected_signing_leaves_the_order_ready_and_stores_nothing() {
 
         // A duplicate serial rolls everything back too.
         let other = ready_order(s, a.id).await;
-        s.finalize_order(other.id, at(100), |_: &OrderRecord| Ok::<_, String>(certificate("dup")))
-            .await
-            .unwrap();
+        s.finalize_order(other.id, at(100), |_: &OrderRecord| {
+            Ok::<_, String>(certificate("dup"))
+        })
+        .await
+        .unwrap();
         let duplicate = s
-            .finalize_order(order.id, at(100), |_: &OrderRecord| Ok::<_, String>(certificate("dup")))
+            .finalize_order(order.id, at(100), |_: &OrderRecord| {
+                Ok::<_, String>(certificate("dup"))
+            })
             .await;
-        assert!(matches!(duplicate, Err(Error::Conflict(_))), "{duplicate:?}");
+        assert!(
+            matches!(duplicate, Err(Error::Conflict(_))),
+            "{duplicate:?}"
+        );
         assert_eq!(s.order(order.id).await.unwrap(), Some(order.clone()));
 
         // It can still be finalized, or failed.
         let outcome = s
-            .finalize_order(order.id, at(100), |_: &OrderRecord| Ok::<_, String>(certificate("0c")))
+            .finalize_order(order.id, at(100), |_: &OrderRecord| {
+                Ok::<_, String>(certificate("0c"))
+            })
             .await
             .unwrap();
-        assert!(matches!(outcome, FinalizeOutcome::Issued { .. }), "{outcome:?}");
+        assert!(
+            matches!(outcome, FinalizeOutcome::Issued { .. }),
+            "{outcome:?}"
+        );
         let problem = Problem::new(ProblemType::BadCsr, "no");
-        assert!(matches!(s.fail_order(order.id, &problem).await, Err(Error::Conflict(_))));
+        assert!(matches!(
+            s.fail_order(order.id, &problem).await,
+            Err(Error::Conflict(_))
+        ));
         let third = ready_order(s, a.id).await;
         s.fail_order(third.id, &problem).await.unwrap();
         let failed = s.order(third.id).await.unwrap().unwrap();
@@ -882,17 +1192,23 @@ async fn revocation_happens_once() {
         let s = &db.store;
         let a = account(s, "thumb-a").await;
         let order = ready_order(s, a.id).await;
-        s.finalize_order(order.id, at(100), |_: &OrderRecord| Ok::<_, String>(certificate("0a")))
-            .await
-            .unwrap();
-        let RevokeOutcome::Revoked(revoked) = s.revoke_certificate("0a", 1, at(200)).await.unwrap() else {
+        s.finalize_order(order.id, at(100), |_: &OrderRecord| {
+            Ok::<_, String>(certificate("0a"))
+        })
+        .await
+        .unwrap();
+        let RevokeOutcome::Revoked(revoked) = s.revoke_certificate("0a", 1, at(200)).await.unwrap()
+        else {
             panic!("first revocation");
         };
         assert_eq!(revoked.revoked_at, Some(at(200)));
         assert_eq!(revoked.revocation_reason, Some(1));
         let again = s.revoke_certificate("0a", 4, at(300)).await.unwrap();
         assert_eq!(again, RevokeOutcome::AlreadyRevoked(revoked));
-        assert_eq!(s.revoke_certificate("nope", 0, at(300)).await, Err(Error::NotFound));
+        assert_eq!(
+            s.revoke_certificate("nope", 0, at(300)).await,
+            Err(Error::NotFound)
+        );
     });
 }
 
@@ -906,14 +1222,38 @@ async fn revocation_authority_needs_valid_authorizations_for_every_name() {
         validate(s, order.authorization_ids[0], ValidationResult::Valid).await;
         let names = |ns: &[&str]| ns.iter().map(|n| Identifier::dns(*n)).collect::<Vec<_>>();
 
-        assert!(s.account_holds_valid_authorizations(a.id, &names(&["a.test"]), at(100)).await.unwrap());
-        assert!(s.account_holds_valid_authorizations(a.id, &names(&["*.a.test", "a.test"]), at(100)).await.unwrap());
+        assert!(
+            s.account_holds_valid_authorizations(a.id, &names(&["a.test"]), at(100))
+                .await
+                .unwrap()
+        );
+        assert!(
+            s.account_holds_valid_authorizations(a.id, &names(&["*.a.test", "a.test"]), at(100))
+                .await
+                .unwrap()
+        );
         // b.test is only pending.
-        assert!(!s.account_holds_valid_authorizations(a.id, &names(&["a.test", "b.test"]), at(100)).await.unwrap());
-        assert!(!s.account_holds_valid_authorizations(b.id, &names(&["a.test"]), at(100)).await.unwrap());
+        assert!(
+            !s.account_holds_valid_authorizations(a.id, &names(&["a.test", "b.test"]), at(100))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !s.account_holds_valid_authorizations(b.id, &names(&["a.test"]), at(100))
+                .await
+                .unwrap()
+        );
         // Expired (valid until 30 days).
-        assert!(!s.account_holds_valid_authorizations(a.id, &names(&["a.test"]), at(31 * DAY)).await.unwrap());
-        assert!(!s.account_holds_valid_authorizations(a.id, &[], at(100)).await.unwrap());
+        assert!(
+            !s.account_holds_valid_authorizations(a.id, &names(&["a.test"]), at(31 * DAY))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !s.account_holds_valid_authorizations(a.id, &[], at(100))
+                .await
+                .unwrap()
+        );
     });
 }
 
@@ -930,7 +1270,11 @@ async fn nonces_are_used_once_and_expire_in_bounded_batches() {
         assert!(!replica.consume_nonce("n-1", at(60)).await.unwrap());
 
         for i in 0..5 {
-            assert!(s.consume_nonce(&format!("old-{i}"), at(10 + i)).await.unwrap());
+            assert!(
+                s.consume_nonce(&format!("old-{i}"), at(10 + i))
+                    .await
+                    .unwrap()
+            );
         }
         // n-1 (60) and the old ones (10..=14) exist; at 30 only the old ones are expired.
         assert_eq!(s.delete_expired_nonces(at(30), 3).await.unwrap(), 3);
@@ -949,15 +1293,28 @@ async fn every_replica_gets_the_first_secret() {
     on_every_backend!(|db| {
         let s = &db.store;
         let replica = db.second_store().await;
-        assert_eq!(s.secret("nonce-key", b"first", at(0)).await.unwrap(), b"first");
-        assert_eq!(replica.secret("nonce-key", b"second", at(1)).await.unwrap(), b"first");
-        assert_eq!(s.secret("nonce-key", b"third", at(2)).await.unwrap(), b"first");
+        assert_eq!(
+            s.secret("nonce-key", b"first", at(0)).await.unwrap(),
+            b"first"
+        );
+        assert_eq!(
+            replica.secret("nonce-key", b"second", at(1)).await.unwrap(),
+            b"first"
+        );
+        assert_eq!(
+            s.secret("nonce-key", b"third", at(2)).await.unwrap(),
+            b"first"
+        );
         assert_eq!(replica.secret("other", b"x", at(2)).await.unwrap(), b"x");
 
         // Racing replicas agree too.
         let stores = [s.clone(), replica.clone(), s.clone(), replica];
         let racers = stores.into_iter().enumerate().map(|(i, store)| {
-            tokio::spawn(async move { store.secret("raced", format!("candidate-{i}").as_bytes(), at(3)).await })
+            tokio::spawn(async move {
+                store
+                    .secret("raced", format!("candidate-{i}").as_bytes(), at(3))
+                    .await
+            })
         });
         let mut values = Vec::new();
         for racer in racers.collect::<Vec<_>>() {
@@ -1001,13 +1358,117 @@ async fn the_latest_serving_certificate_expires_last() {
             not_after: at(not_after),
             now: at(0),
         };
-        let long = s.insert_serving_certificate(&new(90 * DAY, "long")).await.unwrap();
-        assert_eq!(long.names, vec!["ca.test".to_owned(), "127.0.0.1".to_owned()]);
+        let long = s
+            .insert_serving_certificate(&new(90 * DAY, "long"))
+            .await
+            .unwrap();
+        assert_eq!(
+            long.names,
+            vec!["ca.test".to_owned(), "127.0.0.1".to_owned()]
+        );
         assert!(!format!("{long:?}").contains("secret"));
-        let short = s.insert_serving_certificate(&new(DAY, "short")).await.unwrap();
+        let short = s
+            .insert_serving_certificate(&new(DAY, "short"))
+            .await
+            .unwrap();
         assert!(short.id > long.id);
-        assert_eq!(s.latest_serving_certificate().await.unwrap(), Some(long.clone()));
-        let longer = s.insert_serving_certificate(&new(91 * DAY, "longer")).await.unwrap();
+        assert_eq!(
+            s.latest_serving_certificate().await.unwrap(),
+            Some(long.clone())
+        );
+        let longer = s
+            .insert_serving_certificate(&new(91 * DAY, "longer"))
+            .await
+            .unwrap();
         assert_eq!(s.latest_serving_certificate().await.unwrap(), Some(longer));
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Races between replicas
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_validations_of_one_order_leave_it_ready() {
+    on_every_backend!(|db| {
+        let s = &db.store;
+        let replica = db.second_store().await;
+        let a = account(s, "thumb-a").await;
+        let mut orders = Vec::new();
+        for i in 0..30 {
+            let (x, y) = (format!("x{i}.test"), format!("y{i}.test"));
+            orders.push(order_with_new_authorizations(s, a.id, &[x.as_str(), y.as_str()]).await);
+        }
+        let mut challenge_ids = Vec::new();
+        for order in &orders {
+            for authorization_id in &order.authorization_ids {
+                let challenge = s
+                    .authorization(*authorization_id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .challenges[0]
+                    .id;
+                assert!(s.start_challenge(challenge, at(10)).await.unwrap());
+                challenge_ids.push(challenge);
+            }
+        }
+        // Both authorizations of each order are recorded at the same time, by two replicas.
+        let tasks = challenge_ids.chunks(2).flat_map(|pair| {
+            [(s.clone(), pair[0]), (replica.clone(), pair[1])].map(|(store, challenge)| {
+                tokio::spawn(async move {
+                    store
+                        .record_validation(
+                            challenge,
+                            &ValidationResult::Valid,
+                            None,
+                            at(20),
+                            at(30 * DAY),
+                        )
+                        .await
+                })
+            })
+        });
+        for task in tasks.collect::<Vec<_>>() {
+            task.await.unwrap().unwrap();
+        }
+        for order in &orders {
+            assert_eq!(
+                s.order(order.id).await.unwrap().unwrap().status,
+                OrderStatus::Ready,
+                "order {}",
+                order.id
+            );
+        }
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_finalizations_issue_exactly_once() {
+    on_every_backend!(|db| {
+        let s = &db.store;
+        let replica = db.second_store().await;
+        let a = account(s, "thumb-a").await;
+        let order = ready_order(s, a.id).await;
+        let tasks = [s.clone(), replica.clone(), s.clone(), replica]
+            .into_iter()
+            .enumerate()
+            .map(|(i, store)| {
+                tokio::spawn(async move {
+                    store
+                        .finalize_order(order.id, at(100), move |_: &OrderRecord| {
+                            Ok::<_, String>(certificate(&format!("serial{i}")))
+                        })
+                        .await
+                })
+            });
+        let mut issued = 0;
+        for task in tasks.collect::<Vec<_>>() {
+            match task.await.unwrap().unwrap() {
+                FinalizeOutcome::Issued { .. } => issued += 1,
+                FinalizeOutcome::NotReady(o) => assert_eq!(o.status, OrderStatus::Valid),
+                FinalizeOutcome::Rejected(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(issued, 1);
     });
 }

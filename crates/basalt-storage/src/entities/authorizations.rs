@@ -1,4 +1,5 @@
-//! `authorizations`: authorizations (RFC 8555 §7.1.4); wildcards are stored under their base name with `wildcard` set.
+//! `authorizations`: authorizations (RFC 8555 §7.1.4); wildcards are stored under their base
+//! name with `wildcard` set.
 
 use sea_orm::entity::prelude::*;
 

@@ -1,4 +1,5 @@
-//! `challenges`: challenges (RFC 8555 §7.1.5, §8), plus the validation lease that lets any replica pick up an orphaned validation.
+//! `challenges`: challenges (RFC 8555 §7.1.5, §8), plus the validation lease that lets any
+//! replica pick up an orphaned validation.
 
 use sea_orm::entity::prelude::*;
 

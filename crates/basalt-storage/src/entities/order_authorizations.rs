@@ -1,4 +1,5 @@
-//! `order_authorizations`: the many-to-many link between orders and authorizations (authorizations are reused across orders).
+//! `order_authorizations`: the many-to-many link between orders and authorizations
+//! (authorizations are reused across orders).
 
 use sea_orm::entity::prelude::*;
 

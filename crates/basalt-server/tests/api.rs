@@ -10,6 +10,8 @@ mod accounts;
 mod jws_rules;
 #[path = "api/orders.rs"]
 mod orders;
+#[path = "api/restart.rs"]
+mod restart;
 #[path = "api/revocation.rs"]
 mod revocation;
 #[path = "api/tls.rs"]

@@ -18,7 +18,7 @@ use crate::inspect::certificate_pem;
 use crate::issuer::Issuer;
 use crate::key_id::key_identifier;
 use crate::serial::Serial;
-use crate::validity::{BACKDATE, now_seconds, truncate_to_seconds};
+use crate::validity::{BACKDATE, truncate_to_seconds};
 
 /// RFC 5280 Appendix A.1: ub-common-name. A longer name stays in the SAN only.
 const MAX_COMMON_NAME_LEN: usize = 64;
@@ -93,15 +93,17 @@ impl Issuer {
     }
 
     /// Signs a certificate for basalt's own TLS listener with a fresh P-256 key: serverAuth only,
-    /// empty subject, valid from a minute ago until `lifetime` from now.
+    /// empty subject, valid from a minute before `now` until `lifetime` after it. `now` comes
+    /// from the caller's clock, so renewal decisions and validity agree.
     pub fn issue_serving_certificate(
         &self,
         names: &[Identifier],
         lifetime: std::time::Duration,
+        now: OffsetDateTime,
     ) -> Result<ServingCertificate, Error> {
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)
             .map_err(|e| Error::Signing(e.to_string()))?;
-        let now = now_seconds();
+        let now = truncate_to_seconds(now);
         let lifetime = time::Duration::try_from(lifetime)
             .map_err(|_| Error::Signing("the serving certificate lifetime is too long".into()))?;
         let leaf = Leaf {

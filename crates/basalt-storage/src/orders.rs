@@ -115,17 +115,20 @@ impl Store {
         load(&self.db, id).await
     }
 
-    /// One page of an account's order ids (RFC 8555 §7.1.2.1), ascending, after `after_id`.
+    /// One page of an account's order ids (RFC 8555 §7.1.2.1), ascending, after `after_id`,
+    /// leaving out invalid orders.
     pub async fn order_ids_for_account(
         &self,
         account_id: i64,
         after_id: Option<i64>,
         limit: u64,
     ) -> Result<Vec<i64>, Error> {
+        // RFC 8555 §7.1.2.1: the list "SHOULD NOT include orders that are invalid".
         let mut query = orders::Entity::find()
             .select_only()
             .column(orders::Column::Id)
-            .filter(orders::Column::AccountId.eq(account_id));
+            .filter(orders::Column::AccountId.eq(account_id))
+            .filter(orders::Column::Status.ne(OrderStatus::Invalid.as_str()));
         if let Some(after) = after_id {
             query = query.filter(orders::Column::Id.gt(after));
         }

@@ -475,9 +475,16 @@ async fn account_deactivation_cancels_pending_work() {
             ))
             .await;
         assert!(matches!(late, Err(Error::Conflict(_))), "{late:?}");
-        assert_eq!(
-            s.order_ids_for_account(a.id, None, 10).await.unwrap(),
-            vec![ready.id, pending.id]
+        assert!(
+            s.order(others_order.id + 1).await.unwrap().is_none(),
+            "nothing stored"
+        );
+        // Both cancelled orders are invalid now, so the orders list leaves them out.
+        assert!(
+            s.order_ids_for_account(a.id, None, 10)
+                .await
+                .unwrap()
+                .is_empty()
         );
         assert_eq!(
             s.deactivate_account(9999, at(200)).await,

@@ -108,7 +108,7 @@ impl ServingCertificates {
         {
             let issued = self
                 .issuer
-                .issue_serving_certificate(&self.names, self.lifetime)?;
+                .issue_serving_certificate(&self.names, self.lifetime, now)?;
             let record = self
                 .store
                 .insert_serving_certificate(&NewServingCertificate {

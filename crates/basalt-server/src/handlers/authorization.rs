@@ -131,9 +131,12 @@ async fn respond_to_challenge(
     }
     if state.store.start_challenge(challenge.id, now).await? {
         state.validation.enqueue(challenge.id);
+        return Ok(ChallengeRecord {
+            status: ChallengeStatus::Processing,
+            ..challenge
+        });
     }
-    Ok(ChallengeRecord {
-        status: ChallengeStatus::Processing,
-        ..challenge
-    })
+    // A concurrent request moved it first: answer with what is stored now.
+    let current = state.store.challenge(challenge.id).await?;
+    Ok(current.map_or(challenge, |(c, _)| c))
 }

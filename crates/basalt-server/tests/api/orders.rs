@@ -393,5 +393,14 @@ async fn orders_list_is_paginated_with_link_next() {
     let second = client.post(&ca, &next_url, None).await;
     assert_eq!(second.json()["orders"], json!(created[2..]));
     assert!(!second.links().iter().any(|l| l.contains("rel=\"next\"")));
+
+    // RFC 8555 §7.1.2.1: invalid orders are left out.
+    let first_order = client.post(&ca, &created[0], None).await.json();
+    let authz = first_order["authorizations"][0].as_str().unwrap();
+    client
+        .post(&ca, authz, Some(json!({"status": "deactivated"})))
+        .await;
+    let relisted = client.post(&ca, list_url, None).await;
+    assert_eq!(relisted.json()["orders"], json!(created[1..]));
     let _ = csr_der;
 }

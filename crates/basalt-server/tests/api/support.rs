@@ -43,6 +43,8 @@ pub struct TestCa {
     pub responses: Responses,
     pub server_tasks: Vec<tokio::task::JoinHandle<()>>,
     pub resolver: Arc<basalt_server::tls::ServingCertResolver>,
+    pub http_port: u16,
+    orders_per_page: u64,
 }
 
 impl Drop for TestCa {
@@ -85,6 +87,45 @@ impl TestCa {
             },
         )
         .unwrap();
+        let dns = TestDns::start("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let (responses, http_port) = start_http01_responder().await;
+        Self::build(data, dns, responses, http_port, options).await
+    }
+
+    /// Stops this server and starts a new one on the same data directory and database, as
+    /// a process restart would: nothing held in memory survives.
+    pub async fn restart(self) -> Self {
+        let mut this = self;
+        for t in this.server_tasks.drain(..) {
+            t.abort();
+        }
+        let data = std::mem::replace(&mut this.data, tempfile::tempdir().unwrap());
+        let dns = std::mem::replace(
+            &mut this.dns,
+            TestDns::start("127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap(),
+        );
+        let responses = this.responses.clone();
+        let port = this.http_port;
+        let options = Options {
+            orders_per_page: this.orders_per_page,
+            terms_of_service: None,
+        };
+        drop(this);
+        Self::build(data, dns, responses, port, options).await
+    }
+
+    async fn build(
+        data: tempfile::TempDir,
+        dns: TestDns,
+        responses: Responses,
+        http_port: u16,
+        options: Options,
+    ) -> Self {
+        let paths = PkiPaths::new(data.path());
         let issuer = Issuer::load(
             &paths.intermediate_cert("default"),
             &paths.intermediate_key("default"),
@@ -100,10 +141,6 @@ impl TestCa {
         })
         .await
         .unwrap();
-        let dns = TestDns::start("127.0.0.1:0".parse().unwrap())
-            .await
-            .unwrap();
-        let (responses, http_port) = start_http01_responder().await;
         let validator = Validator::new(ValidationConfig {
             http01_port: http_port,
             resolvers: vec![dns.addr()],
@@ -112,6 +149,7 @@ impl TestCa {
             ..ValidationConfig::default()
         })
         .unwrap();
+        let orders_per_page = options.orders_per_page;
         let config = ServerConfig {
             listen: "127.0.0.1:8443".parse().unwrap(),
             serving_names: vec![],
@@ -130,7 +168,7 @@ impl TestCa {
             validation_concurrency: 8,
             validation_lease: Duration::from_secs(30),
             valid_authorization_lifetime: Duration::from_secs(30 * 24 * 3600),
-            orders_per_page: options.orders_per_page,
+            orders_per_page,
             max_request_bytes: 64 * 1024,
         };
         let server = Server::new(
@@ -152,6 +190,8 @@ impl TestCa {
             responses,
             server_tasks,
             resolver,
+            http_port,
+            orders_per_page,
         }
     }
 

@@ -305,7 +305,11 @@ fn serving_certificates_are_server_only_with_a_matching_fresh_key() {
     let (_dir, paths, issuer) = issuer();
     let lifetime = std::time::Duration::from_secs(7 * 24 * 3600);
     let serving = issuer
-        .issue_serving_certificate(&[dns("acme.test"), ip("127.0.0.1")], lifetime)
+        .issue_serving_certificate(
+            &[dns("acme.test"), ip("127.0.0.1")],
+            lifetime,
+            OffsetDateTime::now_utc(),
+        )
         .unwrap();
     let ders = pem_to_der(&serving.chain_pem).unwrap();
     assert_eq!(ders.len(), 2);
@@ -355,7 +359,7 @@ fn dump_certificates_for_linting() {
         out.join("intermediate.pem"),
     )
     .unwrap();
-    let now = now_seconds();
+    let now = crate::validity::now_seconds();
     let ec = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
     for (name, key, cn) in [
         ("leaf-ec.pem", &ec, Some("a.test")),
@@ -375,7 +379,11 @@ fn dump_certificates_for_linting() {
         std::fs::write(out.join(name), leaf_pem(&issued)).unwrap();
     }
     let serving = issuer
-        .issue_serving_certificate(&[dns("acme.test")], std::time::Duration::from_secs(86400))
+        .issue_serving_certificate(
+            &[dns("acme.test")],
+            std::time::Duration::from_secs(86400),
+            OffsetDateTime::now_utc(),
+        )
         .unwrap();
     let serving_der = pem_to_der(&serving.chain_pem).unwrap().remove(0);
     std::fs::write(out.join("serving.pem"), certificate_pem(&serving_der)).unwrap();

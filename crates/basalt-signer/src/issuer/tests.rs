@@ -64,7 +64,11 @@ fn a_missing_or_garbled_key_file_is_refused() {
 fn a_leaf_certificate_cannot_be_an_issuer() {
     let (dir, _paths, issuer) = issuer();
     let serving = issuer
-        .issue_serving_certificate(&[dns("a.test")], std::time::Duration::from_secs(3600))
+        .issue_serving_certificate(
+            &[dns("a.test")],
+            std::time::Duration::from_secs(3600),
+            time::OffsetDateTime::now_utc(),
+        )
         .unwrap();
     let leaf_der = pem_to_der(&serving.chain_pem).unwrap().remove(0);
     let cert = dir.path().join("leaf.pem");

@@ -245,15 +245,7 @@ async fn kid_rules() {
         )
         .await;
     reply.assert_problem("malformed", 400);
-    let account_id: i64 = client
-        .kid
-        .as_ref()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let account_id = client.account_id();
     assert!(
         ca.store
             .order_ids_for_account(account_id, None, 10)

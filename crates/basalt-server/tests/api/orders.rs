@@ -5,7 +5,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 
-use crate::support::{Client, Options, TestCa, csr_der, csr_with_key, url};
+use crate::support::{Client, Options, TestCa, csr_der, csr_with_key, http01, last_segment, url};
 
 #[tokio::test]
 async fn new_order_is_201_with_location_and_pending_authorizations() {
@@ -82,15 +82,7 @@ async fn bad_identifiers_are_each_reported_and_nothing_is_stored() {
     assert_eq!(subs.len(), 4);
     assert!(subs.iter().all(|s| s["identifier"]["type"] == "dns"
         && s["type"] == "urn:ietf:params:acme:error:rejectedIdentifier"));
-    let id = client
-        .kid
-        .as_ref()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let id = client.account_id();
     assert!(
         ca.store
             .order_ids_for_account(id, None, 10)
@@ -148,13 +140,7 @@ async fn full_flow_issues_a_24_hour_certificate_with_exactly_the_names() {
             .await
             .json();
         assert_eq!(authz["status"], "valid");
-        let c = authz["challenges"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["type"] == "http-01")
-            .unwrap()
-            .clone();
+        let c = http01(&authz);
         assert_eq!(c["status"], "valid");
         assert!(c["validated"].as_str().is_some());
         c["url"].as_str().unwrap().to_owned()
@@ -226,7 +212,7 @@ async fn full_flow_issues_a_24_hour_certificate_with_exactly_the_names() {
     assert!(pem.ends_with(&ca.intermediate_pem()) || pem.contains(ca.intermediate_pem().trim()));
 
     // Committed before it was returned, and plain GET works too.
-    let serial = cert_url.rsplit('/').next().unwrap();
+    let serial = last_segment(cert_url);
     assert!(
         ca.store
             .certificate_by_serial(serial)
@@ -272,12 +258,7 @@ async fn a_failed_validation_makes_challenge_authorization_and_order_invalid() {
     let (order_url, order) = client.order(&ca, &["nobody-home.test"]).await;
     let authz_url = order["authorizations"][0].as_str().unwrap();
     let authz = client.post(&ca, authz_url, None).await.json();
-    let challenge = authz["challenges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["type"] == "http-01")
-        .unwrap();
+    let challenge = http01(&authz);
     // No key authorization is served for this token: the responder answers 404.
     let reply = client
         .post(&ca, challenge["url"].as_str().unwrap(), Some(json!({})))

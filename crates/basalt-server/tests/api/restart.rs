@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::support::{Auth, Client, TestCa, url};
+use crate::support::{Auth, Client, TestCa, http01, last_segment, url};
 
 #[tokio::test]
 async fn a_pending_order_is_finished_after_a_restart() {
@@ -51,13 +51,7 @@ async fn an_unclaimed_validation_job_is_picked_up_from_the_database() {
         .post(&ca, order["authorizations"][0].as_str().unwrap(), None)
         .await
         .json();
-    let challenge = authz["challenges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["type"] == "http-01")
-        .unwrap()
-        .clone();
+    let challenge = http01(&authz);
     let token = challenge["token"].as_str().unwrap();
     ca.responses
         .lock()
@@ -65,12 +59,7 @@ async fn an_unclaimed_validation_job_is_picked_up_from_the_database() {
         .insert(token.to_owned(), format!("{token}.{}", client.thumbprint()));
     // As if a replica committed the challenge POST and died before validating: the job is
     // only in the database, no process was told about it.
-    let id: i64 = challenge["url"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
+    let id: i64 = last_segment(challenge["url"].as_str().unwrap())
         .parse()
         .unwrap();
     assert!(

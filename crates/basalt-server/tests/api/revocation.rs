@@ -5,7 +5,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 
-use crate::support::{Client, TestCa, url};
+use crate::support::{Client, TestCa, last_segment, url};
 
 fn leaf_der(chain: &str) -> Vec<u8> {
     basalt_signer::pem_to_der(chain).unwrap().remove(0)
@@ -39,7 +39,7 @@ async fn owner_revokes_once_then_already_revoked() {
         String::from_utf8_lossy(&reply.body)
     );
     assert!(reply.body.is_empty());
-    let serial = cert_url.rsplit('/').next().unwrap();
+    let serial = last_segment(&cert_url);
     let stored = ca
         .store
         .certificate_by_serial(serial)
@@ -113,4 +113,57 @@ async fn unknown_certificates_are_refused() {
         )
         .await
         .assert_problem("malformed", 400);
+}
+
+#[tokio::test]
+async fn the_certificate_key_may_revoke_with_jwk() {
+    let ca = TestCa::start().await;
+    let client = Client::register(&ca).await;
+    let (order_url, order) = client.order(&ca, &["keyholder.test"]).await;
+    client.authorize(&ca, &order_url, &order).await;
+    let cert_key = rcgen::KeyPair::generate().unwrap();
+    let reply = client
+        .finalize_with_key(&ca, &order, &["keyholder.test"], &cert_key)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let cert_url = client.poll_until(&ca, &order_url, &["valid"]).await["certificate"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let chain = String::from_utf8(client.post(&ca, &cert_url, None).await.body).unwrap();
+    let certificate = URL_SAFE_NO_PAD.encode(leaf_der(&chain));
+
+    // Another key, sent as jwk, is refused; the certificate's own key is accepted.
+    Client::new()
+        .post(
+            &ca,
+            &url("/revoke-cert"),
+            Some(json!({"certificate": certificate})),
+        )
+        .await
+        .assert_problem("unauthorized", 403);
+    let holder = Client::from_pkcs8_pem(cert_key.serialize_pem());
+    let reply = holder
+        .post(
+            &ca,
+            &url("/revoke-cert"),
+            Some(json!({"certificate": certificate, "reason": 1})),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let serial = last_segment(&cert_url);
+    assert_eq!(
+        ca.store
+            .certificate_by_serial(serial)
+            .await
+            .unwrap()
+            .unwrap()
+            .revocation_reason,
+        Some(1)
+    );
 }

@@ -333,7 +333,11 @@ pub enum Auth<'a> {
 
 impl Client {
     pub fn new() -> Self {
-        let pkcs8_pem = rcgen::KeyPair::generate().unwrap().serialize_pem();
+        Self::from_pkcs8_pem(rcgen::KeyPair::generate().unwrap().serialize_pem())
+    }
+
+    /// A client signing with a given P-256 key (e.g. a certificate's key).
+    pub fn from_pkcs8_pem(pkcs8_pem: String) -> Self {
         let pair = josekit::jwk::alg::ec::EcKeyPair::from_pem(pkcs8_pem.as_bytes(), None).unwrap();
         let key = pair.to_jwk_private_key();
         let signer = Box::new(ES256.signer_from_jwk(&key).unwrap());
@@ -411,6 +415,13 @@ impl Client {
         client
     }
 
+    /// The account's numeric id, from its URL.
+    pub fn account_id(&self) -> i64 {
+        last_segment(self.kid.as_deref().expect("registered"))
+            .parse()
+            .unwrap()
+    }
+
     pub fn thumbprint(&self) -> String {
         let v: Value = serde_json::to_value(self.public.as_ref()).unwrap();
         basalt_protocol::Jwk::from_json(&v).unwrap().thumbprint()
@@ -448,12 +459,7 @@ impl Client {
             if authz["status"] == "valid" {
                 continue;
             }
-            let challenge = authz["challenges"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|c| c["type"] == "http-01")
-                .unwrap();
+            let challenge = http01(&authz);
             let token = challenge["token"].as_str().unwrap();
             ca.responses
                 .lock()
@@ -486,7 +492,19 @@ impl Client {
 
     /// Finalizes with a fresh P-256 CSR for `names`; returns the order object.
     pub async fn finalize(&self, ca: &TestCa, order: &Value, names: &[&str]) -> Reply {
-        let csr = csr_der(names);
+        self.finalize_with_key(ca, order, names, &rcgen::KeyPair::generate().unwrap())
+            .await
+    }
+
+    /// Finalizes with a CSR for `names` signed by `key`.
+    pub async fn finalize_with_key(
+        &self,
+        ca: &TestCa,
+        order: &Value,
+        names: &[&str],
+        key: &rcgen::KeyPair,
+    ) -> Reply {
+        let csr = csr_with_key(names, key);
         self.post(
             ca,
             order["finalize"].as_str().unwrap(),
@@ -511,6 +529,20 @@ impl Client {
         let chain = String::from_utf8(self.post(ca, &cert_url, None).await.body).unwrap();
         (order_url, cert_url, chain)
     }
+}
+
+/// The http-01 challenge of an authorization object.
+pub fn http01(authz: &Value) -> Value {
+    authz["challenges"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "http-01"))
+        .cloned()
+        .expect("the authorization offers http-01")
+}
+
+/// The last path segment of a resource URL: its id or serial.
+pub fn last_segment(resource_url: &str) -> &str {
+    resource_url.rsplit('/').next().unwrap_or_default()
 }
 
 /// A CSR for `names` with a fresh P-256 key.

@@ -1,7 +1,7 @@
 # Shared set-up for the conformance tests: the fixed test ports, starting and stopping the
 # test DNS server and basalt, and small assertions. Sourced by `run` and each client script.
 #
-# Fixed test set-up (DEVELOPERS.md): ACME on 127.0.0.1:14000, http-01 on 5002,
+# Fixed test set-up (the developers' guide): ACME on 127.0.0.1:14000, http-01 on 5002,
 # tls-alpn-01 on 5001, test DNS on 127.0.0.1:8053 (control API on 8055).
 
 set -euo pipefail

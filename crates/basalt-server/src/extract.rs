@@ -166,6 +166,12 @@ impl FromRequest<AppState> for SignedRequest {
             KeyRef::Jwk(key) => Signer::Key(key.clone()),
             KeyRef::Kid(kid) => {
                 let account = load_account(state, &urls, kid).await?;
+                if let Some(slot) = parts
+                    .extensions
+                    .get::<std::sync::Arc<crate::layers::RequestAccount>>()
+                {
+                    slot.set(account.id);
+                }
                 let key = account_key(&account)?;
                 Signer::Account { account, key }
             }
@@ -188,6 +194,24 @@ impl FromRequest<AppState> for SignedRequest {
             signer,
         })
     }
+}
+
+/// A resource that may be read with GET (or HEAD) as well as POST-as-GET (RFC 8555 §6.3,
+/// §7.4.2): a GET needs no authentication; a POST must be a valid POST-as-GET by an account,
+/// whose id is returned.
+pub(crate) async fn get_or_post_as_get(
+    request: Request<Body>,
+    state: &AppState,
+) -> Result<(DirectoryConfig, Urls, Option<i64>), AcmeError> {
+    if request.method() == axum::http::Method::POST {
+        let req = SignedRequest::from_request(request, state).await?;
+        req.expect_post_as_get()?;
+        let account_id = req.account()?.id;
+        return Ok((req.directory, req.urls, Some(account_id)));
+    }
+    let (parts, _) = request.into_parts();
+    let (directory, urls) = resolve_directory(state, &parts)?;
+    Ok((directory, urls, None))
 }
 
 fn urls_origin(parts: &axum::http::request::Parts) -> String {

@@ -1,6 +1,8 @@
 //! Middleware that applies to every ACME response: `Replay-Nonce` (RFC 8555 §6.5),
 //! `Link: rel="index"` (§7.1), and one log event per request.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -44,10 +46,26 @@ pub async fn index_link(State(state): State<AppState>, request: Request, next: N
     response
 }
 
+/// Where the JWS extractor leaves the authenticated account id for the request log.
+#[derive(Debug, Default)]
+pub struct RequestAccount(AtomicI64);
+
+impl RequestAccount {
+    pub fn set(&self, id: i64) {
+        self.0.store(id, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> Option<i64> {
+        Some(self.0.load(Ordering::Relaxed)).filter(|id| *id > 0)
+    }
+}
+
 /// One event per request when it completes (Boulder's RequestEvent): method, route template,
-/// status, duration and the problem type if any.
-pub async fn request_log(request: Request, next: Next) -> Response {
+/// status, duration, the account and the problem type if any.
+pub async fn request_log(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
+    let account = Arc::new(RequestAccount::default());
+    request.extensions_mut().insert(account.clone());
     let method = request.method().clone();
     let route = request
         .extensions()
@@ -60,6 +78,7 @@ pub async fn request_log(request: Request, next: Next) -> Response {
         http.route = %route,
         http.status = response.status().as_u16(),
         duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        account.id = account.get(),
         problem.type = problem,
         "request"
     );

@@ -22,10 +22,19 @@ use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route(&acme("/directory"), only_get(get(directory::directory)))
+        .route(
+            &acme("/directory"),
+            allowing(
+                "GET, HEAD, POST",
+                get(directory::directory).post(directory::directory),
+            ),
+        )
         .route(
             &acme("/new-nonce"),
-            only_get(get(directory::new_nonce).head(directory::new_nonce)),
+            allowing(
+                "GET, HEAD, POST",
+                get(directory::new_nonce).post(directory::new_nonce),
+            ),
         )
         .route(&acme("/new-account"), only_post(post(account::new_account)))
         .route(&acme("/new-order"), only_post(post(order::new_order)))
@@ -57,9 +66,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             &acme("/certificate/{serial}"),
-            only_get(get(certificate::certificate).post(certificate::certificate)),
+            allowing(
+                "GET, HEAD, POST",
+                get(certificate::certificate).post(certificate::certificate),
+            ),
         )
-        .route(&acme("/issuer"), only_get(get(certificate::issuer)))
+        .route(
+            &acme("/issuer"),
+            allowing("GET, HEAD", get(certificate::issuer)),
+        )
         .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), layers::index_link))
         .layer(from_fn_with_state(state.clone(), layers::replay_nonce))
@@ -72,6 +87,7 @@ fn acme(path: &str) -> String {
     format!("/acme/{{directory}}{path}")
 }
 
+/// A resource read and changed only with POST (RFC 8555 §6.3).
 fn only_post(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
     route.fallback(|| async {
         method_not_allowed(
@@ -81,8 +97,9 @@ fn only_post(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
     })
 }
 
-fn only_get(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
-    route.fallback(|| async { method_not_allowed("GET, HEAD, POST", "use GET") })
+/// A resource that also answers GET; other methods get 405 naming those allowed.
+fn allowing(allow: &'static str, route: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    route.fallback(move || async move { method_not_allowed(allow, &format!("use {allow}")) })
 }
 
 fn method_not_allowed(allow: &'static str, hint: &str) -> Response {

@@ -86,7 +86,8 @@ impl Validator {
             }
         };
         let problem = outcome.problem.as_ref();
-        tracing::info!(
+        // Debug level: the server logs the one info event per validation, with its ids.
+        tracing::debug!(
             identifier = %request.identifier,
             "challenge.type" = request.challenge_type.as_str(),
             result = if problem.is_none() { "valid" } else { "invalid" },

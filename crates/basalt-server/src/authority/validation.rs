@@ -178,6 +178,7 @@ async fn run_job(
         identifier = %job.identifier.value,
         result = if outcome.problem.is_none() { "valid" } else { "invalid" },
         problem.type = outcome.problem.as_ref().map(|p| p.problem_type.name()),
+        problem.detail = outcome.problem.as_ref().map(|p| p.detail.as_str()),
         duration_ms = started.elapsed().as_secs_f64() * 1000.0,
         "validation"
     );

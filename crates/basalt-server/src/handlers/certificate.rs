@@ -1,11 +1,11 @@
 //! Certificate download (RFC 8555 §7.4.2) and the issuer certificate it links to.
 
 use axum::extract::{Path, Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 
 use basalt_protocol::Problem;
 
-use crate::extract::{SignedRequest, resolve_directory};
+use crate::extract::{get_or_post_as_get, resolve_directory};
 use crate::problem::AcmeResult;
 use crate::response::AcmeResponse;
 use crate::state::AppState;
@@ -21,18 +21,7 @@ pub async fn certificate(
     Path((_, serial)): Path<(String, String)>,
     request: Request,
 ) -> AcmeResult<AcmeResponse> {
-    let (urls, owner) = if request.method() == Method::GET {
-        let (parts, _) = request.into_parts();
-        let (_, urls) = resolve_directory(&state, &parts)?;
-        (urls, None)
-    } else {
-        let req =
-            <SignedRequest as axum::extract::FromRequest<AppState>>::from_request(request, &state)
-                .await?;
-        req.expect_post_as_get()?;
-        let account_id = req.account()?.id;
-        (req.urls, Some(account_id))
-    };
+    let (_, urls, owner) = get_or_post_as_get(request, &state).await?;
     let certificate = state
         .store
         .certificate_by_serial(&serial.to_ascii_lowercase())

@@ -6,17 +6,17 @@ use axum::response::{IntoResponse, Response};
 
 use basalt_protocol::objects::{Directory, DirectoryMeta};
 
-use crate::extract::resolve_directory;
+use crate::extract::get_or_post_as_get;
 use crate::problem::AcmeResult;
 use crate::response::AcmeResponse;
 use crate::state::AppState;
 
+/// GET, or POST-as-GET (RFC 8555 §6.3 requires both).
 pub async fn directory(
     State(state): State<AppState>,
     request: Request,
 ) -> AcmeResult<AcmeResponse> {
-    let (parts, _) = request.into_parts();
-    let (directory, urls) = resolve_directory(&state, &parts)?;
+    let (directory, urls, _) = get_or_post_as_get(request, &state).await?;
     let body = Directory {
         new_nonce: urls.new_nonce(),
         new_account: urls.new_account(),
@@ -33,12 +33,12 @@ pub async fn directory(
     Ok(AcmeResponse::json(StatusCode::OK, &body))
 }
 
-/// RFC 8555 §7.2: HEAD answers 200, GET 204, both with a fresh `Replay-Nonce` (added by the
-/// nonce layer) and `Cache-Control: no-store`.
+/// RFC 8555 §7.2: HEAD answers 200, GET (and POST-as-GET, §6.3) 204, all with a fresh
+/// `Replay-Nonce` (added by the nonce layer) and `Cache-Control: no-store`.
 pub async fn new_nonce(State(state): State<AppState>, request: Request) -> AcmeResult<Response> {
-    let (parts, _) = request.into_parts();
-    resolve_directory(&state, &parts)?;
-    let status = if parts.method == Method::HEAD {
+    let is_head = request.method() == Method::HEAD;
+    get_or_post_as_get(request, &state).await?;
+    let status = if is_head {
         StatusCode::OK
     } else {
         StatusCode::NO_CONTENT

@@ -51,6 +51,14 @@ pub async fn finalize(
         not_after: order.not_after,
     };
     let (not_before, not_after) = window(requested, &req.directory.policy, now);
+    // A notAfter the client asked for (RFC 8555 §7.4) may have passed while the order waited;
+    // such an order can never be finalized, so it becomes invalid.
+    if not_after <= now {
+        let problem =
+            Problem::malformed("the order's requested notAfter has passed; create a new order");
+        state.store.fail_order(id, &problem).await?;
+        return Err(problem.into());
+    }
     let issuer = req.directory.issuer.clone();
     let outcome = state
         .store

@@ -299,3 +299,33 @@ async fn key_rollover_checks_the_inner_jws_and_swaps_the_key() {
     reply.assert_problem("malformed", 409);
     assert_eq!(reply.header("location"), taken.kid);
 }
+
+/// RFC 8555 §6.3: the directory and newNonce accept POST-as-GET as well as GET.
+#[tokio::test]
+async fn directory_and_new_nonce_accept_post_as_get() {
+    let ca = TestCa::start().await;
+    let client = Client::register(&ca).await;
+    let dir = client.post(&ca, &url("/directory"), None).await;
+    assert_eq!(dir.status, StatusCode::OK);
+    assert!(dir.json()["newOrder"].is_string());
+    let nonce = client.post(&ca, &url("/new-nonce"), None).await;
+    assert_eq!(nonce.status, StatusCode::NO_CONTENT);
+    assert!(nonce.header("replay-nonce").is_some());
+    // A POST that is not POST-as-GET is refused.
+    client
+        .post(&ca, &url("/directory"), Some(json!({})))
+        .await
+        .assert_problem("malformed", 400);
+    let issuer = ca
+        .send(
+            axum::http::Request::builder()
+                .method("DELETE")
+                .uri("/acme/default/issuer")
+                .header("host", crate::support::HOST)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    issuer.assert_problem("malformed", 405);
+    assert_eq!(issuer.header("allow").as_deref(), Some("GET, HEAD"));
+}

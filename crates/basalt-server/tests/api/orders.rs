@@ -385,3 +385,39 @@ async fn orders_list_is_paginated_with_link_next() {
     assert_eq!(relisted.json()["orders"], json!(created[1..]));
     let _ = csr_der;
 }
+
+/// A requested notAfter that passes before finalize makes the order invalid, never a 500.
+#[tokio::test]
+async fn a_passed_not_after_invalidates_the_order_at_finalize() {
+    let ca = TestCa::start().await;
+    let client = Client::register(&ca).await;
+    let soon = time::OffsetDateTime::now_utc() + std::time::Duration::from_secs(2);
+    let reply = client
+        .post(
+            &ca,
+            &url("/new-order"),
+            Some(json!({
+                "identifiers": [{"type": "dns", "value": "brief.test"}],
+                "notAfter": basalt_protocol::objects::format_timestamp(soon),
+            })),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let order_url = reply.header("location").unwrap();
+    let order = reply.json();
+    client.authorize(&ca, &order_url, &order).await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    client
+        .finalize(&ca, &order, &["brief.test"])
+        .await
+        .assert_problem("malformed", 400);
+    assert_eq!(
+        client.post(&ca, &order_url, None).await.json()["status"],
+        "invalid"
+    );
+}

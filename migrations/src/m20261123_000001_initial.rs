@@ -90,6 +90,7 @@ enum Challenges {
     ValidatedAt,
     Error,
     ValidationRecord,
+    AccountUri,
     LeaseHolder,
     LeaseExpiresAt,
     CreatedAt,
@@ -336,6 +337,7 @@ impl MigrationTrait for Migration {
                     .col(big_integer_null(Challenges::ValidatedAt))
                     .col(text_null(Challenges::Error))
                     .col(text_null(Challenges::ValidationRecord))
+                    .col(text_null(Challenges::AccountUri))
                     .col(string_len_null(Challenges::LeaseHolder, NAME_LEN))
                     .col(big_integer_null(Challenges::LeaseExpiresAt))
                     .col(big_integer(Challenges::CreatedAt))

@@ -42,6 +42,10 @@ pub struct DirectoryConfig {
     pub issuer: Arc<Issuer>,
     pub policy: IssuancePolicy,
     pub meta: DirectoryMetaConfig,
+    /// Check CAA (RFC 8659) against `meta.caa_identities` before an authorization becomes
+    /// valid and again at finalize when the validation is older than 8 hours. Off only for
+    /// internal zones that never publish CAA.
+    pub check_caa: bool,
 }
 
 /// What certificates and orders of a directory look like.

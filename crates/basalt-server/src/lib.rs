@@ -88,15 +88,22 @@ impl Server {
             clock.clone(),
         );
         let (resolver, serving_id) = serving.initial_resolver().await?;
+        let caa_identities = config
+            .directories
+            .iter()
+            .filter(|d| d.check_caa)
+            .map(|d| (d.name.clone(), d.meta.caa_identities.clone()))
+            .collect();
         let (validation, worker) = validation_channel(
             store.clone(),
-            validator,
+            validator.clone(),
             clock.clone(),
             WorkerSettings {
                 holder,
                 concurrency: config.validation_concurrency,
                 lease: config.validation_lease,
                 valid_authorization_lifetime: config.valid_authorization_lifetime,
+                caa_identities,
             },
         );
         let directories: HashMap<_, _> = config
@@ -111,6 +118,7 @@ impl Server {
             config,
             directories,
             validation,
+            validator,
         }));
         Ok(Self {
             state,

@@ -22,6 +22,8 @@ pub struct App {
     pub config: ServerConfig,
     pub directories: HashMap<String, DirectoryConfig>,
     pub validation: ValidationQueue,
+    /// For checks outside a validation job (CAA again at finalize).
+    pub validator: Arc<basalt_validation::Validator>,
 }
 
 impl std::ops::Deref for AppState {

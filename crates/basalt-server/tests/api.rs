@@ -16,3 +16,5 @@ mod restart;
 mod revocation;
 #[path = "api/tls.rs"]
 mod tls;
+#[path = "api/validation.rs"]
+mod validation;

@@ -152,6 +152,7 @@ pub(crate) async fn insert(
             validated_at: Set(None),
             error: Set(None),
             validation_record: Set(None),
+            account_uri: Set(None),
             lease_holder: Set(None),
             lease_expires_at: Set(None),
             created_at: Set(now),

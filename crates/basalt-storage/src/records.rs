@@ -137,6 +137,10 @@ pub struct ValidationJob {
     pub account_id: i64,
     /// For the key authorization (RFC 8555 §8.1).
     pub account_key_thumbprint: String,
+    /// The ACME directory of the account: whose validation policy (CAA) applies.
+    pub directory: String,
+    /// The account URL the client used when it asked for validation (RFC 8657 `accounturi`).
+    pub account_uri: Option<String>,
 }
 
 /// The outcome of one validation.

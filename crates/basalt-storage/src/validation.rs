@@ -26,9 +26,11 @@ impl Store {
     /// pending → processing, only while its authorization is pending and unexpired, in one
     /// compare-and-set statement. True if this call moved it (so exactly one caller starts
     /// the validation); false if it was not pending or the authorization no longer allows it.
+    /// `account_uri` is the account URL as this client sees it, kept for CAA (RFC 8657).
     pub async fn start_challenge(
         &self,
         challenge_id: i64,
+        account_uri: &str,
         now: OffsetDateTime,
     ) -> Result<bool, Error> {
         let authorization_open = Query::select()
@@ -46,6 +48,7 @@ impl Store {
                 challenges::Column::Status,
                 Expr::value(ChallengeStatus::Processing.as_str()),
             )
+            .col_expr(challenges::Column::AccountUri, Expr::value(account_uri))
             .col_expr(challenges::Column::LeaseHolder, Expr::value(None::<String>))
             .col_expr(challenges::Column::LeaseExpiresAt, Expr::value(None::<i64>))
             .filter(challenges::Column::Id.eq(challenge_id))
@@ -216,6 +219,7 @@ impl Store {
         else {
             return Ok(None);
         };
+        let model_account_uri = model.account_uri.clone();
         let challenge = challenge_record(model)?;
         let authorization = authz::load(&self.db, challenge.authorization_id)
             .await?
@@ -237,6 +241,8 @@ impl Store {
             wildcard: authorization.wildcard,
             account_id: account.id,
             account_key_thumbprint: account.key_thumbprint,
+            directory: account.directory,
+            account_uri: model_account_uri,
         }))
     }
 }

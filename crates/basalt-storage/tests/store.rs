@@ -165,6 +165,8 @@ fn at(offset_secs: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(T0 + offset_secs).unwrap()
 }
 
+/// The account URL a client used when asking for validation.
+const ACCOUNT_URI: &str = "https://ca.test/acme/default/account/1";
 const HOUR: i64 = 3600;
 const DAY: i64 = 24 * HOUR;
 
@@ -242,7 +244,12 @@ async fn validate(store: &Store, authorization_id: i64, result: ValidationResult
         .unwrap()
         .unwrap();
     let challenge = &authorization.challenges[0];
-    assert!(store.start_challenge(challenge.id, at(60)).await.unwrap());
+    assert!(
+        store
+            .start_challenge(challenge.id, ACCOUNT_URI, at(60))
+            .await
+            .unwrap()
+    );
     let job = store
         .claim_validation(challenge.id, "replica-a", at(60), Duration::from_secs(30))
         .await
@@ -837,8 +844,8 @@ async fn challenges_start_once_and_only_for_open_authorizations() {
                 .id
         };
         let first = challenge_of(order.authorization_ids[0]).await;
-        assert!(s.start_challenge(first, at(10)).await.unwrap());
-        assert!(!s.start_challenge(first, at(11)).await.unwrap());
+        assert!(s.start_challenge(first, ACCOUNT_URI, at(10)).await.unwrap());
+        assert!(!s.start_challenge(first, ACCOUNT_URI, at(11)).await.unwrap());
         assert_eq!(
             s.challenge(first).await.unwrap().unwrap().0.status,
             ChallengeStatus::Processing
@@ -846,7 +853,11 @@ async fn challenges_start_once_and_only_for_open_authorizations() {
 
         // Expired authorization.
         let second = challenge_of(order.authorization_ids[1]).await;
-        assert!(!s.start_challenge(second, at(8 * DAY)).await.unwrap());
+        assert!(
+            !s.start_challenge(second, ACCOUNT_URI, at(8 * DAY))
+                .await
+                .unwrap()
+        );
         assert_eq!(
             s.challenge(second).await.unwrap().unwrap().0.status,
             ChallengeStatus::Pending
@@ -857,8 +868,8 @@ async fn challenges_start_once_and_only_for_open_authorizations() {
         s.deactivate_authorization(order.authorization_ids[2])
             .await
             .unwrap();
-        assert!(!s.start_challenge(third, at(10)).await.unwrap());
-        assert!(!s.start_challenge(9999, at(10)).await.unwrap());
+        assert!(!s.start_challenge(third, ACCOUNT_URI, at(10)).await.unwrap());
+        assert!(!s.start_challenge(9999, ACCOUNT_URI, at(10)).await.unwrap());
     });
 }
 
@@ -927,7 +938,11 @@ async fn claims_are_exclusive_until_the_lease_expires() {
                 .unwrap()
                 .is_none()
         );
-        assert!(s.start_challenge(challenge.id, at(10)).await.unwrap());
+        assert!(
+            s.start_challenge(challenge.id, ACCOUNT_URI, at(10))
+                .await
+                .unwrap()
+        );
 
         let job = s
             .claim_validation(challenge.id, "a", at(10), lease)
@@ -941,6 +956,8 @@ async fn claims_are_exclusive_until_the_lease_expires() {
         assert!(!job.wildcard);
         assert_eq!(job.account_id, a.id);
         assert_eq!(job.account_key_thumbprint, "thumb-a");
+        assert_eq!(job.account_uri.as_deref(), Some(ACCOUNT_URI));
+        assert_eq!(job.directory, "acme");
 
         assert!(
             s.claim_validation(challenge.id, "b", at(20), lease)
@@ -983,7 +1000,7 @@ async fn sweeping_claims_orphaned_and_unclaimed_validations() {
         }
         let lease = Duration::from_secs(30);
         for c in &challenges[..3] {
-            assert!(s.start_challenge(*c, at(0)).await.unwrap());
+            assert!(s.start_challenge(*c, ACCOUNT_URI, at(0)).await.unwrap());
         }
         // challenges[0]: held by a; [1], [2]: never claimed; [3]: still pending.
         s.claim_validation(challenges[0], "a", at(0), lease)
@@ -1415,7 +1432,11 @@ async fn concurrent_validations_of_one_order_leave_it_ready() {
                     .unwrap()
                     .challenges[0]
                     .id;
-                assert!(s.start_challenge(challenge, at(10)).await.unwrap());
+                assert!(
+                    s.start_challenge(challenge, ACCOUNT_URI, at(10))
+                        .await
+                        .unwrap()
+                );
                 challenge_ids.push(challenge);
             }
         }

@@ -19,4 +19,7 @@ pub enum Error {
     /// The HTTP client for http-01 could not be built.
     #[error("cannot build the http-01 HTTP client: {0}")]
     HttpClient(#[source] reqwest::Error),
+    /// The TLS client configuration for tls-alpn-01 could not be built.
+    #[error("cannot build the TLS client configuration for tls-alpn-01: {0}")]
+    TlsAlpn01Client(#[source] rustls::Error),
 }

@@ -15,7 +15,7 @@ use hickory_resolver::config::{
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::proto::rr::rdata::TXT;
+use hickory_resolver::proto::rr::rdata::{CAA, TXT};
 use hickory_resolver::proto::rr::{RData, Record, RecordType};
 use hickory_resolver::{Resolver, TokioResolver};
 
@@ -74,6 +74,24 @@ pub(crate) struct AddressLookup {
 #[derive(Debug, Clone)]
 pub(crate) struct TxtLookup {
     pub(crate) values: Vec<String>,
+    pub(crate) answers: Vec<String>,
+}
+
+/// One CAA property as published (RFC 8659 §4.1): interpreting it is the CAA checker's job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CaaProperty {
+    /// The Issuer Critical Flag (bit 0, value 128).
+    pub(crate) critical: bool,
+    /// The property tag as published; tags match case-insensitively (RFC 8659 §4.1).
+    pub(crate) tag: String,
+    /// The raw property value.
+    pub(crate) value: Vec<u8>,
+}
+
+/// The CAA RRset at a name (after any CNAME hickory followed) and the answers it came from.
+#[derive(Debug, Clone)]
+pub(crate) struct CaaLookup {
+    pub(crate) properties: Vec<CaaProperty>,
     pub(crate) answers: Vec<String>,
 }
 
@@ -184,6 +202,43 @@ impl DnsResolver {
             answers: answers.iter().map(ToString::to_string).collect(),
         })
     }
+
+    /// The CAA records at `name`. CNAMEs are followed by hickory itself (RFC 8659 §3: the
+    /// CAA RRset of an alias is that of its target); only the CAA data of the answer counts.
+    /// A name that does not exist (NXDOMAIN) or has no CAA record is an empty set, not an
+    /// error: either way the search goes on at the parent (RFC 8659 §3).
+    pub(crate) async fn lookup_caa(&self, name: &str) -> Result<CaaLookup, LookupFailure> {
+        let lookup = match self
+            .inner
+            .lookup(absolute(name).as_str(), RecordType::CAA)
+            .await
+        {
+            Ok(lookup) => lookup,
+            Err(error)
+                if matches!(
+                    classify(&error),
+                    LookupFailureKind::NxDomain | LookupFailureKind::NoRecords
+                ) =>
+            {
+                return Ok(CaaLookup {
+                    properties: Vec::new(),
+                    answers: Vec::new(),
+                });
+            }
+            Err(error) => return Err(failure(&error, RecordType::CAA, name)),
+        };
+        let answers: &[Record] = lookup.answers();
+        Ok(CaaLookup {
+            properties: answers
+                .iter()
+                .filter_map(|record| match &record.data {
+                    RData::CAA(caa) => Some(caa_property(caa)),
+                    _ => None,
+                })
+                .collect(),
+            answers: answers.iter().map(ToString::to_string).collect(),
+        })
+    }
 }
 
 /// Every lookup reqwest makes (the first URL and every redirect target) goes through the
@@ -229,6 +284,14 @@ fn txt_value(txt: &TXT) -> String {
         .iter()
         .map(|part| String::from_utf8_lossy(part))
         .collect()
+}
+
+fn caa_property(caa: &CAA) -> CaaProperty {
+    CaaProperty {
+        critical: caa.issuer_critical,
+        tag: caa.tag.clone(),
+        value: caa.value.clone(),
+    }
 }
 
 /// A configured server, on its own port, over UDP and TCP.

@@ -5,12 +5,14 @@ use std::time::Instant;
 
 use basalt_protocol::{ChallengeType, Identifier, KeyAuthorization, Problem, ProblemType};
 
+use crate::caa::{self, CaaPolicy};
 use crate::config::ValidationConfig;
 use crate::dns01;
 use crate::error::Error;
 use crate::http01::Http01;
 use crate::outcome::ValidationOutcome;
 use crate::resolver::DnsResolver;
+use crate::tls_alpn01::TlsAlpn01;
 
 /// What to validate: the identifier, the challenge and what the client must have published.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +24,12 @@ pub struct ValidationRequest {
     pub token: String,
     /// RFC 8555 §8.1: token and account key thumbprint, computed by the caller.
     pub key_authorization: KeyAuthorization,
+    /// The authorization is for a wildcard certificate: CAA `issuewild` applies (RFC 8659
+    /// §4.3). A `*.` identifier counts as a wildcard too.
+    pub wildcard: bool,
+    /// Whose CAA identities and which account to check after the challenge succeeded;
+    /// `None` when CAA is not checked (disabled for this directory).
+    pub caa: Option<CaaPolicy>,
 }
 
 /// The challenge validators, sharing one resolver and one HTTP client. Cheap to clone (an
@@ -36,6 +44,7 @@ struct Inner {
     config: ValidationConfig,
     resolver: DnsResolver,
     http01: Http01,
+    tls_alpn01: TlsAlpn01,
 }
 
 impl Validator {
@@ -44,11 +53,13 @@ impl Validator {
     pub fn new(config: ValidationConfig) -> Result<Self, Error> {
         let resolver = DnsResolver::new(&config)?;
         let http01 = Http01::new(&config, resolver.clone())?;
+        let tls_alpn01 = TlsAlpn01::new(&config, resolver.clone())?;
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
                 resolver,
                 http01,
+                tls_alpn01,
             }),
         })
     }
@@ -58,12 +69,15 @@ impl Validator {
         &self.inner.config
     }
 
-    /// Runs one validation attempt, bounded by `attempt_timeout`. Never fails: a challenge
-    /// that is not satisfied gives an outcome carrying the problem to show the client.
+    /// Runs one validation attempt, then (when the request carries a [`CaaPolicy`] and the
+    /// challenge succeeded) the CAA check, both within `attempt_timeout`. Never fails: a
+    /// challenge that is not satisfied, or a CAA refusal, gives an outcome carrying the
+    /// problem to show the client.
     pub async fn validate(&self, request: &ValidationRequest) -> ValidationOutcome {
         let started = Instant::now();
         let limit = self.inner.config.attempt_timeout;
-        let outcome = match tokio::time::timeout(limit, self.attempt(request)).await {
+        let deadline = tokio::time::Instant::from_std(started) + limit;
+        let outcome = match tokio::time::timeout_at(deadline, self.attempt(request)).await {
             Ok(outcome) => outcome,
             Err(_) => {
                 // A slow DNS answer is a DNS problem; for http-01 it is the connection.
@@ -85,6 +99,26 @@ impl Validator {
                 )
             }
         };
+        // Like Boulder, CAA is checked for a validation that succeeded; a refusal (or a lookup
+        // that failed) turns it invalid, keeping what the challenge recorded.
+        let outcome = match &request.caa {
+            Some(policy) if outcome.is_valid() => {
+                match self
+                    .caa_until(
+                        deadline,
+                        &request.identifier,
+                        request.wildcard,
+                        request.challenge_type,
+                        policy,
+                    )
+                    .await
+                {
+                    Ok(()) => outcome,
+                    Err(problem) => ValidationOutcome::invalid(outcome.records, problem),
+                }
+            }
+            _ => outcome,
+        };
         let problem = outcome.problem.as_ref();
         // Debug level: the server logs the one info event per validation, with its ids.
         tracing::debug!(
@@ -97,6 +131,45 @@ impl Validator {
             "challenge validation finished"
         );
         outcome
+    }
+
+    /// RFC 8659: may this CA issue for `identifier` (wildcard: issuewild) to this account,
+    /// validated by `method`? Err is the `caa` (refused by the records) or `dns` (the lookup
+    /// failed: fail closed) problem to show. Used after validation and again at finalize.
+    /// IP identifiers are always allowed (RFC 8738 §7). Bounded by `attempt_timeout`.
+    pub async fn check_caa(
+        &self,
+        identifier: &Identifier,
+        wildcard: bool,
+        method: ChallengeType,
+        policy: &CaaPolicy,
+    ) -> Result<(), Problem> {
+        let deadline = tokio::time::Instant::now() + self.inner.config.attempt_timeout;
+        self.caa_until(deadline, identifier, wildcard, method, policy)
+            .await
+    }
+
+    /// The CAA check, failing closed with a `dns` problem when `deadline` passes first.
+    async fn caa_until(
+        &self,
+        deadline: tokio::time::Instant,
+        identifier: &Identifier,
+        wildcard: bool,
+        method: ChallengeType,
+        policy: &CaaPolicy,
+    ) -> Result<(), Problem> {
+        let check = caa::check(&self.inner.resolver, identifier, wildcard, method, policy);
+        match tokio::time::timeout_at(deadline, check).await {
+            Ok(result) => result,
+            Err(_) => Err(Problem::new(
+                ProblemType::Dns,
+                format!(
+                    "CAA lookup for {} timed out: no answer within the {} time limit",
+                    identifier.value,
+                    humantime::format_duration(self.inner.config.attempt_timeout)
+                ),
+            )),
+        }
     }
 
     async fn attempt(&self, request: &ValidationRequest) -> ValidationOutcome {
@@ -119,12 +192,12 @@ impl Validator {
                 )
                 .await
             }
-            // RFC 8737 is implemented later; until then the server does not offer it, so a
-            // request for it is a fault on our side, not the client's.
-            ChallengeType::TlsAlpn01 => ValidationOutcome::invalid(
-                Vec::new(),
-                Problem::server_internal("tls-alpn-01 validation is not available on this server"),
-            ),
+            ChallengeType::TlsAlpn01 => {
+                self.inner
+                    .tls_alpn01
+                    .validate(&request.identifier, &request.key_authorization)
+                    .await
+            }
         }
     }
 }

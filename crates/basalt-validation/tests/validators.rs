@@ -4,12 +4,16 @@
 //!
 //! One test binary (link time and disk are scarce); the modules live under `tests/validators/`.
 
+#[path = "validators/caa.rs"]
+mod caa;
 #[path = "validators/dns01.rs"]
 mod dns01;
 #[path = "validators/http01.rs"]
 mod http01;
 #[path = "validators/responder.rs"]
 mod responder;
+#[path = "validators/tls_alpn01.rs"]
+mod tls_alpn01;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -53,6 +57,8 @@ fn request(
         challenge_type,
         token: token.to_owned(),
         key_authorization: key_authorization(token),
+        wildcard: false,
+        caa: None,
     }
 }
 
@@ -91,22 +97,4 @@ fn validator_is_cheap_to_share_and_builds_from_the_system_resolver() {
     let validator = Validator::new(ValidationConfig::default()).expect("validator builds");
     assert_eq!(validator.config().http01_port, 80);
     assert!(validator.config().user_agent.starts_with("basalt/"));
-}
-
-#[tokio::test]
-async fn tls_alpn_01_is_not_offered_yet() {
-    let dns = start_dns().await;
-    let validator = Validator::new(config(&dns, 1)).unwrap();
-    let outcome = validator
-        .validate(&request(
-            Identifier::dns("a.test"),
-            ChallengeType::TlsAlpn01,
-            "tlsalpn_0123456789abcdefghij",
-        ))
-        .await;
-    assert_problem(
-        &outcome,
-        ProblemType::ServerInternal,
-        &["tls-alpn-01", "not available"],
-    );
 }

@@ -63,12 +63,16 @@ fn rejection(subproblems: Vec<Subproblem>) -> Problem {
 }
 
 /// The challenges offered for an authorization (RFC 8555 §7.1.4): wildcards only dns-01
-/// (§7.1.3), IP addresses never dns-01 (RFC 8738 §7).
+/// (§7.1.3), IP addresses http-01 and tls-alpn-01 but never dns-01 (RFC 8738 §7).
 pub fn challenge_types(identifier: &Identifier, wildcard: bool) -> Vec<ChallengeType> {
     match (identifier.identifier_type, wildcard) {
         (IdentifierType::Dns, true) => vec![ChallengeType::Dns01],
-        (IdentifierType::Dns, false) => vec![ChallengeType::Http01, ChallengeType::Dns01],
-        (IdentifierType::Ip, _) => vec![ChallengeType::Http01],
+        (IdentifierType::Dns, false) => vec![
+            ChallengeType::Http01,
+            ChallengeType::Dns01,
+            ChallengeType::TlsAlpn01,
+        ],
+        (IdentifierType::Ip, _) => vec![ChallengeType::Http01, ChallengeType::TlsAlpn01],
     }
 }
 

@@ -2,6 +2,7 @@
 //! an identifier gets, how long things live, validation scheduling, and the serving
 //! certificate. Nothing in here knows about axum.
 
+pub mod caa_recheck;
 pub mod identifiers;
 pub mod serving_certificate;
 pub mod validation;

@@ -7,6 +7,7 @@
 //! lease ran out (a replica that died mid-validation), so every job completes exactly once
 //! somewhere.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,7 @@ use tokio::sync::{Semaphore, mpsc};
 
 use basalt_protocol::KeyAuthorization;
 use basalt_storage::{Store, ValidationJob, ValidationResult};
-use basalt_validation::{ValidationRequest, Validator};
+use basalt_validation::{CaaPolicy, ValidationRequest, Validator};
 
 use crate::clock::Clock;
 
@@ -43,6 +44,9 @@ pub struct WorkerSettings {
     pub concurrency: usize,
     pub lease: Duration,
     pub valid_authorization_lifetime: Duration,
+    /// The CAA identities of each directory that checks CAA (RFC 8659); a directory
+    /// missing here does not check it.
+    pub caa_identities: HashMap<String, Vec<String>>,
 }
 
 /// Runs validations claimed from the database.
@@ -129,11 +133,21 @@ impl ValidationWorker {
         let validator = self.validator.clone();
         let clock = self.clock.clone();
         let valid_for = self.settings.valid_authorization_lifetime;
+        let caa = caa_policy(&self.settings.caa_identities, &job);
         tokio::spawn(async move {
-            run_job(&store, &validator, clock.as_ref(), valid_for, job).await;
+            run_job(&store, &validator, clock.as_ref(), valid_for, caa, job).await;
             drop(permit);
         });
     }
+}
+
+/// The CAA policy for a job: its directory's identities, and the account URL the client
+/// used when it asked for validation (RFC 8657 `accounturi`).
+fn caa_policy(identities: &HashMap<String, Vec<String>>, job: &ValidationJob) -> Option<CaaPolicy> {
+    identities.get(&job.directory).map(|identities| CaaPolicy {
+        identities: identities.clone(),
+        account_uri: job.account_uri.clone().unwrap_or_default(),
+    })
 }
 
 async fn run_job(
@@ -141,6 +155,7 @@ async fn run_job(
     validator: &Validator,
     clock: &dyn Clock,
     valid_for: Duration,
+    caa: Option<CaaPolicy>,
     job: ValidationJob,
 ) {
     let started = Instant::now();
@@ -149,6 +164,8 @@ async fn run_job(
         challenge_type: job.challenge_type,
         token: job.token.clone(),
         key_authorization: KeyAuthorization::new(&job.token, &job.account_key_thumbprint),
+        wildcard: job.wildcard,
+        caa,
     };
     let outcome = validator.validate(&request).await;
     let result = match &outcome.problem {

@@ -99,7 +99,14 @@ pub async fn challenge(
         challenge
     } else {
         let _: serde_json::Map<String, serde_json::Value> = req.payload()?;
-        respond_to_challenge(&state, challenge, &authz, now).await?
+        respond_to_challenge(
+            &state,
+            &req.urls.account(account.id),
+            challenge,
+            &authz,
+            now,
+        )
+        .await?
     };
     let response = AcmeResponse::json(StatusCode::OK, &challenge_object(&req.urls, &challenge))
         .link(&req.urls.authorization(authz.id), "up");
@@ -113,6 +120,7 @@ pub async fn challenge(
 
 async fn respond_to_challenge(
     state: &AppState,
+    account_uri: &str,
     challenge: ChallengeRecord,
     authz: &AuthorizationRecord,
     now: time::OffsetDateTime,
@@ -129,7 +137,11 @@ async fn respond_to_challenge(
         ))
         .into());
     }
-    if state.store.start_challenge(challenge.id, now).await? {
+    if state
+        .store
+        .start_challenge(challenge.id, account_uri, now)
+        .await?
+    {
         state.validation.enqueue(challenge.id);
         return Ok(ChallengeRecord {
             status: ChallengeStatus::Processing,

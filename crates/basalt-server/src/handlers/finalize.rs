@@ -14,6 +14,7 @@ use basalt_protocol::{Problem, ProblemType};
 use basalt_signer::{IssueRequest, check_csr};
 use basalt_storage::{FinalizeOutcome, NewCertificate};
 
+use crate::authority::caa_recheck::recheck_caa;
 use crate::authority::validity::{RequestedValidity, window};
 use crate::extract::SignedRequest;
 use crate::handlers::order::{is_ready, order_response, owned_order};
@@ -45,6 +46,15 @@ pub async fn finalize(
         )
         .into());
     }
+
+    recheck_caa(
+        &state,
+        &req.directory,
+        &req.urls.account(account.id),
+        &order,
+        now,
+    )
+    .await?;
 
     let requested = RequestedValidity {
         not_before: order.not_before,

@@ -64,7 +64,11 @@ async fn an_unclaimed_validation_job_is_picked_up_from_the_database() {
         .unwrap();
     assert!(
         ca.store
-            .start_challenge(id, time::OffsetDateTime::now_utc())
+            .start_challenge(
+                id,
+                client.kid.as_deref().unwrap(),
+                time::OffsetDateTime::now_utc()
+            )
             .await
             .unwrap()
     );

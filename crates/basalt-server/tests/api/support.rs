@@ -58,6 +58,8 @@ impl Drop for TestCa {
 pub struct Options {
     pub orders_per_page: u64,
     pub terms_of_service: Option<String>,
+    /// A clock the test moves; the system clock when `None`.
+    pub clock: Option<basalt_server::clock::ManualClock>,
 }
 
 impl Default for Options {
@@ -65,6 +67,7 @@ impl Default for Options {
         Self {
             orders_per_page: 100,
             terms_of_service: None,
+            clock: None,
         }
     }
 }
@@ -112,7 +115,7 @@ impl TestCa {
         let port = this.http_port;
         let options = Options {
             orders_per_page: this.orders_per_page,
-            terms_of_service: None,
+            ..Options::default()
         };
         drop(this);
         Self::build(data, dns, responses, port, options).await
@@ -163,6 +166,7 @@ impl TestCa {
                     website: None,
                     caa_identities: vec!["basalt".into()],
                 },
+                check_caa: true,
             }],
             nonce_lifetime: Duration::from_secs(3600),
             validation_concurrency: 8,
@@ -171,14 +175,13 @@ impl TestCa {
             orders_per_page,
             max_request_bytes: 64 * 1024,
         };
-        let server = Server::new(
-            store.clone(),
-            Arc::new(validator),
-            config,
-            Arc::new(SystemClock),
-        )
-        .await
-        .unwrap();
+        let clock: Arc<dyn basalt_server::clock::Clock> = match options.clock {
+            Some(manual) => Arc::new(manual),
+            None => Arc::new(SystemClock),
+        };
+        let server = Server::new(store.clone(), Arc::new(validator), config, clock)
+            .await
+            .unwrap();
         let router = server.router();
         let resolver = server.serving_certificate();
         let server_tasks = server.spawn_background();

@@ -20,6 +20,10 @@ pub struct Model {
     /// Opaque JSON the validator records (addresses used, URLs fetched).
     #[sea_orm(column_type = "Text", nullable)]
     pub validation_record: Option<String>,
+    /// The account URL as the client saw it when it asked for validation (RFC 8657
+    /// `accounturi` is matched against it, on whichever replica validates).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub account_uri: Option<String>,
     /// The replica validating this challenge, until `lease_expires_at`.
     pub lease_holder: Option<String>,
     pub lease_expires_at: Option<i64>,

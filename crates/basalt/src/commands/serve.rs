@@ -150,6 +150,7 @@ fn directory_config(
             website: section.website.clone(),
             caa_identities: section.caa_identities.clone(),
         },
+        check_caa: section.check_caa,
     })
 }
 

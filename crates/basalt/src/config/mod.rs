@@ -111,6 +111,8 @@ pub(crate) struct DirectorySection {
     pub(crate) website: Option<String>,
     /// meta.caaIdentities: the CAA issuer domain names of this CA.
     pub(crate) caa_identities: Vec<String>,
+    /// Check CAA (RFC 8659) before issuing; off only for zones that never publish CAA.
+    pub(crate) check_caa: bool,
 }
 
 impl Default for Config {
@@ -185,6 +187,7 @@ impl DirectorySection {
             terms_of_service: None,
             website: None,
             caa_identities: vec!["basalt".to_owned()],
+            check_caa: true,
         }
     }
 }
@@ -221,6 +224,11 @@ impl Config {
             if dir.certificate_lifetime > dir.max_certificate_lifetime {
                 bail!(
                     "directories.{name}.certificate_lifetime: longer than max_certificate_lifetime"
+                );
+            }
+            if dir.check_caa && dir.caa_identities.is_empty() {
+                bail!(
+                    "directories.{name}.caa_identities: CAA checking needs at least one identity (or set check_caa = false)"
                 );
             }
             if dir.certificate_lifetime < Duration::from_secs(60) {

@@ -1,0 +1,64 @@
+//! CAA again at finalize (RFC 8659 §3; Boulder's practice): an authorization validated more
+//! than 8 hours ago may have had its CAA records changed since, so they are checked again
+//! before the certificate is signed.
+
+use std::time::Duration;
+
+use basalt_protocol::{ChallengeStatus, Problem};
+use basalt_storage::OrderRecord;
+use basalt_validation::CaaPolicy;
+use time::OffsetDateTime;
+
+use crate::config::DirectoryConfig;
+use crate::problem::{AcmeError, AcmeResult};
+use crate::state::AppState;
+
+/// How old a validation may be before CAA is checked again at finalize.
+pub const CAA_RECHECK_AFTER: Duration = Duration::from_secs(8 * 3600);
+
+/// Checks CAA for every authorization of `order` whose validation is older than
+/// [`CAA_RECHECK_AFTER`]; the error is the `caa` (or `dns`) problem to send.
+pub async fn recheck_caa(
+    state: &AppState,
+    directory: &DirectoryConfig,
+    account_uri: &str,
+    order: &OrderRecord,
+    now: OffsetDateTime,
+) -> AcmeResult<()> {
+    if !directory.check_caa {
+        return Ok(());
+    }
+    let policy = CaaPolicy {
+        identities: directory.meta.caa_identities.clone(),
+        account_uri: account_uri.to_owned(),
+    };
+    for id in &order.authorization_ids {
+        let authz = state
+            .store
+            .authorization(*id)
+            .await?
+            .ok_or(AcmeError::Storage(basalt_storage::Error::NotFound))?;
+        let Some(challenge) = authz
+            .challenges
+            .iter()
+            .find(|c| c.status == ChallengeStatus::Valid)
+        else {
+            continue;
+        };
+        let validated_at = challenge.validated_at.unwrap_or(authz.created_at);
+        if now - validated_at < CAA_RECHECK_AFTER {
+            continue;
+        }
+        state
+            .validator
+            .check_caa(
+                &authz.identifier,
+                authz.wildcard,
+                challenge.challenge_type,
+                &policy,
+            )
+            .await
+            .map_err(|problem: Problem| AcmeError::Problem(problem))?;
+    }
+    Ok(())
+}

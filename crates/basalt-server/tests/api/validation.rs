@@ -1,0 +1,221 @@
+//! What is validated and how: the challenges each identifier gets, IP identifiers (RFC 8738)
+//! and CAA (RFC 8659) at validation and again at finalize.
+
+use axum::http::StatusCode;
+use basalt_testkit::dns::CaaRecord;
+use serde_json::json;
+
+use crate::support::{Client, Options, TestCa, http01, url};
+
+fn challenge_types(authz: &serde_json::Value) -> Vec<String> {
+    authz["challenges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["type"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn forbid(ca: &TestCa, name: &str) {
+    ca.dns.records().set_caa(
+        name,
+        vec![CaaRecord {
+            flags: 0,
+            tag: "issue".into(),
+            value: "other-ca.example".into(),
+        }],
+    );
+}
+
+#[tokio::test]
+async fn dns_names_get_three_challenges_and_ip_addresses_two() {
+    let ca = TestCa::start().await;
+    let client = Client::register(&ca).await;
+    let (_, order) = client.order(&ca, &["three.test"]).await;
+    let authz = client
+        .post(&ca, order["authorizations"][0].as_str().unwrap(), None)
+        .await
+        .json();
+    assert_eq!(
+        challenge_types(&authz),
+        ["http-01", "dns-01", "tls-alpn-01"]
+    );
+
+    let reply = client.post(&ca, &url("/new-order"), Some(json!({"identifiers": [{"type": "ip", "value": "127.0.0.1"}, {"type": "ip", "value": "::1"}]}))).await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let order = reply.json();
+    assert_eq!(
+        order["identifiers"][1],
+        json!({"type": "ip", "value": "::1"})
+    );
+    let authz = client
+        .post(&ca, order["authorizations"][0].as_str().unwrap(), None)
+        .await
+        .json();
+    assert_eq!(
+        authz["identifier"],
+        json!({"type": "ip", "value": "127.0.0.1"})
+    );
+    assert_eq!(challenge_types(&authz), ["http-01", "tls-alpn-01"]);
+}
+
+#[tokio::test]
+async fn bad_ip_identifiers_are_reported_per_identifier() {
+    let ca = TestCa::start().await;
+    let client = Client::register(&ca).await;
+    let reply = client
+        .post(
+            &ca,
+            &url("/new-order"),
+            Some(json!({"identifiers": [
+                {"type": "ip", "value": "fe80::1%eth0"},
+                {"type": "ip", "value": "a.test"},
+                {"type": "dns", "value": "::1"},
+            ]})),
+        )
+        .await;
+    let problem = reply.assert_problem("malformed", 400);
+    assert_eq!(problem["subproblems"].as_array().unwrap().len(), 3);
+    assert!(
+        ca.store
+            .order_ids_for_account(client.account_id(), None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn an_ip_address_certificate_via_http01() {
+    let ca = TestCa::start().await;
+    let client = Client::register(&ca).await;
+    let reply = client
+        .post(
+            &ca,
+            &url("/new-order"),
+            Some(json!({"identifiers": [{"type": "ip", "value": "127.0.0.1"}]})),
+        )
+        .await;
+    let order_url = reply.header("location").unwrap();
+    let order = reply.json();
+    client.authorize(&ca, &order_url, &order).await;
+    let reply = client.finalize(&ca, &order, &["127.0.0.1"]).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+}
+
+#[tokio::test]
+async fn caa_that_forbids_basalt_fails_the_validation() {
+    let ca = TestCa::start().await;
+    forbid(&ca, "caa.test");
+    let client = Client::register(&ca).await;
+    let (order_url, order) = client.order(&ca, &["www.caa.test"]).await;
+    let authz_url = order["authorizations"][0].as_str().unwrap();
+    let challenge = http01(&client.post(&ca, authz_url, None).await.json());
+    let token = challenge["token"].as_str().unwrap();
+    ca.responses
+        .lock()
+        .unwrap()
+        .insert(token.to_owned(), format!("{token}.{}", client.thumbprint()));
+    client
+        .post(&ca, challenge["url"].as_str().unwrap(), Some(json!({})))
+        .await;
+    let challenge = client
+        .poll_until(
+            &ca,
+            challenge["url"].as_str().unwrap(),
+            &["valid", "invalid"],
+        )
+        .await;
+    assert_eq!(challenge["status"], "invalid");
+    assert_eq!(
+        challenge["error"]["type"], "urn:ietf:params:acme:error:caa",
+        "{challenge}"
+    );
+    assert!(
+        challenge["error"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("other-ca.example")
+    );
+    assert_eq!(
+        client.post(&ca, &order_url, None).await.json()["status"],
+        "invalid"
+    );
+}
+
+#[tokio::test]
+async fn caa_accounturi_must_name_the_account_url_the_client_used() {
+    let ca = TestCa::start().await;
+    let client = Client::register(&ca).await;
+    let other = Client::register(&ca).await;
+    ca.dns.records().set_caa(
+        "bound.test",
+        vec![CaaRecord {
+            flags: 0,
+            tag: "issue".into(),
+            value: format!("basalt; accounturi={}", client.kid.as_deref().unwrap()),
+        }],
+    );
+    client.issue(&ca, &["bound.test"]).await;
+    let (order_url, order) = other.order(&ca, &["bound.test"]).await;
+    let challenge = http01(
+        &other
+            .post(&ca, order["authorizations"][0].as_str().unwrap(), None)
+            .await
+            .json(),
+    );
+    let token = challenge["token"].as_str().unwrap();
+    ca.responses
+        .lock()
+        .unwrap()
+        .insert(token.to_owned(), format!("{token}.{}", other.thumbprint()));
+    other
+        .post(&ca, challenge["url"].as_str().unwrap(), Some(json!({})))
+        .await;
+    let order = other
+        .poll_until(&ca, &order_url, &["ready", "invalid"])
+        .await;
+    assert_eq!(order["status"], "invalid", "{order}");
+}
+
+#[tokio::test]
+async fn caa_is_checked_again_at_finalize_after_eight_hours() {
+    let clock = basalt_server::clock::ManualClock::new(time::OffsetDateTime::now_utc());
+    let ca = TestCa::start_with(Options {
+        clock: Some(clock.clone()),
+        ..Options::default()
+    })
+    .await;
+    let client = Client::register(&ca).await;
+    let (order_url, order) = client.order(&ca, &["late.test"]).await;
+    client.authorize(&ca, &order_url, &order).await;
+    forbid(&ca, "late.test");
+    // Within 8 hours the earlier check stands.
+    clock.advance(std::time::Duration::from_secs(7 * 3600));
+    let (second_url, second) = client.order(&ca, &["late.test"]).await;
+    assert_eq!(second["status"], "ready");
+    clock.advance(std::time::Duration::from_secs(2 * 3600));
+    client
+        .finalize(&ca, &order, &["late.test"])
+        .await
+        .assert_problem("caa", 400);
+    assert_eq!(
+        client.post(&ca, &order_url, None).await.json()["status"],
+        "ready",
+        "nothing issued"
+    );
+    ca.dns.records().clear_caa("late.test");
+    let reply = client.finalize(&ca, &second, &["late.test"]).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let _ = second_url;
+}

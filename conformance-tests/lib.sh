@@ -6,11 +6,15 @@
 
 set -euo pipefail
 
+# The defaults are the fixed test set-up; the variables exist only so that several client
+# scripts can be developed side by side on one machine.
 ACME_PORT=${ACME_PORT:-14000}
-HTTP01_PORT=5002
-TLSALPN01_PORT=5001
-DNS_ADDR=127.0.0.1:8053
-DNS_CONTROL=127.0.0.1:8055
+HTTP01_PORT=${HTTP01_PORT:-5002}
+TLSALPN01_PORT=${TLSALPN01_PORT:-5001}
+DNS_PORT=${DNS_PORT:-8053}
+DNS_CONTROL_PORT=${DNS_CONTROL_PORT:-8055}
+DNS_ADDR=127.0.0.1:$DNS_PORT
+DNS_CONTROL=127.0.0.1:$DNS_CONTROL_PORT
 DIRECTORY="https://127.0.0.1:${ACME_PORT}/acme/default/directory"
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,7 +32,7 @@ require_free_port() {
 
 # Starts the test DNS server and basalt on a fresh data dir under $WORK.
 start_ca() {
-    for port in "$ACME_PORT" "$HTTP01_PORT" "$TLSALPN01_PORT" 8053 8055; do require_free_port "$port"; done
+    for port in "$ACME_PORT" "$HTTP01_PORT" "$TLSALPN01_PORT" "$DNS_PORT" "$DNS_CONTROL_PORT"; do require_free_port "$port"; done
     "$BIN/basalt-test-dns" --listen "$DNS_ADDR" --control "$DNS_CONTROL" >"$WORK/dns.log" 2>&1 &
     DNS_PID=$!
     "$BIN/basalt" serve --data "$WORK/data" --listen "127.0.0.1:$ACME_PORT" \

@@ -40,6 +40,37 @@ tlsalpn01() { obtain "${TLS[@]}" -- tls.test; check_lego_cert tls.test "DNS:tls.
 dns01() { obtain "${DNS[@]}" -- dns.test; check_lego_cert dns.test "DNS:dns.test"; }
 wildcard() { obtain "${DNS[@]}" -- '*.wild.test' wild.test; check_lego_cert '*.wild.test' "DNS:*.wild.test,DNS:wild.test"; }
 
+serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'; }
+
+# lego renews when fewer than --days are left: every 24-hour certificate qualifies.
+renew() {
+    local before
+    before=$(serial_of "$WORK/lego/certificates/web.test.crt")
+    "${LEGO[@]}" "${HTTP[@]}" --domains web.test --domains www.web.test renew --days 30 --no-random-sleep \
+        || fail "lego renew"
+    check_lego_cert web.test "DNS:web.test,DNS:www.web.test"
+    [ "$(serial_of "$WORK/lego/certificates/web.test.crt")" != "$before" ] || fail "renewal returned the same certificate"
+}
+
+# Right after an issuance the account's authorizations are valid: a new order for the same
+# names is ready at once and no challenge is validated again.
+reuse() {
+    local validated
+    validated=$(db "select count(*) from challenges where status = 'valid'")
+    obtain "${HTTP[@]}" -- web.test www.web.test
+    check_lego_cert web.test "DNS:web.test,DNS:www.web.test"
+    [ "$(db "select count(*) from challenges where status = 'valid'")" = "$validated" ] \
+        || fail "challenges were validated again although valid authorizations existed"
+}
+
+revoke() {
+    local serial
+    serial=$(serial_of "$WORK/lego/certificates/dns.test.crt")
+    "${LEGO[@]}" --domains dns.test revoke --reason 4 || fail "lego revoke"
+    [ "$(db "select revocation_reason from certificates where serial = '$serial'")" = 4 ] \
+        || fail "the database does not mark $serial revoked for superseded"
+}
+
 caa_forbids() {
     curl -sf -d '{"host":"forbidden.test","records":[{"flags":0,"tag":"issue","value":"other-ca.example"}]}' \
         "http://$DNS_CONTROL/set-caa"
@@ -56,6 +87,11 @@ scenario http-01-two-names http01
 scenario tls-alpn-01 tlsalpn01
 scenario dns-01-exec dns01
 scenario wildcard-dns-01 wildcard
+scenario renew renew
+scenario reuse-valid-authorizations reuse
+scenario revoke-by-account-key revoke
 scenario caa-forbids caa_forbids
 skip ip-address "lego 4.9 sends IP addresses as dns identifiers (no RFC 8738 support); covered by the x/crypto/acme client"
+skip key-rollover "lego 4.9 has no account key rollover command"
+skip deactivation "lego 4.9 has no account deactivation command"
 finish

@@ -12,6 +12,18 @@ WORK=$(mktemp -d)
 trap 'stop_caddy; stop_ca; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
 start_ca
 
+# lib.sh's `scenario` runs the function as the condition of an `if`, where bash ignores errexit
+# (even after `set -e` in the subshell), and check_leaf returns only its last check's status. So
+# here a failed check ends the scenario itself: die exits the scenario's subshell, and
+# check_leaf_strictly turns any `check failed` line of check_leaf into a failure.
+die() { fail "$@"; exit 1; }
+check_leaf_strictly() {
+    local out status=0
+    out=$(check_leaf "$@" 2>&1) || status=$?
+    [ -z "$out" ] || printf '%s\n' "$out" >&2
+    [ "$status" = 0 ] && ! grep -q 'check failed:' <<<"$out" || exit 1
+}
+
 TEMPLATES="$REPO/conformance-tests/caddy"
 # Caddy's storage (account, keys, certificates) is private to this run and shared by the
 # scenarios, so later scenarios reuse the account and the renewal finds the http-01 certificate.
@@ -62,11 +74,11 @@ wait_served() {
             && { [ -z "$not_serial" ] || [ "$(served_serial "$name" "$port")" != "$not_serial" ]; }; then
             return 0
         fi
-        kill -0 "$(cat "$CADDY_PIDFILE")" 2>/dev/null || { cat "$CADDY_LOG"; fail "caddy exited"; }
+        kill -0 "$(cat "$CADDY_PIDFILE")" 2>/dev/null || { tail -n 30 "$CADDY_LOG"; die "caddy exited"; }
         sleep 0.2
     done
-    tail -n 30 "$CADDY_LOG"
-    fail "caddy did not serve $name on port $port with a new basalt certificate within 30 s"
+    grep '"level":"error"' "$CADDY_LOG" | tail -n 5
+    die "caddy did not serve $name on port $port with a new basalt certificate within 30 s"
 }
 
 # Writes the chain Caddy serves for NAME on PORT: the leaf to $WORK/NAME.leaf.pem, the rest to
@@ -78,8 +90,8 @@ served_chain() {
             /-----BEGIN CERTIFICATE-----/ { n++; on = 1 }
             on { print > (n == 1 ? leaf : rest) }
             /-----END CERTIFICATE-----/ { on = 0 }'
-    [ -s "$WORK/$name.leaf.pem" ] || fail "no certificate served for $name on port $port"
-    [ -s "$WORK/$name.chain.pem" ] || fail "caddy served the leaf for $name without its chain"
+    [ -s "$WORK/$name.leaf.pem" ] || die "no certificate served for $name on port $port"
+    [ -s "$WORK/$name.chain.pem" ] || die "caddy served the leaf for $name without its chain"
 }
 
 serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'; }
@@ -89,15 +101,18 @@ served_serial() { rm -f "$WORK/$1.leaf.pem" "$WORK/$1.chain.pem"; served_chain "
 # leaf and chain with check_leaf, and basalt's database knows the serial for exactly that name.
 check_site() {
     local name=$1 port=$2 body serial
-    body=$(fetch "$name" "$port") || fail "curl --cacert <basalt root> https://$name:$port/ failed"
-    [ "$body" = "$name: served with a basalt certificate" ] || fail "https://$name:$port/ answered '$body'"
+    body=$(fetch "$name" "$port") || die "curl --cacert <basalt root> https://$name:$port/ failed"
+    [ "$body" = "$name: served with a basalt certificate" ] || die "https://$name:$port/ answered '$body'"
     rm -f "$WORK/$name.leaf.pem" "$WORK/$name.chain.pem"
     served_chain "$name" "$port"
-    check_leaf "$WORK/$name.leaf.pem" "$WORK/$name.chain.pem" "DNS:$name"
+    check_leaf_strictly "$WORK/$name.leaf.pem" "$WORK/$name.chain.pem" "DNS:$name"
     serial=$(serial_of "$WORK/$name.leaf.pem")
-    [ "$(db "select count(*) from certificates where lower(serial) = '$serial' and names like '%$name%'")" = 1 ] \
-        || fail "basalt's database has no certificate $serial for $name"
+    [ "$(db "select count(*) from certificates where lower(serial) = '$serial' and $(only_name "$name")")" = 1 ] \
+        || die "basalt's database has no certificate $serial for exactly $name"
 }
+
+# An SQL condition: the certificate's names (a JSON array of identifiers) are NAME alone.
+only_name() { echo "json_array_length(names) = 1 and json_extract(names, '\$[0].value') = '$1'"; }
 
 # The challenge types basalt validated for NAME (comma-separated, sorted).
 validated_challenges() {
@@ -112,7 +127,7 @@ http01() {
     wait_served caddy.test "$port"
     check_site caddy.test "$port"
     [ "$(validated_challenges caddy.test)" = http-01 ] \
-        || fail "caddy.test was validated by '$(validated_challenges caddy.test)', expected http-01"
+        || die "caddy.test was validated by '$(validated_challenges caddy.test)', expected http-01"
 }
 
 tlsalpn01() {
@@ -120,7 +135,7 @@ tlsalpn01() {
     wait_served alpn.test "$TLSALPN01_PORT"
     check_site alpn.test "$TLSALPN01_PORT"
     [ "$(validated_challenges alpn.test)" = tls-alpn-01 ] \
-        || fail "alpn.test was validated by '$(validated_challenges alpn.test)', expected tls-alpn-01"
+        || die "alpn.test was validated by '$(validated_challenges alpn.test)', expected tls-alpn-01"
 }
 
 two_sites() {
@@ -130,7 +145,7 @@ two_sites() {
     check_site one.caddy.test "$TLSALPN01_PORT"
     check_site two.caddy.test "$TLSALPN01_PORT"
     [ "$(serial_of "$WORK/one.caddy.test.leaf.pem")" != "$(serial_of "$WORK/two.caddy.test.leaf.pem")" ] \
-        || fail "both sites are served the same certificate"
+        || die "both sites are served the same certificate"
 }
 
 # Caddy 2.6's Caddyfile has no renewal-window option, but its JSON config does: the http-01
@@ -141,7 +156,7 @@ renew() {
     local port stored old new
     port=$(free_port)
     stored=$(find "$WORK/caddy-data/caddy/certificates" -name caddy.test.crt)
-    [ -n "$stored" ] || fail "caddy's storage has no caddy.test certificate (the http-01 scenario must run first)"
+    [ -n "$stored" ] || die "caddy's storage has no caddy.test certificate (the http-01 scenario must run first)"
     old=$(serial_of "$stored")
     env "${CADDY_ENV[@]}" CADDY_HTTP_PORT="$HTTP01_PORT" CADDY_HTTPS_PORT="$port" \
         caddy adapt --config "$TEMPLATES/http-01.Caddyfile" --adapter caddyfile 2>/dev/null \
@@ -155,11 +170,11 @@ json.dump(config, sys.stdout, indent=1)' >"$WORK/renew.json"
     wait_served caddy.test "$port" "$old"
     check_site caddy.test "$port"
     new=$(serial_of "$WORK/caddy.test.leaf.pem")
-    [ "$new" != "$old" ] || fail "caddy still serves the old certificate $old"
-    grep -q 'certificate renewed successfully' "$CADDY_LOG" || fail "caddy did not log a renewal"
-    [ "$(serial_of "$stored")" = "$new" ] || fail "caddy's storage does not hold the renewed certificate"
-    [ "$(db "select count(*) from certificates where names like '%caddy.test%' and names not like '%.caddy.test%'")" = 2 ] \
-        || fail "basalt should have issued exactly two certificates for caddy.test"
+    [ "$new" != "$old" ] || die "caddy still serves the old certificate $old"
+    grep -q 'certificate renewed successfully' "$CADDY_LOG" || die "caddy did not log a renewal"
+    [ "$(serial_of "$stored")" = "$new" ] || die "caddy's storage does not hold the renewed certificate"
+    [ "$(db "select count(*) from certificates where $(only_name caddy.test)")" = 2 ] \
+        || die "basalt should have issued exactly two certificates for caddy.test"
 }
 
 scenario http-01 http01

@@ -73,8 +73,15 @@ fail() {
 # Scenarios share the CA started by the script, and later ones may build on earlier ones.
 scenario() {
     local name=$1; shift
-    local log="$WORK/scenario-$name.log" started=$(date +%s)
-    if ( set -e; "$@" ) >"$log" 2>&1; then
+    local log="$WORK/scenario-$name.log" started rc
+    started=$(date +%s)
+    # Not `if ( … )` nor `( … ) || …`: bash ignores errexit anywhere inside a condition, so
+    # a failed check would not stop the scenario and its last command alone would decide.
+    set +e
+    ( set -e; "$@" ) >"$log" 2>&1
+    rc=$?
+    set -e
+    if [ "$rc" -eq 0 ]; then
         echo "PASS $CLIENT/$name ($(( $(date +%s) - started ))s)"
     else
         echo "FAIL $CLIENT/$name ($(( $(date +%s) - started ))s)"

@@ -16,9 +16,11 @@ install_certbot() {
     "$CERTBOT_BIN" --version >/dev/null 2>&1 && return 0
     rm -rf "$VENV"
     mkdir -p "$(dirname "$VENV")"
-    python3 -m venv "$VENV" || return 1
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check certbot || return 1
-    "$CERTBOT_BIN" --version
+    python3 -m venv "$VENV" \
+        && "$VENV/bin/pip" install --quiet --disable-pip-version-check --retries 2 --timeout 20 certbot \
+        && "$CERTBOT_BIN" --version && return 0
+    rm -rf "$VENV"
+    return 1
 }
 if ! install_certbot >"$WORK/install.log" 2>&1; then
     cat "$WORK/install.log" >&2

@@ -214,7 +214,7 @@ cb_reuse() {
     [ "$(db "select count(*) from orders where id > $last_order")" = 1 ] \
         || check_failed "expected exactly one new order"
     [ "$(db "select count(*) from order_authorizations oa join authorizations a on a.id = oa.authorization_id
-            where oa.order_id = $last_order + 1 and a.status = 'valid' and a.identifier_value = 'wild.test'")" = 2 ] \
+            where oa.order_id = (select max(id) from orders) and a.status = 'valid' and a.identifier_value = 'wild.test'")" = 2 ] \
         || check_failed "the new order does not hold the two valid wild.test authorizations"
     # certbot saw both authorizations valid in the order (so had nothing to answer).
     [ "$(exchanges '/authz' | sort -u)" = "200 kid - valid" ] \

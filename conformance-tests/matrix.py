@@ -47,8 +47,8 @@ def render(results, reasons):
 def update(path, table):
     text = path.read_text()
     new = re.sub(
-        r"(<!-- matrix:begin -->\n).*?(\n<!-- matrix:end -->)",
-        lambda m: m.group(1) + table + m.group(2),
+        r"(<!-- matrix:begin -->\n)(?:.*?\n)?(<!-- matrix:end -->)",
+        lambda m: m.group(1) + table + "\n" + m.group(2),
         text,
         flags=re.S,
     )

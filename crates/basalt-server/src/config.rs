@@ -21,6 +21,9 @@ pub struct ServerConfig {
     pub serving_certificate_lifetime: Duration,
     /// The ACME directories served under `/acme/<name>/`.
     pub directories: Vec<DirectoryConfig>,
+    /// The root certificate (PEM), served at `/acme/<name>/root`, the `rel="up"` of every
+    /// certificate.
+    pub root_pem: String,
     /// How long a nonce stays redeemable (RFC 8555 §6.5 leaves it to the server).
     pub nonce_lifetime: Duration,
     /// Validations running at once in this process.

@@ -72,8 +72,11 @@ pub fn router(state: AppState) -> Router {
             ),
         )
         .route(
-            &acme("/issuer"),
-            allowing("GET, HEAD", get(certificate::issuer)),
+            &acme("/root"),
+            allowing(
+                "GET, HEAD, POST",
+                get(certificate::root).post(certificate::root),
+            ),
         )
         .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), layers::index_link))

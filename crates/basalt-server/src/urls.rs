@@ -98,6 +98,10 @@ impl Urls {
     pub fn challenge(&self, id: i64) -> String {
         format!("{}/{}/{id}", self.base(), segment::CHALLENGE)
     }
+    /// The root certificate, linked from certificates with `rel="up"`.
+    pub fn root(&self) -> String {
+        format!("{}/root", self.base())
+    }
     pub fn certificate(&self, serial: &str) -> String {
         format!("{}/{}/{serial}", self.base(), segment::CERTIFICATE)
     }

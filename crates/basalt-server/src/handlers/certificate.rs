@@ -1,21 +1,25 @@
-//! Certificate download (RFC 8555 §7.4.2) and the issuer certificate it links to.
+//! Certificate download (RFC 8555 §7.4.2) and the root certificate it links to.
+//!
+//! The body is the leaf then the intermediate. `Link: rel="up"` names what lies above that
+//! chain: the root. Clients that follow `up` (acmez/Caddy, x/crypto's legacy path) append what
+//! they fetch to the body, so pointing `up` at the intermediate would send it twice; pointing it
+//! at the root gives them a complete path to the trust anchor instead.
 
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 
 use basalt_protocol::Problem;
 
-use crate::extract::{get_or_post_as_get, resolve_directory};
+use crate::extract::get_or_post_as_get;
 use crate::problem::AcmeResult;
 use crate::response::AcmeResponse;
 use crate::state::AppState;
-use crate::urls::Urls;
 
 /// RFC 8555 §9.1.
 const PEM_CHAIN: &str = "application/pem-certificate-chain";
 
 /// POST-as-GET by the owning account, or a plain GET (RFC 8555 §7.4.2 allows it, Boulder
-/// does it): the leaf then the intermediate, `Link: rel="up"` to the issuer.
+/// does it): the leaf then the intermediate, `Link: rel="up"` to the root.
 pub async fn certificate(
     State(state): State<AppState>,
     Path((_, serial)): Path<(String, String)>,
@@ -37,20 +41,16 @@ pub async fn certificate(
         PEM_CHAIN,
         certificate.chain_pem.into_bytes(),
     )
-    .link(&issuer_url(&urls), "up"))
+    .link(&urls.root(), "up"))
 }
 
-fn issuer_url(urls: &Urls) -> String {
-    urls.directory().replace("/directory", "/issuer")
-}
-
-/// GET the directory's intermediate certificate (the target of `rel="up"`).
-pub async fn issuer(State(state): State<AppState>, request: Request) -> AcmeResult<AcmeResponse> {
-    let (parts, _) = request.into_parts();
-    let (directory, _) = resolve_directory(&state, &parts)?;
+/// The root certificate (the target of `rel="up"`), by GET or POST-as-GET: RFC 8555 §6.3
+/// lets clients fetch any URL the server hands out with POST-as-GET, and acmez does.
+pub async fn root(State(state): State<AppState>, request: Request) -> AcmeResult<AcmeResponse> {
+    get_or_post_as_get(request, &state).await?;
     Ok(AcmeResponse::bytes(
         StatusCode::OK,
         PEM_CHAIN,
-        directory.issuer.chain_pem().as_bytes().to_vec(),
+        state.config.root_pem.as_bytes().to_vec(),
     ))
 }

@@ -320,12 +320,12 @@ async fn directory_and_new_nonce_accept_post_as_get() {
         .send(
             axum::http::Request::builder()
                 .method("DELETE")
-                .uri("/acme/default/issuer")
+                .uri("/acme/default/root")
                 .header("host", crate::support::HOST)
                 .body(axum::body::Body::empty())
                 .unwrap(),
         )
         .await;
     issuer.assert_problem("malformed", 405);
-    assert_eq!(issuer.header("allow").as_deref(), Some("GET, HEAD"));
+    assert_eq!(issuer.header("allow").as_deref(), Some("GET, HEAD, POST"));
 }

@@ -194,6 +194,23 @@ async fn full_flow_issues_a_24_hour_certificate_with_exactly_the_names() {
         links.iter().any(|l| l.contains("rel=\"index\"")),
         "{links:?}"
     );
+    // rel="up" names the root, by GET and POST-as-GET, so chain-appending clients
+    // (acmez/Caddy) complete the path instead of repeating the intermediate.
+    let up = links.iter().find(|l| l.contains("rel=\"up\"")).unwrap();
+    let up_url = up
+        .trim_start_matches('<')
+        .split('>')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(up_url, url("/root"));
+    let root_by_post = client.post(&ca, &up_url, None).await;
+    assert_eq!(root_by_post.status, StatusCode::OK);
+    assert_eq!(String::from_utf8(root_by_post.body).unwrap(), ca.root_pem());
+    assert_eq!(
+        String::from_utf8(ca.get("/acme/default/root").await.body).unwrap(),
+        ca.root_pem()
+    );
     let pem = String::from_utf8(download.body).unwrap();
     assert_eq!(pem.matches("-----BEGIN CERTIFICATE-----").count(), 2);
     let blocks = basalt_signer::pem_to_der(&pem).unwrap();

@@ -154,6 +154,7 @@ impl TestCa {
         .unwrap();
         let orders_per_page = options.orders_per_page;
         let config = ServerConfig {
+            root_pem: std::fs::read_to_string(paths.root_cert()).unwrap(),
             listen: "127.0.0.1:8443".parse().unwrap(),
             serving_names: vec![],
             serving_certificate_lifetime: Duration::from_secs(7 * 24 * 3600),

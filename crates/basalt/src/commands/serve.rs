@@ -55,7 +55,11 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         .iter()
         .map(|(name, section)| directory_config(data, name, section))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let root_path = PkiPaths::new(data).root_cert();
+    let root_pem = std::fs::read_to_string(&root_path)
+        .with_context(|| format!("reading {}", root_path.display()))?;
     let server_config = ServerConfig {
+        root_pem,
         listen: config.server.listen,
         serving_names: config.server.serving_names.clone(),
         serving_certificate_lifetime: config.server.serving_certificate_lifetime,

@@ -26,10 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use basalt_protocol::{Identifier, IdentifierType, KeyAuthorization, Problem, ProblemType};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, ServerName, SubjectPublicKeyInfoDer, UnixTime};
-use rustls::{CertificateError, DigitallySignedStruct, OtherError, PeerMisbehaved};
+use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use x509_parser::certificate::X509Certificate;
@@ -41,6 +38,7 @@ use crate::config::ValidationConfig;
 use crate::error::Error;
 use crate::outcome::{ValidationOutcome, ValidationRecord};
 use crate::resolver::DnsResolver;
+use crate::tls::AcceptAnyCertificate;
 
 /// RFC 8737 §6.2: the ALPN protocol ID of the challenge.
 const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
@@ -283,7 +281,7 @@ fn client_config() -> Result<rustls::ClientConfig, rustls::Error> {
     let mut config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(RawKeySignatures { provider }))
+        .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate::new(provider)))
         .with_no_client_auth();
     // RFC 8737 §3: "the ACME server MUST provide an ALPN extension with the single protocol
     // name acme-tls/1".
@@ -473,105 +471,6 @@ fn quote_bytes(bytes: &[u8]) -> String {
     } else {
         hex(bytes)
     }
-}
-
-/// Accepts any server certificate (the tls-alpn-01 certificate is self-signed, and its
-/// contents are what the challenge checks), but verifies handshake signatures against the
-/// certificate's raw key, so the peer does hold that key.
-#[derive(Debug)]
-struct RawKeySignatures {
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for RawKeySignatures {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        // Checked after the handshake against RFC 8737 §3, not against any trust anchor.
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        // rustls has no TLS 1.2 helper for raw keys: try each algorithm of the scheme, as
-        // `rustls::crypto::verify_tls12_signature` does.
-        let spki = certificate_spki(cert)?;
-        let key = webpki::RawPublicKeyEntity::try_from(&spki).map_err(pki_error)?;
-        let algorithms = self
-            .provider
-            .signature_verification_algorithms
-            .mapping
-            .iter()
-            .find(|(scheme, _)| *scheme == dss.scheme)
-            .map(|(_, algorithms)| *algorithms)
-            .ok_or(PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme)?;
-        let mut last = None;
-        for algorithm in algorithms {
-            match key.verify_signature(*algorithm, message, dss.signature()) {
-                Ok(()) => return Ok(HandshakeSignatureValid::assertion()),
-                Err(error @ webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(_)) => {
-                    last = Some(error);
-                }
-                Err(error) => return Err(pki_error(error)),
-            }
-        }
-        Err(last.map_or_else(
-            || PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme.into(),
-            pki_error,
-        ))
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let spki = certificate_spki(cert)?;
-        rustls::crypto::verify_tls13_signature_with_raw_key(
-            message,
-            &spki,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
-/// The SubjectPublicKeyInfo of a certificate, read with x509-parser (which, unlike webpki,
-/// does not refuse the critical acmeIdentifier extension).
-fn certificate_spki(
-    cert: &CertificateDer<'_>,
-) -> Result<SubjectPublicKeyInfoDer<'static>, rustls::Error> {
-    let (_, parsed) = X509Certificate::from_der(cert.as_ref())
-        .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
-    Ok(SubjectPublicKeyInfoDer::from(
-        parsed.public_key().raw.to_vec(),
-    ))
-}
-
-/// webpki's error as rustls reports it.
-fn pki_error(error: webpki::Error) -> rustls::Error {
-    let certificate_error = match error {
-        webpki::Error::InvalidSignatureForPublicKey => CertificateError::BadSignature,
-        webpki::Error::BadDer | webpki::Error::BadDerTime => CertificateError::BadEncoding,
-        other => CertificateError::Other(OtherError(Arc::new(other))),
-    };
-    rustls::Error::InvalidCertificate(certificate_error)
 }
 
 #[cfg(test)]

@@ -4,11 +4,15 @@
 //! * Migrations are frozen history: once released, a migration file never changes; schema
 //!   changes are new migrations. That is why this crate never imports the storage entities —
 //!   they describe the *current* schema, while each migration describes one step.
-//! * Every statement must run on SQLite, PostgreSQL and (later) MySQL: portable column types
+//! * Every statement must run on SQLite, PostgreSQL and MySQL/MariaDB: portable column types
 //!   only (BIGINT unix seconds for time, TEXT for JSON, bounded `VARCHAR(n)` for indexed text).
 //! * sea-orm-migration takes no lock. Callers running several replicas against one
-//!   PostgreSQL must serialise `Migrator::up` themselves (basalt-storage holds
-//!   `pg_advisory_xact_lock` in the migrating transaction).
+//!   PostgreSQL or MySQL must serialise `Migrator::up` themselves (basalt-storage holds
+//!   `pg_advisory_xact_lock` in the migrating transaction, or MySQL's `GET_LOCK` on the
+//!   migrating connection).
+//! * MySQL tables get engine, charset and collation options (InnoDB, `utf8mb4_bin`), see
+//!   `table_create` in the initial migration; later migrations that create tables must set
+//!   the same options.
 
 pub use sea_orm_migration::{MigrationTrait, MigratorTrait};
 

@@ -4,7 +4,14 @@
 //!
 //! Conventions (see the crate doc): ids are BIGINT auto-increment; times are BIGINT unix
 //! seconds (UTC), so comparisons and indexes behave the same on every engine; JSON is TEXT;
-//! indexed text columns are `VARCHAR(n)` with lengths MySQL can index.
+//! indexed text columns are `VARCHAR(n)` with lengths MySQL can index (with utf8mb4, up to
+//! 4 bytes a character, the widest index is 8 + 4·(16 + 255 + 16) = 1156 bytes, within
+//! InnoDB's 3072). On MySQL, TEXT and BLOB hold up to 64 KiB; with strict mode (which
+//! basalt-storage sets) a longer value is an error, never truncated.
+//!
+//! MySQL support was added after this migration was written but before any MySQL database
+//! existed, so the MySQL-only table options in [`table_create`] change nothing for SQLite
+//! and PostgreSQL databases that ran it.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -148,6 +155,24 @@ enum ServingCertificates {
     CreatedAt,
 }
 
+/// `Table::create()`, with MySQL/MariaDB table options: InnoDB (transactions, row locks,
+/// foreign keys), `utf8mb4`, and the binary collation `utf8mb4_bin`, so that comparisons
+/// and unique indexes are byte-wise and case-sensitive as on SQLite and PostgreSQL (nonces,
+/// tokens and thumbprints are base64url, where `a` and `A` differ). Without them the tables
+/// would take the server's defaults, typically a case-insensitive collation (or latin1).
+/// `utf8mb4_bin` is PAD SPACE (trailing spaces are ignored when comparing); none of the
+/// indexed values can end in a space. Other engines get no options.
+fn table_create(manager: &SchemaManager<'_>) -> TableCreateStatement {
+    let mut table = Table::create();
+    if manager.get_database_backend() == sea_orm::DbBackend::MySql {
+        table
+            .engine("InnoDB")
+            .character_set("utf8mb4")
+            .collate("utf8mb4_bin");
+    }
+    table
+}
+
 /// A named foreign key `from_table.from_col → to_table.id`. The default action (no
 /// cascade) is deliberate: basalt never deletes parents that still have children.
 fn fk(
@@ -181,7 +206,7 @@ impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
-                Table::create()
+                table_create(manager)
                     .table(Accounts::Table)
                     .col(big_pk_auto(Accounts::Id))
                     .col(string_len(Accounts::Directory, DIRECTORY_LEN))
@@ -208,7 +233,7 @@ impl MigrationTrait for Migration {
 
         manager
             .create_table(
-                Table::create()
+                table_create(manager)
                     .table(Orders::Table)
                     .col(big_pk_auto(Orders::Id))
                     .col(big_integer(Orders::AccountId))
@@ -248,7 +273,7 @@ impl MigrationTrait for Migration {
 
         manager
             .create_table(
-                Table::create()
+                table_create(manager)
                     .table(Authorizations::Table)
                     .col(big_pk_auto(Authorizations::Id))
                     .col(big_integer(Authorizations::AccountId))
@@ -290,7 +315,7 @@ impl MigrationTrait for Migration {
 
         manager
             .create_table(
-                Table::create()
+                table_create(manager)
                     .table(OrderAuthorizations::Table)
                     .col(big_integer(OrderAuthorizations::OrderId))
                     .col(big_integer(OrderAuthorizations::AuthorizationId))
@@ -327,7 +352,7 @@ impl MigrationTrait for Migration {
 
         manager
             .create_table(
-                Table::create()
+                table_create(manager)
                     .table(Challenges::Table)
                     .col(big_pk_auto(Challenges::Id))
                     .col(big_integer(Challenges::AuthorizationId))
@@ -368,7 +393,7 @@ impl MigrationTrait for Migration {
 
         manager
             .create_table(
-                Table::create()
+                table_create(manager)
                     .table(Certificates::Table)
                     .col(big_pk_auto(Certificates::Id))
                     .col(string_len_uniq(Certificates::Serial, SERIAL_LEN))
@@ -417,7 +442,7 @@ impl MigrationTrait for Migration {
 
         manager
             .create_table(
-                Table::create()
+                table_create(manager)
                     .table(UsedNonces::Table)
                     .col(string_len(UsedNonces::Nonce, NONCE_LEN).primary_key())
                     .col(big_integer(UsedNonces::ExpiresAt))
@@ -434,7 +459,7 @@ impl MigrationTrait for Migration {
 
         manager
             .create_table(
-                Table::create()
+                table_create(manager)
                     .table(ServerSecrets::Table)
                     .col(string_len(ServerSecrets::Name, NAME_LEN).primary_key())
                     .col(blob(ServerSecrets::Value))
@@ -445,7 +470,7 @@ impl MigrationTrait for Migration {
 
         manager
             .create_table(
-                Table::create()
+                table_create(manager)
                     .table(Leases::Table)
                     .col(string_len(Leases::Name, NAME_LEN).primary_key())
                     .col(string_len(Leases::Holder, NAME_LEN))
@@ -456,7 +481,7 @@ impl MigrationTrait for Migration {
 
         manager
             .create_table(
-                Table::create()
+                table_create(manager)
                     .table(ServingCertificates::Table)
                     .col(big_pk_auto(ServingCertificates::Id))
                     .col(text(ServingCertificates::ChainPem))

@@ -7,10 +7,12 @@ use std::time::Duration;
 ///   connection, so writers are serialised in-process (see `connect.rs`).
 /// * `postgres://user:password@host:port/database`: any number of replicas; `max_connections`
 ///   per replica.
+/// * `mysql://user:password@host:port/database` (MySQL 8 or MariaDB, InnoDB): as for
+///   PostgreSQL. TLS options go in the query string (`?ssl-mode=...`, see sqlx).
 #[derive(Clone, PartialEq, Eq)]
 pub struct StorageConfig {
     pub url: String,
-    /// Pool size for PostgreSQL; SQLite always uses one connection for now.
+    /// Pool size for PostgreSQL and MySQL; SQLite always uses one connection for now.
     pub max_connections: u32,
     /// How long a call waits for a pooled connection before failing with
     /// `Error::Unavailable`.

@@ -1,10 +1,18 @@
 //! Connecting, per-connection settings, and migrating at startup.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use basalt_migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::mysql::MySqlConnection;
+use sea_orm::sqlx::pool::PoolConnectionMetadata;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, TransactionTrait};
+use sea_orm::sqlx::{self, Executor};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, Statement,
+    TransactionTrait,
+};
 
 use crate::config::StorageConfig;
 use crate::error::Error;
@@ -15,6 +23,30 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The key of the PostgreSQL advisory lock that serialises migrations across replicas
 /// (RFC 8555's number; any constant shared by all replicas works).
 const MIGRATION_LOCK_KEY: i64 = 8555;
+
+/// The name of the MySQL/MariaDB named lock (`GET_LOCK`) that serialises migrations. Named
+/// locks are server-wide, so the name includes the database (hashed: names are limited to
+/// 64 characters), scoping the lock to one database like PostgreSQL's advisory locks.
+const MYSQL_MIGRATION_LOCK: &str = "CONCAT('basalt_migrations.', MD5(DATABASE()))";
+
+/// How long a replica waits for another replica's migration on MySQL before giving up
+/// (PostgreSQL's advisory lock waits without limit, like any other lock there).
+const MYSQL_MIGRATION_LOCK_TIMEOUT_SECS: u32 = 60;
+
+/// The per-connection settings of every MySQL/MariaDB connection (sqlx already sets
+/// `utf8mb4`, `time_zone = '+00:00'` and `CLIENT_FOUND_ROWS`, see `Backend::MySql`):
+/// * `READ COMMITTED`: the queries were written for PostgreSQL's default isolation, where
+///   each statement sees everything committed before it started. InnoDB's default,
+///   `REPEATABLE READ`, reads a snapshot taken at the transaction's first read, so a
+///   transaction that waited for a row lock (`promote_ready`) would still see the other
+///   transaction's authorization as pending and leave the order stuck. It also takes gap
+///   locks, which turn concurrent inserts into deadlocks.
+/// * Strict mode, so an over-long value is an error instead of being silently truncated
+///   (most servers default to it; this makes sure).
+const MYSQL_SESSION_SETUP: [&str; 2] = [
+    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+    "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',STRICT_ALL_TABLES')",
+];
 
 /// The handle every part of the server shares. Cloning is cheap (a pool handle); the store
 /// keeps no other state, so any replica can serve any request.
@@ -27,6 +59,16 @@ pub struct Store {
 enum Backend {
     Sqlite,
     Postgres,
+    /// MySQL 8 or MariaDB (InnoDB; tested with MariaDB 10.11). Everything engine-specific
+    /// about it is in this file and in the migration's table options:
+    /// * sessions run `READ COMMITTED` in strict mode ([`MYSQL_SESSION_SETUP`]);
+    /// * `rows_affected` counts *matched* rows, as on the other engines, because sqlx
+    ///   always sends `CLIENT_FOUND_ROWS`: a compare-and-set that writes the value a row
+    ///   already has (a lease renewed within the same second) still counts as done;
+    /// * migrations are serialised by a named lock ([`migrate`]);
+    /// * tables use `utf8mb4_bin`, so comparisons are byte-wise and case-sensitive as on
+    ///   SQLite and PostgreSQL (see `basalt-migration`).
+    MySql,
 }
 
 impl Backend {
@@ -35,10 +77,12 @@ impl Backend {
             Ok(Self::Sqlite)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Self::Postgres)
+        } else if url.starts_with("mysql://") {
+            Ok(Self::MySql)
         } else {
             let scheme = url.split(':').next().unwrap_or_default();
             Err(Error::Internal(format!(
-                "unsupported database URL scheme {scheme:?}; use sqlite:// or postgres://"
+                "unsupported database URL scheme {scheme:?}; use sqlite://, postgres:// or mysql://"
             )))
         }
     }
@@ -72,6 +116,11 @@ impl Store {
             Backend::Postgres => {
                 options.max_connections(config.max_connections.max(1));
             }
+            Backend::MySql => {
+                options
+                    .max_connections(config.max_connections.max(1))
+                    .map_sqlx_mysql_pool_opts(|o| o.after_connect(mysql_session_setup));
+            }
         }
         let db = Database::connect(options).await?;
         migrate(&db, backend).await?;
@@ -84,20 +133,81 @@ impl Store {
     }
 }
 
-/// Applies pending migrations in one transaction, so a failed migration leaves nothing
-/// half-done. sea-orm-migration takes no lock of its own: on PostgreSQL the transaction
-/// first takes a transaction-scoped advisory lock, so replicas starting together migrate
-/// one after another (the later ones then find nothing to do). Two processes migrating
-/// one SQLite file at the same moment are not supported (SQLite is single-node).
+/// Runs [`MYSQL_SESSION_SETUP`] on each new MySQL connection (sea-orm's own
+/// `after_connect` runs once per pool, not per connection).
+fn mysql_session_setup<'c>(
+    conn: &'c mut MySqlConnection,
+    _: PoolConnectionMetadata,
+) -> Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + 'c>> {
+    Box::pin(async move {
+        for statement in MYSQL_SESSION_SETUP {
+            conn.execute(statement).await?;
+        }
+        Ok(())
+    })
+}
+
+/// Applies pending migrations. sea-orm-migration takes no lock of its own, so replicas
+/// starting together serialise here (the later ones then find nothing to do):
+/// * PostgreSQL: everything runs in one transaction (DDL is transactional there, so a
+///   failed migration leaves nothing half-done) that first takes a transaction-scoped
+///   advisory lock.
+/// * MySQL: DDL is not transactional (each statement commits implicitly), so the lock is
+///   a session-level named lock (`GET_LOCK`), held around `Migrator::up` on one connection.
+///   The transaction here only pins that connection: after the first DDL statement it has
+///   been committed implicitly, and the statements run one by one. The lock is released
+///   explicitly, also when migrating fails (otherwise it would stay with the pooled
+///   connection); if the connection dies, the server releases it.
+/// * SQLite: one transaction; two processes migrating one SQLite file at the same moment
+///   are not supported (SQLite is single-node).
 async fn migrate(db: &DatabaseConnection, backend: Backend) -> Result<(), Error> {
     let tx = db.begin().await?;
-    if backend == Backend::Postgres {
-        tx.execute_unprepared(&format!(
-            "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
-        ))
-        .await?;
+    match backend {
+        Backend::Sqlite => {}
+        Backend::Postgres => {
+            tx.execute_unprepared(&format!(
+                "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+            ))
+            .await?;
+        }
+        Backend::MySql => {
+            mysql_lock(&tx).await?;
+            let migrated = Migrator::up(&tx, None).await;
+            let released = tx
+                .execute_unprepared(&format!("DO RELEASE_LOCK({MYSQL_MIGRATION_LOCK})"))
+                .await;
+            migrated?;
+            released?;
+            tx.commit().await?;
+            return Ok(());
+        }
     }
     Migrator::up(&tx, None).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Takes the MySQL migration lock on `tx`'s connection, waiting for another replica's
+/// migration to finish. `GET_LOCK` answers 1 (taken), 0 (timed out) or NULL (error).
+async fn mysql_lock(tx: &DatabaseTransaction) -> Result<(), Error> {
+    let row = tx
+        .query_one_raw(Statement::from_string(
+            tx.get_database_backend(),
+            format!(
+                "SELECT GET_LOCK({MYSQL_MIGRATION_LOCK}, {MYSQL_MIGRATION_LOCK_TIMEOUT_SECS}) AS taken"
+            ),
+        ))
+        .await?;
+    let taken: Option<i64> = match row {
+        Some(row) => row.try_get("", "taken")?,
+        None => None,
+    };
+    if taken == Some(1) {
+        Ok(())
+    } else {
+        Err(Error::Unavailable(format!(
+            "another replica has been migrating the database for over \
+             {MYSQL_MIGRATION_LOCK_TIMEOUT_SECS}s (GET_LOCK answered {taken:?})"
+        )))
+    }
 }

@@ -17,7 +17,8 @@ pub enum Error {
     #[error("conflict: {0}")]
     Conflict(String),
     /// The database cannot be reached: connection refused, pool timeout, connection lost,
-    /// or (SQLite) the file stayed locked past the busy timeout.
+    /// (SQLite) the file stayed locked past the busy timeout, or (MySQL) a deadlock or lock
+    /// wait timeout rolled the statement back.
     #[error("database unavailable: {0}")]
     Unavailable(String),
     /// Anything else, including stored data that does not decode (a bug or corruption).
@@ -42,8 +43,9 @@ impl From<DbErr> for Error {
     }
 }
 
-/// True for sqlx errors that mean "the database is not reachable right now" rather than
-/// "this statement is wrong".
+/// True for sqlx errors that mean "the database is not reachable right now" (or, for
+/// MySQL's deadlocks and lock wait timeouts, "try again") rather than "this statement is
+/// wrong".
 fn is_connection_error(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Io(_)
@@ -60,6 +62,17 @@ fn is_connection_error(err: &sqlx::Error) -> bool {
                 // SQLSTATE class 08 (connection exception), 57P01..57P03 (server shutting
                 // down or not yet accepting connections), 53300 (too many connections).
                 code.starts_with("08") || code.starts_with("57P0") || code == "53300"
+            } else if let Some(mysql) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+                // MySQL/MariaDB error numbers (`code()` is only the SQLSTATE): 1040 and 1203
+                // (too many connections), 1053 (server shutting down), 1152 and 1158..1161
+                // (connection aborted, network read/write failed), 1927 (MariaDB: connection
+                // killed), 4031 (MySQL: disconnected for inactivity); 1205 (lock wait
+                // timeout) and 1213 (deadlock, the transaction was rolled back), which
+                // InnoDB reports far more readily than PostgreSQL and a retry fixes.
+                matches!(
+                    mysql.number(),
+                    1040 | 1203 | 1053 | 1152 | 1158..=1161 | 1927 | 4031 | 1205 | 1213
+                )
             } else if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
                 // SQLITE_BUSY (5) and its extended codes (261, 517, 773), SQLITE_LOCKED (6),
                 // SQLITE_CANTOPEN (14): the file is held by someone else or cannot be opened.

@@ -6,16 +6,22 @@
 //! * **Models never double as API JSON.** The sea-orm models stay private to this crate;
 //!   the API speaks in plain [`records`] with typed fields, and the server
 //!   builds its wire objects from those.
-//! * **No process-local state.** Several stateless replicas may share one PostgreSQL, so
-//!   everything that must be agreed on lives in the database: used nonces, shared secrets,
-//!   leases for singleton jobs and validation work, the serving certificate.
+//! * **No process-local state.** Several stateless replicas may share one PostgreSQL or
+//!   MySQL database, so everything that must be agreed on lives in the database: used
+//!   nonces, shared secrets, leases for singleton jobs and validation work, the serving
+//!   certificate.
 //! * **Every multi-row change is one transaction**, and every status transition is a
 //!   compare-and-set (`UPDATE … WHERE status = expected`, then `rows_affected`), so two
 //!   replicas racing on the same object cannot both win. Transactions write first (which
 //!   takes SQLite's write lock up front) and lock rows in one order — challenge, then
-//!   authorization, then order — so they cannot deadlock on PostgreSQL.
-//! * **Portable SQL only**: no `RETURNING`, no `ON CONFLICT`, nothing engine-specific except
-//!   the PostgreSQL advisory lock around migrations, so MySQL can be added later. Times are
+//!   authorization, then order — so they cannot deadlock on PostgreSQL. (InnoDB can still
+//!   report a rare deadlock, e.g. through foreign-key checks; it surfaces as
+//!   `Error::Unavailable`, to be retried.)
+//! * **Portable SQL only**: no `RETURNING`, no `ON CONFLICT`; the same queries run on
+//!   SQLite, PostgreSQL and MySQL/MariaDB. What is engine-specific is all in `connect.rs`
+//!   (per-connection settings, the lock around migrations; on MySQL `READ COMMITTED`, so
+//!   every engine has PostgreSQL's statement-level snapshots) and in the migration's MySQL
+//!   table options (binary collation, so text compares byte-wise everywhere). Times are
 //!   BIGINT unix seconds (UTC), JSON is TEXT, ids are BIGINT auto-increment, and every
 //!   lookup is served by an index (see `basalt-migration`).
 //! * A store method never calls another store method while it holds a transaction: with

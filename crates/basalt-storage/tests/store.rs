@@ -1,8 +1,12 @@
-//! The storage API against real databases: a fresh SQLite file per test, and — when
-//! `BASALT_TEST_POSTGRES_URL` names an admin connection (e.g.
-//! `postgres://postgres@127.0.0.1:55432/postgres`) — a fresh PostgreSQL database per test
-//! as well. Every scenario runs on every configured backend. A failing test leaves its
-//! PostgreSQL database (`basalt_test_*`) behind for inspection.
+//! The storage API against real databases: a fresh SQLite file per test, and a fresh
+//! database per test on each server named by an admin connection URL:
+//! * `BASALT_TEST_POSTGRES_URL`, e.g. `postgres://postgres@127.0.0.1:55432/postgres`;
+//! * `BASALT_TEST_MYSQL_URL` (MySQL or MariaDB), e.g.
+//!   `mysql://basalt:basalt@127.0.0.1:53306/mysql`.
+//!
+//! `scripts/test-databases start` starts both servers; `scripts/test-databases env` prints
+//! the variables. Every scenario runs on every configured backend. A failing test leaves
+//! its server database (`basalt_test_*`) behind for inspection.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -22,13 +26,60 @@ use time::OffsetDateTime;
 // ---------------------------------------------------------------------------------------
 // Harness
 
+/// A database server the tests create their databases on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Server {
+    Postgres,
+    MySql,
+}
+
+impl Server {
+    const ALL: [Self; 2] = [Self::Postgres, Self::MySql];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Postgres => "postgres",
+            Self::MySql => "mysql",
+        }
+    }
+
+    fn env_var(self) -> &'static str {
+        match self {
+            Self::Postgres => "BASALT_TEST_POSTGRES_URL",
+            Self::MySql => "BASALT_TEST_MYSQL_URL",
+        }
+    }
+
+    /// The admin URL from the environment, if this server is configured.
+    fn admin_url(self) -> Option<String> {
+        std::env::var(self.env_var()).ok().filter(|u| !u.is_empty())
+    }
+
+    /// The statement dropping a test database even if a store still has it open.
+    fn drop_statement(self, name: &str) -> String {
+        match self {
+            Self::Postgres => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            // MySQL waits only for connections inside a transaction on it (metadata locks);
+            // the stores' idle pooled connections do not block the drop.
+            Self::MySql => format!("DROP DATABASE IF EXISTS {name}"),
+        }
+    }
+}
+
+/// A database created on a server for one test, dropped by [`TestDb::finish`].
+struct ServerDb {
+    server: Server,
+    admin: String,
+    name: String,
+}
+
 /// One fresh database and a store connected to it.
 struct TestDb {
     backend: &'static str,
     config: StorageConfig,
     store: Store,
     _dir: Option<tempfile::TempDir>,
-    postgres: Option<(String, String)>,
+    server: Option<ServerDb>,
 }
 
 impl TestDb {
@@ -37,16 +88,19 @@ impl TestDb {
         Store::connect(&self.config).await.expect("second store")
     }
 
-    /// Drops the PostgreSQL database (SQLite's tempdir goes away on drop).
+    /// Drops the server database (SQLite's tempdir goes away on drop).
     async fn finish(self) {
-        let Self {
-            store, postgres, ..
-        } = self;
+        let Self { store, server, .. } = self;
         drop(store);
-        if let Some((admin, name)) = postgres {
+        if let Some(ServerDb {
+            server,
+            admin,
+            name,
+        }) = server
+        {
             let admin = Database::connect(admin).await.expect("admin connection");
             admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute_unprepared(&server.drop_statement(&name))
                 .await
                 .expect("drop test database");
         }
@@ -85,7 +139,7 @@ async fn sqlite() -> TestDb {
         config,
         store,
         _dir: Some(dir),
-        postgres: None,
+        server: None,
     }
 }
 
@@ -103,41 +157,52 @@ fn with_database(admin: &str, database: &str) -> String {
     format!("{base}/{database}{query}")
 }
 
-async fn create_postgres_database(admin: &str) -> (String, String) {
+/// Creates an empty database on `server`; returns the URL of it and what drops it.
+async fn create_server_database(server: Server, admin: &str) -> (String, ServerDb) {
     let name = format!("basalt_test_{}", unique_suffix());
     let conn = Database::connect(admin.to_owned())
         .await
-        .expect("connect to BASALT_TEST_POSTGRES_URL");
+        .unwrap_or_else(|e| panic!("connect to {}: {e}", server.env_var()));
     conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
         .await
         .expect("create test database");
-    (with_database(admin, &name), name)
+    let url = with_database(admin, &name);
+    let db = ServerDb {
+        server,
+        admin: admin.to_owned(),
+        name,
+    };
+    (url, db)
 }
 
-async fn postgres(admin: &str) -> TestDb {
-    let (url, name) = create_postgres_database(admin).await;
+async fn on_server(server: Server, admin: &str) -> TestDb {
+    let (url, db) = create_server_database(server, admin).await;
     let config = config(url);
-    let store = Store::connect(&config).await.expect("connect postgres");
+    let store = Store::connect(&config)
+        .await
+        .unwrap_or_else(|e| panic!("connect {}: {e}", server.name()));
     TestDb {
-        backend: "postgres",
+        backend: server.name(),
         config,
         store,
         _dir: None,
-        postgres: Some((admin.to_owned(), name)),
+        server: Some(db),
     }
 }
 
-fn postgres_admin_url() -> Option<String> {
-    std::env::var("BASALT_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
+/// The configured servers with their admin URLs.
+fn servers() -> Vec<(Server, String)> {
+    Server::ALL
+        .into_iter()
+        .filter_map(|server| server.admin_url().map(|url| (server, url)))
+        .collect()
 }
 
-/// Every backend to test: SQLite always, PostgreSQL when configured.
+/// Every backend to test: SQLite always, each server when configured.
 async fn databases() -> Vec<TestDb> {
     let mut dbs = vec![sqlite().await];
-    if let Some(admin) = postgres_admin_url() {
-        dbs.push(postgres(&admin).await);
+    for (server, admin) in servers() {
+        dbs.push(on_server(server, &admin).await);
     }
     dbs
 }
@@ -312,7 +377,15 @@ async fn unreachable_databases_are_unavailable() {
         "{missing_dir:?}"
     );
 
-    let unsupported = Store::connect(&config("mysql://x@y/z".into())).await;
+    let refused = Store::connect(&StorageConfig {
+        url: "mysql://nobody@127.0.0.1:1/none".into(),
+        max_connections: 1,
+        acquire_timeout: Duration::from_secs(2),
+    })
+    .await;
+    assert!(matches!(refused, Err(Error::Unavailable(_))), "{refused:?}");
+
+    let unsupported = Store::connect(&config("mssql://x@y/z".into())).await;
     assert!(
         matches!(unsupported, Err(Error::Internal(_))),
         "{unsupported:?}"
@@ -353,34 +426,57 @@ async fn foreign_keys_are_enforced() {
     });
 }
 
-#[tokio::test]
-async fn concurrent_postgres_replicas_migrate_one_after_another() {
-    let Some(admin) = postgres_admin_url() else {
-        eprintln!("BASALT_TEST_POSTGRES_URL not set; skipped");
-        return;
-    };
-    let (url, name) = create_postgres_database(&admin).await;
-    let config = config(url);
-    let replicas = (0..4).map(|_| {
-        let config = config.clone();
-        tokio::spawn(async move { Store::connect(&config).await })
-    });
-    for replica in replicas.collect::<Vec<_>>() {
-        let store = replica
-            .await
-            .unwrap()
-            .expect("replica connects and migrates");
-        store.ping().await.unwrap();
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_replicas_migrate_one_after_another() {
+    let servers = servers();
+    if servers.is_empty() {
+        eprintln!("no database server configured; skipped");
     }
-    TestDb {
-        backend: "postgres",
-        store: Store::connect(&config).await.unwrap(),
-        config,
-        _dir: None,
-        postgres: Some((admin, name)),
+    for (server, admin) in servers {
+        eprintln!("--- backend: {}", server.name());
+        let (url, db) = create_server_database(server, &admin).await;
+        let config = config(url);
+        let replicas = (0..4).map(|_| {
+            let config = config.clone();
+            tokio::spawn(async move { Store::connect(&config).await })
+        });
+        for replica in replicas.collect::<Vec<_>>() {
+            let store = replica
+                .await
+                .unwrap()
+                .expect("replica connects and migrates");
+            store.ping().await.unwrap();
+        }
+        let store = Store::connect(&config).await.unwrap();
+        account(&store, "k1").await;
+        if server == Server::MySql {
+            // The named lock is session-level: it must not stay with a pooled connection.
+            let admin_conn = Database::connect(admin.clone()).await.unwrap();
+            let free = admin_conn
+                .query_one_raw(sea_orm::Statement::from_string(
+                    admin_conn.get_database_backend(),
+                    format!(
+                        "SELECT IS_FREE_LOCK(CONCAT('basalt_migrations.', MD5('{}'))) AS free",
+                        db.name
+                    ),
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<i64>("", "free")
+                .unwrap();
+            assert_eq!(free, 1, "the migration lock is still held");
+        }
+        TestDb {
+            backend: server.name(),
+            store,
+            config,
+            _dir: None,
+            server: Some(db),
+        }
+        .finish()
+        .await;
     }
-    .finish()
-    .await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1367,6 +1463,43 @@ async fn leases_are_exclusive_until_expiry_or_release() {
         assert!(!s.try_lease("sweep", "a", at(53), ttl).await.unwrap());
         s.release_lease("sweep", "b").await.unwrap();
         assert!(s.try_lease("sweep", "a", at(54), ttl).await.unwrap());
+    });
+}
+
+/// MySQL reports changed rows, not matched ones, unless the client asks otherwise (sqlx
+/// does): a compare-and-set that writes the values a row already has must still count.
+#[tokio::test]
+async fn compare_and_set_counts_rows_that_already_had_the_values() {
+    on_every_backend!(|db| {
+        let s = &db.store;
+        let ttl = Duration::from_secs(30);
+        assert!(s.try_lease("sweep", "a", at(0), ttl).await.unwrap());
+        // Renewed within the same second: the same holder and expiry are written again.
+        assert!(s.try_lease("sweep", "a", at(0), ttl).await.unwrap());
+        assert!(!s.try_lease("sweep", "b", at(0), ttl).await.unwrap());
+
+        let a = account(s, "thumb-a").await;
+        let same = s.update_account_contact(a.id, &a.contact).await.unwrap();
+        assert_eq!(same.contact, a.contact);
+    });
+}
+
+/// Text compares byte-wise on every engine (on MySQL thanks to the tables' binary
+/// collation): base64url values that differ only in case are different values.
+#[tokio::test]
+async fn text_comparisons_are_case_sensitive() {
+    on_every_backend!(|db| {
+        let s = &db.store;
+        let expires = at(60);
+        assert!(s.consume_nonce("nonceAbc", expires).await.unwrap());
+        assert!(s.consume_nonce("nonceABC", expires).await.unwrap());
+        assert!(!s.consume_nonce("nonceAbc", expires).await.unwrap());
+
+        let lower = account(s, "thumb-x").await;
+        let upper = account(s, "THUMB-X").await;
+        assert_ne!(lower.id, upper.id);
+        let found = s.account_by_thumbprint("acme", "Thumb-X").await.unwrap();
+        assert_eq!(found, None);
     });
 }
 

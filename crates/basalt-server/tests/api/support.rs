@@ -453,31 +453,35 @@ impl Client {
         (reply.header("location").unwrap(), reply.json())
     }
 
-    /// Answers every authorization of an order by http-01 and waits until the order is ready.
+    /// Serves the key authorization of an authorization's http-01 challenge and answers
+    /// that challenge (`{}`); returns the challenge object it had before answering.
+    pub async fn answer_http01(&self, ca: &TestCa, authz_url: &str) -> Value {
+        let challenge = http01(&self.post(ca, authz_url, None).await.json());
+        let token = challenge["token"].as_str().unwrap();
+        ca.responses
+            .lock()
+            .unwrap()
+            .insert(token.to_owned(), format!("{token}.{}", self.thumbprint()));
+        let reply = self
+            .post(ca, challenge["url"].as_str().unwrap(), Some(json!({})))
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        challenge
+    }
+
+    /// Answers every pending authorization of an order by http-01 and waits until the order
+    /// is ready.
     pub async fn authorize(&self, ca: &TestCa, order_url: &str, order: &Value) {
         for authz_url in order["authorizations"].as_array().unwrap() {
-            let authz = self
-                .post(ca, authz_url.as_str().unwrap(), None)
-                .await
-                .json();
-            if authz["status"] == "valid" {
-                continue;
+            let authz_url = authz_url.as_str().unwrap();
+            if self.post(ca, authz_url, None).await.json()["status"] == "pending" {
+                self.answer_http01(ca, authz_url).await;
             }
-            let challenge = http01(&authz);
-            let token = challenge["token"].as_str().unwrap();
-            ca.responses
-                .lock()
-                .unwrap()
-                .insert(token.to_owned(), format!("{token}.{}", self.thumbprint()));
-            let reply = self
-                .post(ca, challenge["url"].as_str().unwrap(), Some(json!({})))
-                .await;
-            assert_eq!(
-                reply.status,
-                StatusCode::OK,
-                "{}",
-                String::from_utf8_lossy(&reply.body)
-            );
         }
         self.poll_until(ca, order_url, &["ready"]).await;
     }

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use basalt_testkit::dns::CaaRecord;
 use serde_json::json;
 
-use crate::support::{Client, Options, TestCa, http01, url};
+use crate::support::{Client, Options, TestCa, url};
 
 fn challenge_types(authz: &serde_json::Value) -> Vec<String> {
     authz["challenges"]
@@ -115,15 +115,7 @@ async fn caa_that_forbids_basalt_fails_the_validation() {
     let client = Client::register(&ca).await;
     let (order_url, order) = client.order(&ca, &["www.caa.test"]).await;
     let authz_url = order["authorizations"][0].as_str().unwrap();
-    let challenge = http01(&client.post(&ca, authz_url, None).await.json());
-    let token = challenge["token"].as_str().unwrap();
-    ca.responses
-        .lock()
-        .unwrap()
-        .insert(token.to_owned(), format!("{token}.{}", client.thumbprint()));
-    client
-        .post(&ca, challenge["url"].as_str().unwrap(), Some(json!({})))
-        .await;
+    let challenge = client.answer_http01(&ca, authz_url).await;
     let challenge = client
         .poll_until(
             &ca,
@@ -163,19 +155,8 @@ async fn caa_accounturi_must_name_the_account_url_the_client_used() {
     );
     client.issue(&ca, &["bound.test"]).await;
     let (order_url, order) = other.order(&ca, &["bound.test"]).await;
-    let challenge = http01(
-        &other
-            .post(&ca, order["authorizations"][0].as_str().unwrap(), None)
-            .await
-            .json(),
-    );
-    let token = challenge["token"].as_str().unwrap();
-    ca.responses
-        .lock()
-        .unwrap()
-        .insert(token.to_owned(), format!("{token}.{}", other.thumbprint()));
     other
-        .post(&ca, challenge["url"].as_str().unwrap(), Some(json!({})))
+        .answer_http01(&ca, order["authorizations"][0].as_str().unwrap())
         .await;
     let order = other
         .poll_until(&ca, &order_url, &["ready", "invalid"])

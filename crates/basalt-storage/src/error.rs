@@ -60,8 +60,12 @@ fn is_connection_error(err: &sqlx::Error) -> bool {
                 .is_some()
             {
                 // SQLSTATE class 08 (connection exception), 57P01..57P03 (server shutting
-                // down or not yet accepting connections), 53300 (too many connections).
-                code.starts_with("08") || code.starts_with("57P0") || code == "53300"
+                // down or not yet accepting connections), 53300 (too many connections);
+                // 40P01 (deadlock detected) and 40001 (serialization failure): the
+                // transaction was rolled back and a retry fixes it, as for MySQL below.
+                code.starts_with("08")
+                    || code.starts_with("57P0")
+                    || matches!(code.as_ref(), "53300" | "40P01" | "40001")
             } else if let Some(mysql) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
                 // MySQL/MariaDB error numbers (`code()` is only the SQLSTATE): 1040 and 1203
                 // (too many connections), 1053 (server shutting down), 1152 and 1158..1161

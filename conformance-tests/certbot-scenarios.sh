@@ -6,11 +6,6 @@
 # first; `ab` (a.test, b.test, http-01) is renewed and later revoked with the account key;
 # `wild` (*.wild.test, wild.test, dns-01) is ordered again at once (reusing its valid
 # authorizations) and later revoked with its own key; the account is deactivated last.
-#
-# Every check ends the scenario with `check_failed` (an `exit` of the scenario's subshell)
-# rather than lib.sh's `fail` (a `return 1`): `scenario` runs its function as the condition of
-# an `if`, where bash ignores `set -e`, so a `fail` that is not the scenario's last command does
-# not fail it. check_leaf uses `fail` internally, hence `leaf_ok` below.
 
 CERTBOT_SCENARIOS=(register http-01-two-names wildcard-dns-01 renew reuse-valid-authorizations
     revoke-by-account-key revoke-by-certificate-key key-rollover deactivation tls-alpn-01)
@@ -46,21 +41,6 @@ cb() {
         --work-dir "$WORK/certbot-work" --logs-dir "$WORK/certbot-logs" --max-log-backups 1000 "$@"
 }
 
-check_failed() {
-    echo "    check failed: $*" >&2
-    exit 1
-}
-
-# check_leaf, failing the scenario on any of its findings (it reports them with `fail`).
-leaf_ok() {
-    local rc=0
-    check_leaf "$@" 2>"$WORK/check-leaf.err" || rc=$?
-    cat "$WORK/check-leaf.err" >&2
-    if [ "$rc" -ne 0 ] || grep -q 'check failed:' "$WORK/check-leaf.err"; then
-        check_failed "the certificate $1 is not as expected"
-    fi
-}
-
 serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'; }
 
 # Checks that the database holds the certificate in FILE (same serial, same DER).
@@ -69,14 +49,14 @@ in_db() {
     serial=$(serial_of "$1")
     der=$(openssl x509 -in "$1" -outform DER | od -An -v -tx1 | tr -d ' \n')
     [ "$(db "select lower(hex(der)) from certificates where lower(serial) = '$serial'")" = "$der" ] \
-        || check_failed "the database has no certificate with serial $serial and the DER of $1"
+        || fail "the database has no certificate with serial $serial and the DER of $1"
 }
 
 # The account URL of certbot's (only) account, from its regr.json.
 account_url() {
     local regr
     regr=$(find "$WORK/certbot/accounts" -name regr.json)
-    [ "$(echo "$regr" | grep -c .)" = 1 ] || check_failed "expected one certbot account, found: $regr"
+    [ "$(echo "$regr" | grep -c .)" = 1 ] || fail "expected one certbot account, found: $regr"
     jq -r .uri "$regr"
 }
 account_id() { account_url | sed 's|.*/||'; }
@@ -138,16 +118,16 @@ EOF
 }
 
 cb_register() {
-    cb register --agree-tos -m admin@example.org || check_failed "certbot register failed"
+    cb register --agree-tos -m admin@example.org || fail "certbot register failed"
     local id
     id=$(account_id)
-    [ "$(db "select count(*) from accounts")" = 1 ] || check_failed "the CA should hold exactly one account"
+    [ "$(db "select count(*) from accounts")" = 1 ] || fail "the CA should hold exactly one account"
     [ "$(db "select status from accounts where id = '$id'")" = valid ] \
-        || check_failed "account $id is not valid in the database"
+        || fail "account $id is not valid in the database"
     db "select contact from accounts where id = '$id'" | grep -q '"mailto:admin@example.org"' \
-        || check_failed "account $id does not have the contact mailto:admin@example.org"
+        || fail "account $id does not have the contact mailto:admin@example.org"
     [ "$(exchanges '/new-?account$')" = "201 jwk - valid" ] \
-        || check_failed "newAccount did not answer 201 with a valid account: $(exchanges '/new-?account$')"
+        || fail "newAccount did not answer 201 with a valid account: $(exchanges '/new-?account$')"
 }
 
 # Prints the validated challenges of NAME as sorted "wildcard:type" pairs, comma-separated.
@@ -159,38 +139,38 @@ validated() {
 
 cb_http01() {
     cb certonly --standalone --http-01-port "$HTTP01_PORT" --http-01-address 127.0.0.1 \
-        -d a.test -d b.test --cert-name ab || check_failed "certbot certonly --standalone failed"
-    leaf_ok "$LIVE/ab/cert.pem" "$LIVE/ab/chain.pem" "DNS:a.test,DNS:b.test"
+        -d a.test -d b.test --cert-name ab || fail "certbot certonly --standalone failed"
+    check_leaf "$LIVE/ab/cert.pem" "$LIVE/ab/chain.pem" "DNS:a.test,DNS:b.test"
     in_db "$LIVE/ab/cert.pem"
     [ "$(validated a.test)" = "0:http-01" ] && [ "$(validated b.test)" = "0:http-01" ] \
-        || check_failed "expected one validated http-01 challenge for each of a.test and b.test"
+        || fail "expected one validated http-01 challenge for each of a.test and b.test"
 }
 
 cb_wildcard() {
     : >"$CERTBOT_HOOK_LOG"
     cb certonly --manual --preferred-challenges dns \
         --manual-auth-hook "$CERTBOT_HOOKS/dns-auth.sh" --manual-cleanup-hook "$CERTBOT_HOOKS/dns-cleanup.sh" \
-        -d '*.wild.test' -d wild.test --cert-name wild || check_failed "certbot certonly --manual (dns) failed"
+        -d '*.wild.test' -d wild.test --cert-name wild || fail "certbot certonly --manual (dns) failed"
     cat "$CERTBOT_HOOK_LOG"
-    leaf_ok "$LIVE/wild/cert.pem" "$LIVE/wild/chain.pem" "DNS:*.wild.test,DNS:wild.test"
+    check_leaf "$LIVE/wild/cert.pem" "$LIVE/wild/chain.pem" "DNS:*.wild.test,DNS:wild.test"
     in_db "$LIVE/wild/cert.pem"
     [ "$(validated wild.test)" = "0:dns-01,1:dns-01" ] \
-        || check_failed "expected validated dns-01 challenges for wild.test and *.wild.test, got '$(validated wild.test)'"
+        || fail "expected validated dns-01 challenges for wild.test and *.wild.test, got '$(validated wild.test)'"
     # Both values published at the one name _acme-challenge.wild.test, then cleaned up.
     [ "$(grep '^auth wild.test ' "$CERTBOT_HOOK_LOG" | cut -d' ' -f3 | sort -u | wc -l)" = 2 ] \
-        || check_failed "the auth hook did not publish two values for wild.test"
-    grep -q '^cleanup wild.test' "$CERTBOT_HOOK_LOG" || check_failed "the cleanup hook did not run"
+        || fail "the auth hook did not publish two values for wild.test"
+    grep -q '^cleanup wild.test' "$CERTBOT_HOOK_LOG" || fail "the cleanup hook did not run"
 }
 
 cb_renew() {
     local before
     before=$(serial_of "$LIVE/ab/cert.pem")
-    cb renew --force-renewal --no-random-sleep-on-renew --cert-name ab || check_failed "certbot renew failed"
-    leaf_ok "$LIVE/ab/cert.pem" "$LIVE/ab/chain.pem" "DNS:a.test,DNS:b.test"
+    cb renew --force-renewal --no-random-sleep-on-renew --cert-name ab || fail "certbot renew failed"
+    check_leaf "$LIVE/ab/cert.pem" "$LIVE/ab/chain.pem" "DNS:a.test,DNS:b.test"
     in_db "$LIVE/ab/cert.pem"
-    [ "$(serial_of "$LIVE/ab/cert.pem")" != "$before" ] || check_failed "renewal returned the same certificate"
+    [ "$(serial_of "$LIVE/ab/cert.pem")" != "$before" ] || fail "renewal returned the same certificate"
     [ "$(db "select count(*) from certificates where names like '%a.test%'")" = 2 ] \
-        || check_failed "the database should hold two certificates for a.test"
+        || fail "the database should hold two certificates for a.test"
 }
 
 # The same names as `wild`, ordered again at once under another lineage: the order must reuse
@@ -203,46 +183,46 @@ cb_reuse() {
     last_order=$(db "select max(id) from orders")
     : >"$CERTBOT_HOOK_LOG"
     cb certonly --manual --preferred-challenges dns --manual-auth-hook "$CERTBOT_HOOKS/refuse-auth.sh" \
-        -d '*.wild.test' -d wild.test --cert-name wild-again || check_failed "certbot certonly failed"
-    [ ! -s "$CERTBOT_HOOK_LOG" ] || check_failed "certbot was asked for a challenge: $(cat "$CERTBOT_HOOK_LOG")"
-    leaf_ok "$LIVE/wild-again/cert.pem" "$LIVE/wild-again/chain.pem" "DNS:*.wild.test,DNS:wild.test"
+        -d '*.wild.test' -d wild.test --cert-name wild-again || fail "certbot certonly failed"
+    [ ! -s "$CERTBOT_HOOK_LOG" ] || fail "certbot was asked for a challenge: $(cat "$CERTBOT_HOOK_LOG")"
+    check_leaf "$LIVE/wild-again/cert.pem" "$LIVE/wild-again/chain.pem" "DNS:*.wild.test,DNS:wild.test"
     in_db "$LIVE/wild-again/cert.pem"
     [ "$(db "select count(*) from authorizations")" = "$authzs" ] \
-        || check_failed "the new order created authorizations instead of reusing the valid ones"
+        || fail "the new order created authorizations instead of reusing the valid ones"
     [ "$(db "select count(*) from challenges where status != 'pending'")" = "$challenges" ] \
-        || check_failed "a challenge was validated again"
+        || fail "a challenge was validated again"
     [ "$(db "select count(*) from orders where id > $last_order")" = 1 ] \
-        || check_failed "expected exactly one new order"
+        || fail "expected exactly one new order"
     [ "$(db "select count(*) from order_authorizations oa join authorizations a on a.id = oa.authorization_id
             where oa.order_id = (select max(id) from orders) and a.status = 'valid' and a.identifier_value = 'wild.test'")" = 2 ] \
-        || check_failed "the new order does not hold the two valid wild.test authorizations"
+        || fail "the new order does not hold the two valid wild.test authorizations"
     # certbot saw both authorizations valid in the order (so had nothing to answer).
     [ "$(exchanges '/authz' | sort -u)" = "200 kid - valid" ] \
-        || check_failed "the order's authorizations were not all valid when certbot fetched them: $(exchanges '/authz')"
+        || fail "the order's authorizations were not all valid when certbot fetched them: $(exchanges '/authz')"
 }
 
 cb_revoke_account_key() {
     local serial
     serial=$(serial_of "$LIVE/ab/cert.pem")
     [ "$(db "select count(*) from certificates where revoked_at is not null")" = 0 ] \
-        || check_failed "a certificate is already revoked"
+        || fail "a certificate is already revoked"
     cb revoke --cert-path "$LIVE/ab/cert.pem" --reason keycompromise --no-delete-after-revoke \
-        || check_failed "certbot revoke failed"
+        || fail "certbot revoke failed"
     [ "$(exchanges '/revoke')" = "200 kid - -" ] \
-        || check_failed "revokeCert signed with the account key (kid) did not answer 200: $(exchanges '/revoke')"
+        || fail "revokeCert signed with the account key (kid) did not answer 200: $(exchanges '/revoke')"
     [ "$(db "select revoked_at is not null, revocation_reason from certificates where lower(serial) = '$serial'")" = "1|1" ] \
-        || check_failed "the database does not mark $serial revoked for keyCompromise"
+        || fail "the database does not mark $serial revoked for keyCompromise"
     [ "$(db "select count(*) from certificates where revoked_at is not null")" = 1 ] \
-        || check_failed "exactly one certificate should be revoked"
+        || fail "exactly one certificate should be revoked"
     local revoked_at
     revoked_at=$(db "select revoked_at from certificates where lower(serial) = '$serial'")
     if cb revoke --cert-path "$LIVE/ab/cert.pem" --reason superseded --no-delete-after-revoke; then
-        check_failed "a second revocation succeeded"
+        fail "a second revocation succeeded"
     fi
     exchanges '/revoke' | grep -q '^400 kid urn:ietf:params:acme:error:alreadyRevoked ' \
-        || check_failed "a second revocation was not refused as alreadyRevoked: $(exchanges '/revoke')"
+        || fail "a second revocation was not refused as alreadyRevoked: $(exchanges '/revoke')"
     [ "$(db "select revoked_at || '|' || revocation_reason from certificates where lower(serial) = '$serial'")" = "$revoked_at|1" ] \
-        || check_failed "the second revocation changed the recorded time or reason"
+        || fail "the second revocation changed the recorded time or reason"
 }
 
 # certbot revoke --key-path signs with the certificate's key (jwk), without the account.
@@ -250,21 +230,21 @@ cb_revoke_certificate_key() {
     local serial cert=$LIVE/wild/cert.pem
     serial=$(serial_of "$cert")
     [ "$(db "select revoked_at is null from certificates where lower(serial) = '$serial'")" = 1 ] \
-        || check_failed "$serial is not a known unrevoked certificate"
+        || fail "$serial is not a known unrevoked certificate"
     cb revoke --cert-path "$cert" --key-path "$LIVE/wild/privkey.pem" --reason superseded \
-        --no-delete-after-revoke || check_failed "certbot revoke --key-path failed"
-    exchanges '/revoke' jwk-matches "$cert" || check_failed "revokeCert was not signed with the certificate's key"
+        --no-delete-after-revoke || fail "certbot revoke --key-path failed"
+    exchanges '/revoke' jwk-matches "$cert" || fail "revokeCert was not signed with the certificate's key"
     [ "$(exchanges '/revoke')" = "200 jwk - -" ] \
-        || check_failed "revokeCert signed with the certificate key did not answer 200: $(exchanges '/revoke')"
+        || fail "revokeCert signed with the certificate key did not answer 200: $(exchanges '/revoke')"
     [ "$(db "select revoked_at is not null, revocation_reason from certificates where lower(serial) = '$serial'")" = "1|4" ] \
-        || check_failed "the database does not mark $serial revoked as superseded"
+        || fail "the database does not mark $serial revoked as superseded"
     [ "$(db "select count(*) from certificates where revoked_at is not null")" = 2 ] \
-        || check_failed "exactly two certificates should now be revoked"
+        || fail "exactly two certificates should now be revoked"
     if cb revoke --cert-path "$cert" --key-path "$LIVE/wild/privkey.pem" --no-delete-after-revoke; then
-        check_failed "a second revocation with the certificate key succeeded"
+        fail "a second revocation with the certificate key succeeded"
     fi
     [ "$(exchanges '/revoke')" = "400 jwk urn:ietf:params:acme:error:alreadyRevoked -" ] \
-        || check_failed "a second revocation was not refused as alreadyRevoked: $(exchanges '/revoke')"
+        || fail "a second revocation was not refused as alreadyRevoked: $(exchanges '/revoke')"
 }
 
 # certbot unregister deactivates the account and deletes certbot's copy of it; with the copy
@@ -275,12 +255,12 @@ cb_deactivation() {
     url=$(account_url)
     id=$(account_id)
     cp -a "$WORK/certbot/accounts" "$WORK/accounts-before-unregister"
-    cb unregister || check_failed "certbot unregister failed"
+    cb unregister || fail "certbot unregister failed"
     exchanges "^$url\$" | grep -q '^200 kid - deactivated$' \
-        || check_failed "the deactivation was not answered 200 with a deactivated account: $(exchanges "^$url\$")"
+        || fail "the deactivation was not answered 200 with a deactivated account: $(exchanges "^$url\$")"
     [ "$(db "select status from accounts where id = '$id'")" = deactivated ] \
-        || check_failed "account $id is not deactivated in the database"
-    [ -z "$(find "$WORK/certbot/accounts" -name regr.json)" ] || check_failed "certbot kept the account"
+        || fail "account $id is not deactivated in the database"
+    [ -z "$(find "$WORK/certbot/accounts" -name regr.json)" ] || fail "certbot kept the account"
 
     rm -rf "$WORK/certbot/accounts"
     cp -a "$WORK/accounts-before-unregister" "$WORK/certbot/accounts"
@@ -289,12 +269,12 @@ cb_deactivation() {
     : >"$CERTBOT_HOOK_LOG"
     if cb certonly --manual --preferred-challenges http --manual-auth-hook "$CERTBOT_HOOKS/refuse-auth.sh" \
         -d a.test -d b.test --cert-name after-deactivation; then
-        check_failed "a deactivated account obtained a certificate"
+        fail "a deactivated account obtained a certificate"
     fi
     [ "$(exchanges '/new-?order$')" = "401 kid urn:ietf:params:acme:error:unauthorized -" ] \
-        || check_failed "newOrder by the deactivated account was not refused with 401 unauthorized: $(exchanges '/new-?order$')"
-    [ "$(db "select count(*) from orders")" = "$orders" ] || check_failed "an order was created"
-    [ "$(db "select count(*) from accounts")" = "$accounts" ] || check_failed "an account was created"
-    [ ! -e "$LIVE/after-deactivation" ] || check_failed "certbot saved a certificate"
-    [ ! -s "$CERTBOT_HOOK_LOG" ] || check_failed "certbot was asked for a challenge"
+        || fail "newOrder by the deactivated account was not refused with 401 unauthorized: $(exchanges '/new-?order$')"
+    [ "$(db "select count(*) from orders")" = "$orders" ] || fail "an order was created"
+    [ "$(db "select count(*) from accounts")" = "$accounts" ] || fail "an account was created"
+    [ ! -e "$LIVE/after-deactivation" ] || fail "certbot saved a certificate"
+    [ ! -s "$CERTBOT_HOOK_LOG" ] || fail "certbot was asked for a challenge"
 }

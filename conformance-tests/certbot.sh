@@ -14,13 +14,13 @@ start_ca
 
 pki_lint() {
     local intermediate=$WORK/data/directories/default/intermediate.pem
-    lint "$WORK/data/root.pem" || check_failed "pkilint: root"
-    lint "$intermediate" || check_failed "pkilint: intermediate"
+    lint "$WORK/data/root.pem" || fail "pkilint: root"
+    lint "$intermediate" || fail "pkilint: intermediate"
     echo | openssl s_client -connect "127.0.0.1:$ACME_PORT" -servername localhost 2>/dev/null \
-        | openssl x509 >"$WORK/serving.pem" || check_failed "could not fetch the serving certificate"
-    lint "$WORK/serving.pem" || check_failed "pkilint: serving certificate"
+        | openssl x509 >"$WORK/serving.pem" || fail "could not fetch the serving certificate"
+    lint "$WORK/serving.pem" || fail "pkilint: serving certificate"
     openssl verify -CAfile "$WORK/root.pem" -untrusted "$intermediate" "$WORK/serving.pem" >/dev/null \
-        || check_failed "the serving certificate does not chain to the root"
+        || fail "the serving certificate does not chain to the root"
 }
 
 certbot_scenarios

@@ -144,7 +144,7 @@ impl FromRequest<AppState> for SignedRequest {
         // RFC 8555 §6.4: the signed url must be exactly the URL requested (with its query,
         // which the orders list's pages use).
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-        let requested = format!("{}{path}", urls_origin(&parts));
+        let requested = format!("{}{path}", urls.origin());
         if jws.header.url != requested {
             return Err(Problem::unauthorized(format!(
                 "the JWS \"url\" {:?} does not match the request URL {requested:?}",
@@ -212,10 +212,6 @@ pub(crate) async fn get_or_post_as_get(
     let (parts, _) = request.into_parts();
     let (directory, urls) = resolve_directory(state, &parts)?;
     Ok((directory, urls, None))
-}
-
-fn urls_origin(parts: &axum::http::request::Parts) -> String {
-    Urls::origin_of(parts).unwrap_or_default()
 }
 
 /// RFC 8555 §6.2: `kid` must be this server's URL of an existing account; RFC 8555 §7.3.6:

@@ -54,6 +54,11 @@ impl Urls {
         ))
     }
 
+    /// `https://host[:port]`, as the request named it.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
     pub fn directory_name(&self) -> &str {
         &self.directory
     }

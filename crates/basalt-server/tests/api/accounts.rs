@@ -257,12 +257,7 @@ async fn key_rollover_checks_the_inner_jws_and_swaps_the_key() {
     .assert_problem("unauthorized", 403);
 
     let reply = key_change(&ca, &old, &new, good, &url("/key-change"), false).await;
-    assert_eq!(
-        reply.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    reply.assert_status(StatusCode::OK);
     // The old key is now unknown, the new key finds the account.
     let old_lookup = old.same_key(None);
     old_lookup

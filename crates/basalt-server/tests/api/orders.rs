@@ -172,12 +172,7 @@ async fn full_flow_issues_a_24_hour_certificate_with_exactly_the_names() {
     bad.assert_problem("badCSR", 400);
 
     let reply = client.finalize(&ca, &order, &["b.test", "a.test"]).await;
-    assert_eq!(
-        reply.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    reply.assert_status(StatusCode::OK);
     let finalized = reply.json();
     assert_eq!(finalized["status"], "valid");
     let cert_url = finalized["certificate"].as_str().unwrap();
@@ -419,12 +414,7 @@ async fn a_passed_not_after_invalidates_the_order_at_finalize() {
             })),
         )
         .await;
-    assert_eq!(
-        reply.status,
-        StatusCode::CREATED,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    reply.assert_status(StatusCode::CREATED);
     let order_url = reply.header("location").unwrap();
     let order = reply.json();
     client.authorize(&ca, &order_url, &order).await;

@@ -23,22 +23,12 @@ async fn a_pending_order_is_finished_after_a_restart() {
         Auth::Kid(client.kid.as_deref().unwrap()),
     );
     let reply = ca.post_raw(&order_url, body, "application/jose+json").await;
-    assert_eq!(
-        reply.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    reply.assert_status(StatusCode::OK);
     assert_eq!(reply.json()["status"], "pending");
 
     client.authorize(&ca, &order_url, &order).await;
     let reply = client.finalize(&ca, &order, &["restart.test"]).await;
-    assert_eq!(
-        reply.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    reply.assert_status(StatusCode::OK);
     assert_eq!(reply.json()["status"], "valid");
 }
 

@@ -32,12 +32,7 @@ async fn owner_revokes_once_then_already_revoked() {
             Some(json!({"certificate": certificate, "reason": 4})),
         )
         .await;
-    assert_eq!(
-        reply.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    reply.assert_status(StatusCode::OK);
     assert!(reply.body.is_empty());
     let serial = last_segment(&cert_url);
     let stored = ca
@@ -84,12 +79,7 @@ async fn strangers_cannot_revoke_but_authorized_accounts_can() {
             Some(json!({"certificate": certificate})),
         )
         .await;
-    assert_eq!(
-        reply.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    reply.assert_status(StatusCode::OK);
 }
 
 #[tokio::test]
@@ -150,12 +140,7 @@ async fn the_certificate_key_may_revoke_with_jwk() {
             Some(json!({"certificate": certificate, "reason": 1})),
         )
         .await;
-    assert_eq!(
-        reply.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    reply.assert_status(StatusCode::OK);
     let serial = last_segment(&cert_url);
     assert_eq!(
         ca.store

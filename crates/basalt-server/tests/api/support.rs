@@ -296,6 +296,17 @@ impl Reply {
             .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
     }
 
+    /// Asserts the HTTP status, showing the body when it differs.
+    #[track_caller]
+    pub fn assert_status(&self, status: StatusCode) {
+        assert_eq!(
+            self.status,
+            status,
+            "{}",
+            String::from_utf8_lossy(&self.body)
+        );
+    }
+
     /// Asserts a problem document of this type and status, with a fresh nonce.
     #[track_caller]
     pub fn assert_problem(&self, problem: &str, status: u16) -> Value {
@@ -409,12 +420,7 @@ impl Client {
                 ),
             )
             .await;
-        assert_eq!(
-            reply.status,
-            StatusCode::CREATED,
-            "{}",
-            String::from_utf8_lossy(&reply.body)
-        );
+        reply.assert_status(StatusCode::CREATED);
         client.kid = reply.header("location");
         client
     }
@@ -444,12 +450,7 @@ impl Client {
                 Some(json!({"identifiers": identifiers})),
             )
             .await;
-        assert_eq!(
-            reply.status,
-            StatusCode::CREATED,
-            "{}",
-            String::from_utf8_lossy(&reply.body)
-        );
+        reply.assert_status(StatusCode::CREATED);
         (reply.header("location").unwrap(), reply.json())
     }
 
@@ -465,12 +466,7 @@ impl Client {
         let reply = self
             .post(ca, challenge["url"].as_str().unwrap(), Some(json!({})))
             .await;
-        assert_eq!(
-            reply.status,
-            StatusCode::OK,
-            "{}",
-            String::from_utf8_lossy(&reply.body)
-        );
+        reply.assert_status(StatusCode::OK);
         challenge
     }
 
@@ -526,12 +522,7 @@ impl Client {
         let (order_url, order) = self.order(ca, names).await;
         self.authorize(ca, &order_url, &order).await;
         let reply = self.finalize(ca, &order, names).await;
-        assert_eq!(
-            reply.status,
-            StatusCode::OK,
-            "{}",
-            String::from_utf8_lossy(&reply.body)
-        );
+        reply.assert_status(StatusCode::OK);
         let order = self.poll_until(ca, &order_url, &["valid"]).await;
         let cert_url = order["certificate"].as_str().unwrap().to_owned();
         let chain = String::from_utf8(self.post(ca, &cert_url, None).await.body).unwrap();

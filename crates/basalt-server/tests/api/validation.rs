@@ -100,12 +100,7 @@ async fn an_ip_address_certificate_via_http01() {
     let order = reply.json();
     client.authorize(&ca, &order_url, &order).await;
     let reply = client.finalize(&ca, &order, &["127.0.0.1"]).await;
-    assert_eq!(
-        reply.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    reply.assert_status(StatusCode::OK);
 }
 
 #[tokio::test]
@@ -192,11 +187,6 @@ async fn caa_is_checked_again_at_finalize_after_eight_hours() {
     );
     ca.dns.records().clear_caa("late.test");
     let reply = client.finalize(&ca, &second, &["late.test"]).await;
-    assert_eq!(
-        reply.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
-    );
+    reply.assert_status(StatusCode::OK);
     let _ = second_url;
 }

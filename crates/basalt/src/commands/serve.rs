@@ -58,6 +58,7 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let root_path = PkiPaths::new(data).root_cert();
     let root_pem = std::fs::read_to_string(&root_path)
         .with_context(|| format!("reading {}", root_path.display()))?;
+    let root_fingerprint = root_fingerprint(&root_pem)?;
     let server_config = ServerConfig {
         root_pem,
         listen: config.server.listen,
@@ -89,7 +90,6 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     .await
     .context("starting the server")?;
 
-    let root_fingerprint = root_fingerprint(data)?;
     let host = match config.server.listen.ip() {
         ip if ip.is_unspecified() => "localhost".to_owned(),
         ip if ip.is_ipv6() => format!("[{ip}]"),
@@ -158,11 +158,8 @@ fn directory_config(
     })
 }
 
-fn root_fingerprint(data: &Path) -> anyhow::Result<String> {
-    let path = PkiPaths::new(data).root_cert();
-    let pem =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let der = pem_to_der(&pem)?;
+fn root_fingerprint(root_pem: &str) -> anyhow::Result<String> {
+    let der = pem_to_der(root_pem)?;
     let first = der
         .first()
         .context("the root certificate file holds no certificate")?;

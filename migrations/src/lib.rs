@@ -17,6 +17,7 @@
 pub use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20261123_000001_initial;
+mod m20261124_000001_expiry_indexes;
 
 /// All of basalt's migrations, oldest first.
 pub struct Migrator;
@@ -24,6 +25,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_initial::Migration)]
+        vec![
+            Box::new(m20261123_000001_initial::Migration),
+            Box::new(m20261124_000001_expiry_indexes::Migration),
+        ]
     }
 }

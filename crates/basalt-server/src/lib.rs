@@ -23,13 +23,13 @@ pub mod views;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use basalt_storage::Store;
 use basalt_validation::Validator;
 use tokio::net::TcpListener;
 
+use crate::authority::expiry_cleanup;
 use crate::authority::serving_certificate::{ServingCertificateError, ServingCertificates};
 use crate::authority::validation::{ValidationWorker, WorkerSettings, validation_channel};
 use crate::clock::Clock;
@@ -37,10 +37,6 @@ use crate::config::ServerConfig;
 use crate::nonces::Nonces;
 use crate::state::{App, AppState};
 use crate::tls::ServingCertResolver;
-
-/// How often expired nonces are removed, and how many at a time.
-const CLEANUP_INTERVAL: Duration = Duration::from_secs(60);
-const CLEANUP_BATCH: u64 = 1000;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +58,8 @@ pub struct Server {
     serving: ServingCertificates,
     resolver: Arc<ServingCertResolver>,
     serving_id: i64,
+    /// This process's name in leases.
+    holder: String,
 }
 
 impl Server {
@@ -99,7 +97,7 @@ impl Server {
             validator.clone(),
             clock.clone(),
             WorkerSettings {
-                holder,
+                holder: holder.clone(),
                 concurrency: config.validation_concurrency,
                 lease: config.validation_lease,
                 valid_authorization_lifetime: config.valid_authorization_lifetime,
@@ -126,6 +124,7 @@ impl Server {
             serving,
             resolver,
             serving_id,
+            holder,
         })
     }
 
@@ -162,25 +161,29 @@ impl Server {
         vec![
             tokio::spawn(self.worker.run()),
             tokio::spawn(self.serving.run(self.resolver, self.serving_id)),
-            tokio::spawn(clean_up(state)),
+            tokio::spawn(clean_up(state, self.holder)),
         ]
     }
 }
 
-/// Removes expired nonces in bounded batches; every replica may run it, deletes are
-/// idempotent.
-async fn clean_up(state: AppState) {
-    let mut tick = tokio::time::interval(CLEANUP_INTERVAL);
+/// Every [`expiry_cleanup::INTERVAL`], runs an expiry clean-up pass if this replica holds
+/// the clean-up lease.
+async fn clean_up(state: AppState, holder: String) {
+    let mut tick = tokio::time::interval(expiry_cleanup::INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match state
-            .store
-            .delete_expired_nonces(state.now(), CLEANUP_BATCH)
-            .await
-        {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(deleted = n, "expired nonces removed"),
-            Err(e) => tracing::warn!(error = %e, "nonce clean-up failed"),
+        match expiry_cleanup::run_pass(&state.store, &holder, state.now()).await {
+            Ok(Some(deleted)) if deleted != expiry_cleanup::Deleted::default() => {
+                tracing::info!(
+                    nonces = deleted.nonces,
+                    orders = deleted.orders,
+                    authorizations = deleted.authorizations,
+                    "expired records removed"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "expiry clean-up failed; retrying next pass"),
         }
     }
 }

@@ -42,6 +42,7 @@ mod config;
 mod connect;
 mod entities;
 mod error;
+mod expiry;
 mod leases;
 mod nonces;
 mod orders;

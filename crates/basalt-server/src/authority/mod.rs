@@ -3,6 +3,7 @@
 //! certificate. Nothing in here knows about axum.
 
 pub mod caa_recheck;
+pub mod expiry_cleanup;
 pub mod identifiers;
 pub mod serving_certificate;
 pub mod validation;

@@ -88,6 +88,9 @@ impl Backend {
     }
 }
 
+/// How long a pooled connection may sit idle before it is pinged on checkout.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
+
 impl Store {
     /// Connects, applies the per-connection settings and brings the schema up to date.
     ///
@@ -103,6 +106,11 @@ impl Store {
         options
             .acquire_timeout(config.acquire_timeout)
             .connect_timeout(config.acquire_timeout)
+            // sqlx pings a connection on every checkout by default: a second round trip per
+            // statement (a thread hop on SQLite). Only a connection idle long enough to have
+            // been dropped by the server or a firewall is tested; a dead one that slips
+            // through fails its statement (503, the client retries) and is discarded.
+            .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
             .sqlx_logging(false);
         match backend {
             Backend::Sqlite => {

@@ -6,12 +6,16 @@
 //! at once (no polling delay). A periodic sweep claims jobs nobody holds, or whose holder's
 //! lease ran out (a replica that died mid-validation), so every job completes exactly once
 //! somewhere.
+//!
+//! The challenge POST may wait a little for its own job ([`ValidationQueue::validate_now`]):
+//! a validation on a healthy network takes milliseconds, so answering with the result saves
+//! the client a poll and, for clients that honour `Retry-After`, a whole second.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use basalt_protocol::KeyAuthorization;
 use basalt_storage::{Store, ValidationJob, ValidationResult};
@@ -22,17 +26,39 @@ use crate::clock::Clock;
 /// How often the sweep looks for jobs nobody holds.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
 
+/// A job for the local worker: the challenge, and whom to tell when its result is stored.
+struct Request {
+    challenge_id: i64,
+    done: Option<oneshot::Sender<()>>,
+}
+
 /// The handle handlers use to ask for a validation.
 #[derive(Clone)]
 pub struct ValidationQueue {
-    sender: mpsc::UnboundedSender<i64>,
+    sender: mpsc::UnboundedSender<Request>,
 }
 
 impl ValidationQueue {
     /// Asks the local worker to claim and run the job for this challenge now. If the worker
     /// is gone (shutting down), the sweep of this or another replica picks the job up.
     pub fn enqueue(&self, challenge_id: i64) {
-        let _ = self.sender.send(challenge_id);
+        let _ = self.sender.send(Request {
+            challenge_id,
+            done: None,
+        });
+    }
+
+    /// Like [`Self::enqueue`], then waits at most `max_wait` for the result to be stored.
+    /// True if it was (read it from the database); false if the job is still running, ran
+    /// out of workers, or was claimed elsewhere — the client polls as usual.
+    pub async fn validate_now(&self, challenge_id: i64, max_wait: Duration) -> bool {
+        let (done, stored) = oneshot::channel();
+        let sent = self.sender.send(Request {
+            challenge_id,
+            done: Some(done),
+        });
+        sent.is_ok()
+            && matches!(tokio::time::timeout(max_wait, stored).await, Ok(Ok(())))
     }
 }
 
@@ -55,7 +81,7 @@ pub struct ValidationWorker {
     validator: Arc<Validator>,
     clock: Arc<dyn Clock>,
     settings: WorkerSettings,
-    receiver: mpsc::UnboundedReceiver<i64>,
+    receiver: mpsc::UnboundedReceiver<Request>,
 }
 
 /// Creates the queue handle and the worker that serves it.
@@ -87,11 +113,11 @@ impl ValidationWorker {
         loop {
             tokio::select! {
                 received = self.receiver.recv() => {
-                    let Some(challenge_id) = received else { break };
+                    let Some(Request { challenge_id, done }) = received else { break };
                     let Ok(permit) = permits.clone().acquire_owned().await else { break };
                     let job = self.store.claim_validation(challenge_id, &self.settings.holder, self.clock.now(), self.settings.lease).await;
                     match job {
-                        Ok(Some(job)) => self.spawn(job, permit),
+                        Ok(Some(job)) => self.spawn(job, permit, done),
                         Ok(None) => {}
                         Err(e) => tracing::warn!(challenge.id = challenge_id, error = %e, "could not claim validation; the sweep will retry"),
                     }
@@ -121,22 +147,31 @@ impl ValidationWorker {
                     let Ok(permit) = permits.clone().acquire_owned().await else {
                         return;
                     };
-                    self.spawn(job, permit);
+                    self.spawn(job, permit, None);
                 }
             }
             Err(e) => tracing::warn!(error = %e, "validation sweep failed"),
         }
     }
 
-    fn spawn(&self, job: ValidationJob, permit: tokio::sync::OwnedSemaphorePermit) {
+    /// Runs `job`; `done` hears when its result is stored (dropped unheard if it is not).
+    fn spawn(
+        &self,
+        job: ValidationJob,
+        permit: tokio::sync::OwnedSemaphorePermit,
+        done: Option<oneshot::Sender<()>>,
+    ) {
         let store = self.store.clone();
         let validator = self.validator.clone();
         let clock = self.clock.clone();
         let valid_for = self.settings.valid_authorization_lifetime;
         let caa = caa_policy(&self.settings.caa_identities, &job);
         tokio::spawn(async move {
-            run_job(&store, &validator, clock.as_ref(), valid_for, caa, job).await;
+            let stored = run_job(&store, &validator, clock.as_ref(), valid_for, caa, job).await;
             drop(permit);
+            if let (true, Some(done)) = (stored, done) {
+                let _ = done.send(());
+            }
         });
     }
 }
@@ -150,6 +185,7 @@ fn caa_policy(identities: &HashMap<String, Vec<String>>, job: &ValidationJob) ->
     })
 }
 
+/// Validates and stores the result; true if it was stored.
 async fn run_job(
     store: &Store,
     validator: &Validator,
@@ -157,7 +193,7 @@ async fn run_job(
     valid_for: Duration,
     caa: Option<CaaPolicy>,
     job: ValidationJob,
-) {
+) -> bool {
     let started = Instant::now();
     let request = ValidationRequest {
         identifier: job.identifier.clone(),
@@ -186,7 +222,7 @@ async fn run_job(
     {
         // The lease runs out and the job is validated again, here or on another replica.
         tracing::error!(challenge.id = job.challenge_id, error = %e, "could not record validation result");
-        return;
+        return false;
     }
     tracing::info!(
         authz.id = job.authorization_id,
@@ -199,4 +235,5 @@ async fn run_job(
         duration_ms = started.elapsed().as_secs_f64() * 1000.0,
         "validation"
     );
+    true
 }

@@ -271,16 +271,15 @@ async fn a_failed_validation_makes_challenge_authorization_and_order_invalid() {
     let authz_url = order["authorizations"][0].as_str().unwrap();
     let authz = client.post(&ca, authz_url, None).await.json();
     let challenge = http01(&authz);
-    // No key authorization is served for this token: the responder answers 404.
+    // No key authorization is served for this token: the responder answers 404. The
+    // validation takes milliseconds, so the answer already carries its result.
     let reply = client
         .post(&ca, challenge["url"].as_str().unwrap(), Some(json!({})))
         .await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.json()["status"], "processing");
-    assert!(reply.header("retry-after").is_some());
-    let challenge = client
-        .poll_until(&ca, challenge["url"].as_str().unwrap(), &["invalid"])
-        .await;
+    assert!(reply.header("retry-after").is_none());
+    let challenge = reply.json();
+    assert_eq!(challenge["status"], "invalid", "{challenge}");
     assert_eq!(
         challenge["error"]["type"],
         "urn:ietf:params:acme:error:unauthorized"
@@ -427,4 +426,26 @@ async fn a_passed_not_after_invalidates_the_order_at_finalize() {
         client.post(&ca, &order_url, None).await.json()["status"],
         "invalid"
     );
+}
+
+#[tokio::test]
+async fn a_slow_validation_is_answered_processing_and_polled() {
+    let ca = TestCa::start().await;
+    let client = Client::register(&ca).await;
+    // The name's DNS never answers, so the validation outlasts the challenge POST's wait.
+    ca.dns.records().set_timeout("slow.test", true);
+    let (_, order) = client.order(&ca, &["slow.test"]).await;
+    let authz_url = order["authorizations"][0].as_str().unwrap();
+    let authz = client.post(&ca, authz_url, None).await.json();
+    let challenge = http01(&authz);
+    let reply = client
+        .post(&ca, challenge["url"].as_str().unwrap(), Some(json!({})))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json()["status"], "processing");
+    assert!(reply.header("retry-after").is_some());
+    let challenge = client
+        .poll_until(&ca, challenge["url"].as_str().unwrap(), &["invalid"])
+        .await;
+    assert_eq!(challenge["error"]["type"], "urn:ietf:params:acme:error:dns");
 }

@@ -42,7 +42,7 @@ impl Store {
 
     /// The account with this id.
     pub async fn account(&self, id: i64) -> Result<Option<AccountRecord>, Error> {
-        load(&self.db, id).await
+        load(&self.read, id).await
     }
 
     /// The account of a key in a directory (served by the unique index).
@@ -54,7 +54,7 @@ impl Store {
         accounts::Entity::find()
             .filter(accounts::Column::Directory.eq(directory))
             .filter(accounts::Column::KeyThumbprint.eq(thumbprint))
-            .one(&self.db)
+            .one(&self.read)
             .await?
             .map(record)
             .transpose()

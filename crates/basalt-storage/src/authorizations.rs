@@ -28,7 +28,7 @@ const CHALLENGES: &str = "challenges";
 impl Store {
     /// The authorization with this id, with its challenges ordered by id.
     pub async fn authorization(&self, id: i64) -> Result<Option<AuthorizationRecord>, Error> {
-        load(&self.db, id).await
+        load(&self.read, id).await
     }
 
     /// An authorization of this account for `identifier` (the base name for wildcards,
@@ -61,10 +61,10 @@ impl Store {
                 .order_by_desc(authorizations::Column::Id)
                 .limit(1)
                 .into_tuple::<i64>()
-                .one(&self.db)
+                .one(&self.read)
                 .await?;
             if let Some(id) = found {
-                return load(&self.db, id).await;
+                return load(&self.read, id).await;
             }
         }
         Ok(None)
@@ -111,11 +111,11 @@ impl Store {
         &self,
         id: i64,
     ) -> Result<Option<(ChallengeRecord, AuthorizationRecord)>, Error> {
-        let Some(model) = challenges::Entity::find_by_id(id).one(&self.db).await? else {
+        let Some(model) = challenges::Entity::find_by_id(id).one(&self.read).await? else {
             return Ok(None);
         };
         let challenge = challenge_record(model)?;
-        let authorization = load(&self.db, challenge.authorization_id)
+        let authorization = load(&self.read, challenge.authorization_id)
             .await?
             .ok_or_else(|| Error::Internal(format!("challenge {id} has no authorization")))?;
         Ok(Some((challenge, authorization)))

@@ -28,7 +28,7 @@ impl Store {
     ) -> Result<Option<CertificateRecord>, Error> {
         certificates::Entity::find()
             .filter(certificates::Column::Serial.eq(serial))
-            .one(&self.db)
+            .one(&self.read)
             .await?
             .map(record)
             .transpose()

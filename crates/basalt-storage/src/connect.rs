@@ -48,12 +48,21 @@ const MYSQL_SESSION_SETUP: [&str; 2] = [
     "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',STRICT_ALL_TABLES')",
 ];
 
-/// The handle every part of the server shares. Cloning is cheap (a pool handle); the store
+/// The handle every part of the server shares. Cloning is cheap (pool handles); the store
 /// keeps no other state, so any replica can serve any request.
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// Every write and every transaction.
     pub(crate) db: DatabaseConnection,
+    /// Plain lookups outside transactions. On SQLite a pool of read-only connections beside
+    /// the single writer (WAL lets readers run while the writer writes, and each sees what
+    /// was committed before it started), so reads never queue behind writes; on the server
+    /// engines the same pool as `db`.
+    pub(crate) read: DatabaseConnection,
 }
+
+/// Read-only SQLite connections beside the writer (at most `storage.max_connections`).
+const SQLITE_READERS: u32 = 4;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Backend {
@@ -130,9 +139,19 @@ impl Store {
                     .map_sqlx_mysql_pool_opts(|o| o.after_connect(mysql_session_setup));
             }
         }
-        let db = Database::connect(options).await?;
+        let db = Database::connect(options.clone()).await?;
         migrate(&db, backend).await?;
-        Ok(Self { db })
+        let read = match backend {
+            // After migrating: the writer has created the file and switched it to WAL.
+            Backend::Sqlite => {
+                options
+                    .max_connections(SQLITE_READERS.min(config.max_connections.max(1)))
+                    .map_sqlx_sqlite_opts(|o| o.read_only(true).busy_timeout(SQLITE_BUSY_TIMEOUT));
+                Database::connect(options).await?
+            }
+            Backend::Postgres | Backend::MySql => db.clone(),
+        };
+        Ok(Self { db, read })
     }
 
     /// Checks that the database answers (for readiness probes).

@@ -112,7 +112,7 @@ impl Store {
 
     /// The order with this id, with its authorization ids.
     pub async fn order(&self, id: i64) -> Result<Option<OrderRecord>, Error> {
-        load(&self.db, id).await
+        load(&self.read, id).await
     }
 
     /// One page of an account's order ids (RFC 8555 §7.1.2.1), ascending, after `after_id`,
@@ -136,7 +136,7 @@ impl Store {
             .order_by_asc(orders::Column::Id)
             .limit(limit)
             .into_tuple::<i64>()
-            .all(&self.db)
+            .all(&self.read)
             .await?)
     }
 

@@ -12,7 +12,8 @@ use std::time::Duration;
 #[derive(Clone, PartialEq, Eq)]
 pub struct StorageConfig {
     pub url: String,
-    /// Pool size for PostgreSQL and MySQL; SQLite always uses one connection for now.
+    /// Pool size for PostgreSQL and MySQL; SQLite uses one writer connection and at most
+    /// `min(4, max_connections)` read-only ones.
     pub max_connections: u32,
     /// How long a call waits for a pooled connection before failing with
     /// `Error::Unavailable`.

@@ -106,9 +106,10 @@ impl Store {
     /// SQLite gets WAL (readers never block the writer), foreign keys, a busy timeout and
     /// `synchronous=NORMAL` (durable at each checkpoint, safe against corruption in WAL
     /// mode). These are set through the connect options, so every connection the pool
-    /// (re)opens has them, not just the first. The pool has one connection: SQLite allows
-    /// one writer, and a second pooled connection upgrading a read to a write can fail
-    /// with SQLITE_BUSY no matter the timeout.
+    /// (re)opens has them, not just the first. The writer pool has one connection: SQLite
+    /// allows one writer, and a second pooled connection upgrading a read to a write can
+    /// fail with SQLITE_BUSY no matter the timeout. Plain lookups go to a separate pool of
+    /// read-only connections, which never write and so never meet that failure.
     pub async fn connect(config: &StorageConfig) -> Result<Self, Error> {
         let backend = Backend::of(&config.url)?;
         let mut options = ConnectOptions::new(config.url.clone());

@@ -25,7 +25,7 @@
 //!   BIGINT unix seconds (UTC), JSON is TEXT, ids are BIGINT auto-increment, and every
 //!   lookup is served by an index (see `basalt-migration`).
 //! * A store method never calls another store method while it holds a transaction: with
-//!   SQLite's single pooled connection that would wait for itself.
+//!   SQLite's single writer connection that would wait for itself.
 //!
 //! **Nonces.** The server issues authenticated nonces that carry their own expiry (an
 //! HMAC over a random value and a timestamp), so issuing needs no database. Redeeming one

@@ -57,8 +57,7 @@ impl ValidationQueue {
             challenge_id,
             done: Some(done),
         });
-        sent.is_ok()
-            && matches!(tokio::time::timeout(max_wait, stored).await, Ok(Ok(())))
+        sent.is_ok() && matches!(tokio::time::timeout(max_wait, stored).await, Ok(Ok(())))
     }
 }
 

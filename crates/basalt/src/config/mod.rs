@@ -49,7 +49,7 @@ pub(crate) struct ServerSection {
 pub(crate) struct StorageSection {
     /// Database URL; empty means the SQLite file `basalt.db` in the data directory.
     pub(crate) database_url: String,
-    /// Connection pool size (PostgreSQL; SQLite uses one connection).
+    /// Connection pool size (PostgreSQL, MySQL; SQLite: one writer and up to 4 readers).
     pub(crate) max_connections: u32,
     /// How long a request waits for a database connection.
     #[serde(with = "crate::duration")]

@@ -6,7 +6,7 @@
 //! minutes; a filter runs one group (`cargo bench -p basalt-server --bench hot_path --
 //! nonce_issue_redeem`). Measurement windows are short (3 s), which is enough for these
 //! microsecond-scale operations but not for detecting small regressions between runs. The
-//! numbers and what they mean for the cost of a certificate are in `docs/benchmarks-floor.md`.
+//! numbers and what they mean for the cost of a certificate are in `BENCHMARKS.md`.
 
 use std::time::Duration;
 

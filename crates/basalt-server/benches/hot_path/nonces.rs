@@ -18,9 +18,10 @@ use crate::sqlite::{BenchDb, runtime};
 /// * `check`: MAC and expiry of the request's nonce, before its signature is verified.
 /// * `redeem`: `check` again plus the `used_nonces` insert (`Store::consume_nonce`) on a
 ///   real SQLite file, after the signature: the one database write every POST makes.
-/// * `store_ping`: `Store::ping`, a store call without SQL: sqlx pings the connection on
-///   acquire, `ping` itself, and sqlx pings again on release, each a round trip to the SQLite
-///   worker thread. `redeem` makes the same two pool pings around its `INSERT`.
+/// * `store_ping`: `Store::ping`, a store call without SQL: the writer connection's `ping`,
+///   then the ping sqlx always makes when a connection goes back to the pool, each a round
+///   trip to the SQLite worker thread. `redeem` makes the same release ping after its
+///   `INSERT`.
 pub(crate) fn nonce_issue_redeem(c: &mut Criterion) {
     let rt = runtime();
     let db = rt.block_on(BenchDb::sqlite());

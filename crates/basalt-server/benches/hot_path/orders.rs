@@ -282,9 +282,13 @@ async fn timed<T>(times: &mut Timings, step: Step, call: impl Future<Output = T>
 ///   is timed). Short windows (1 s of timed calls, 10 samples): each sample also runs the
 ///   untimed earlier steps, and these numbers are for proportions, not for the total.
 ///
-/// Not included: the nonce insert every POST makes (`nonce_issue_redeem`), the account read
-/// of every `kid` request, the reads of polling, and finalize's signature (done inside the
-/// finalize transaction in `serve`, here a ready-made certificate).
+/// * `kid_account_read`: `Store::account`, the lookup every `kid` POST makes before its
+///   signature can be checked (then `account_key` parses the stored JWK, see `jws_verify`):
+///   with the parse, what a cache of account keys would save per request.
+///
+/// Not included: the nonce insert every POST makes (`nonce_issue_redeem`), the reads of
+/// polling, and finalize's signature (done inside the finalize transaction in `serve`, here a
+/// ready-made certificate).
 pub(crate) fn order_db_writes(c: &mut Criterion) {
     let rt = runtime();
     let db = rt.block_on(BenchDb::sqlite());
@@ -302,6 +306,12 @@ pub(crate) fn order_db_writes(c: &mut Criterion) {
                 }
                 total
             }
+        });
+    });
+    group.bench_function("kid_account_read", |b| {
+        b.to_async(&rt).iter(|| async {
+            let account = flow.store.account(flow.account_id).await;
+            assert!(matches!(account, Ok(Some(_))), "{account:?}");
         });
     });
     // Each sample also runs the untimed earlier steps, so a window of 1 s of timed calls takes

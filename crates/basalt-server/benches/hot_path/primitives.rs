@@ -1,5 +1,5 @@
 //! `signature_primitives`: ring's raw signature and key-agreement operations, measured the way
-//! `openssl speed` measures OpenSSL's, so `docs/benchmarks-floor.md` can compare the two and
+//! `openssl speed` measures OpenSSL's, so `BENCHMARKS.md` can compare the two and
 //! separate the cryptography in the other groups from basalt's own overhead.
 
 use std::hint::black_box;

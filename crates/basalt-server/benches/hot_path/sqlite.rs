@@ -1,6 +1,7 @@
 //! A real SQLite file in a temporary directory, connected and migrated by `Store::connect`
-//! exactly as `basalt serve` does (WAL, `synchronous=NORMAL`, one pooled connection), for the
-//! benchmarks that include database work. Shared by `nonces.rs` and `orders.rs`.
+//! exactly as `basalt serve` does (WAL, `synchronous=NORMAL`, one writer connection and the
+//! read-only readers), for the benchmarks that include database work. Shared by `nonces.rs`
+//! and `orders.rs`.
 
 use std::time::Duration;
 
@@ -21,7 +22,8 @@ impl BenchDb {
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("ca.db").display());
         let store = Store::connect(&StorageConfig {
             url,
-            max_connections: 1,
+            // `storage.max_connections`' default in basalt.toml (SQLite uses 4 readers of it).
+            max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
         })
         .await

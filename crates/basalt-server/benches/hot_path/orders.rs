@@ -278,13 +278,12 @@ async fn timed<T>(times: &mut Timings, step: Step, call: impl Future<Output = T>
 /// * `total`: the five writes of an order's life (create_order, start_challenge,
 ///   claim_validation, record_validation, finalize_order), summed per order. The one read
 ///   between them is timed separately and left out.
-/// * `step/<call>`: each store call alone (orders are driven up to that call; only the call
-///   is timed). Short windows (1 s of timed calls, 10 samples): each sample also runs the
-///   untimed earlier steps, and these numbers are for proportions, not for the total.
-///
 /// * `kid_account_read`: `Store::account`, the lookup every `kid` POST makes before its
 ///   signature can be checked (then `account_key` parses the stored JWK, see `jws_verify`):
 ///   with the parse, what a cache of account keys would save per request.
+/// * `step/<call>`: each store call alone (orders are driven up to that call; only the call
+///   is timed). Short windows (1 s of timed calls, 10 samples): each sample also runs the
+///   untimed earlier steps, and these numbers are for proportions, not for the total.
 ///
 /// Not included: the nonce insert every POST makes (`nonce_issue_redeem`), the reads of
 /// polling, and finalize's signature (done inside the finalize transaction in `serve`, here a

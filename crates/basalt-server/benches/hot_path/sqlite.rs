@@ -22,7 +22,7 @@ impl BenchDb {
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("ca.db").display());
         let store = Store::connect(&StorageConfig {
             url,
-            // `storage.max_connections`' default in basalt.toml (SQLite uses 4 readers of it).
+            // basalt.toml's default `storage.max_connections`; SQLite opens min(4, it) readers.
             max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
         })

@@ -269,13 +269,9 @@ async fn a_failed_validation_makes_challenge_authorization_and_order_invalid() {
     let client = Client::register(&ca).await;
     let (order_url, order) = client.order(&ca, &["nobody-home.test"]).await;
     let authz_url = order["authorizations"][0].as_str().unwrap();
-    let authz = client.post(&ca, authz_url, None).await.json();
-    let challenge = http01(&authz);
     // No key authorization is served for this token: the responder answers 404. The
     // validation takes milliseconds, so the answer already carries its result.
-    let reply = client
-        .post(&ca, challenge["url"].as_str().unwrap(), Some(json!({})))
-        .await;
+    let (_, reply) = client.answer_http01_unserved(&ca, authz_url).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert!(reply.header("retry-after").is_none());
     let challenge = reply.json();
@@ -436,11 +432,7 @@ async fn a_slow_validation_is_answered_processing_and_polled() {
     ca.dns.records().set_timeout("slow.test", true);
     let (_, order) = client.order(&ca, &["slow.test"]).await;
     let authz_url = order["authorizations"][0].as_str().unwrap();
-    let authz = client.post(&ca, authz_url, None).await.json();
-    let challenge = http01(&authz);
-    let reply = client
-        .post(&ca, challenge["url"].as_str().unwrap(), Some(json!({})))
-        .await;
+    let (challenge, reply) = client.answer_http01_unserved(&ca, authz_url).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.json()["status"], "processing");
     assert!(reply.header("retry-after").is_some());

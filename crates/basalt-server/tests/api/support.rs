@@ -472,6 +472,16 @@ impl Client {
 
     /// Answers every pending authorization of an order by http-01 and waits until the order
     /// is ready.
+    /// Answers the authorization's http-01 challenge without serving its key authorization
+    /// (the responder answers 404 for the token); returns the challenge and the POST's reply.
+    pub async fn answer_http01_unserved(&self, ca: &TestCa, authz_url: &str) -> (Value, Reply) {
+        let challenge = http01(&self.post(ca, authz_url, None).await.json());
+        let reply = self
+            .post(ca, challenge["url"].as_str().unwrap(), Some(json!({})))
+            .await;
+        (challenge, reply)
+    }
+
     pub async fn authorize(&self, ca: &TestCa, order_url: &str, order: &Value) {
         for authz_url in order["authorizations"].as_array().unwrap() {
             let authz_url = authz_url.as_str().unwrap();

@@ -6,10 +6,10 @@ use basalt_protocol::{
     AuthorizationStatus, ChallengeStatus, ChallengeType, Identifier, IdentifierType, OrderStatus,
     Problem,
 };
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition, Query};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait,
 };
 use time::OffsetDateTime;
@@ -43,31 +43,42 @@ impl Store {
         now: OffsetDateTime,
         valid_until_at_least: OffsetDateTime,
     ) -> Result<Option<AuthorizationRecord>, Error> {
-        for (status, expiring_after) in [
-            (AuthorizationStatus::Valid, valid_until_at_least),
-            (AuthorizationStatus::Pending, now),
-        ] {
-            let found = authorizations::Entity::find()
-                .select_only()
-                .column(authorizations::Column::Id)
-                .filter(authorizations::Column::AccountId.eq(account_id))
-                .filter(
-                    authorizations::Column::IdentifierType.eq(identifier.identifier_type.as_str()),
-                )
-                .filter(authorizations::Column::IdentifierValue.eq(identifier.value.as_str()))
-                .filter(authorizations::Column::Status.eq(status.as_str()))
-                .filter(authorizations::Column::Wildcard.eq(wildcard))
-                .filter(authorizations::Column::ExpiresAt.gt(to_unix(expiring_after)))
-                .order_by_desc(authorizations::Column::Id)
-                .limit(1)
-                .into_tuple::<i64>()
-                .one(&self.read)
-                .await?;
-            if let Some(id) = found {
-                return load(&self.read, id).await;
-            }
+        // One statement for both kinds: valid ones sort first, then the newest.
+        let reusable = Condition::any()
+            .add(
+                authorizations::Column::Status
+                    .eq(AuthorizationStatus::Valid.as_str())
+                    .and(authorizations::Column::ExpiresAt.gt(to_unix(valid_until_at_least))),
+            )
+            .add(
+                authorizations::Column::Status
+                    .eq(AuthorizationStatus::Pending.as_str())
+                    .and(authorizations::Column::ExpiresAt.gt(to_unix(now))),
+            );
+        let valid_first: Expr = Expr::case(
+            authorizations::Column::Status.eq(AuthorizationStatus::Valid.as_str()),
+            0,
+        )
+        .finally(1)
+        .into();
+        let found = authorizations::Entity::find()
+            .select_only()
+            .column(authorizations::Column::Id)
+            .filter(authorizations::Column::AccountId.eq(account_id))
+            .filter(authorizations::Column::IdentifierType.eq(identifier.identifier_type.as_str()))
+            .filter(authorizations::Column::IdentifierValue.eq(identifier.value.as_str()))
+            .filter(authorizations::Column::Wildcard.eq(wildcard))
+            .filter(reusable)
+            .order_by_asc(valid_first)
+            .order_by_desc(authorizations::Column::Id)
+            .limit(1)
+            .into_tuple::<i64>()
+            .one(&self.read)
+            .await?;
+        match found {
+            Some(id) => load(&self.read, id).await,
+            None => Ok(None),
         }
-        Ok(None)
     }
 
     /// Deactivates an authorization (RFC 8555 §7.5.2): pending or valid → deactivated, and
@@ -97,10 +108,9 @@ impl Store {
             )));
         }
         let active = [OrderStatus::Pending, OrderStatus::Ready];
-        let order_ids = orders::linked_order_ids(&tx, id, &active).await?;
         let problem =
             Problem::unauthorized(format!("authorization {id} of this order was deactivated"));
-        orders::invalidate(&tx, order_ids, &active, &problem).await?;
+        orders::invalidate_linked(&tx, Expr::val(id), &active, &problem).await?;
         let authorization = load(&tx, id).await?.ok_or(Error::NotFound)?;
         tx.commit().await?;
         Ok(authorization)
@@ -111,14 +121,20 @@ impl Store {
         &self,
         id: i64,
     ) -> Result<Option<(ChallengeRecord, AuthorizationRecord)>, Error> {
-        let Some(model) = challenges::Entity::find_by_id(id).one(&self.read).await? else {
-            return Ok(None);
-        };
-        let challenge = challenge_record(model)?;
-        let authorization = load(&self.read, challenge.authorization_id)
-            .await?
-            .ok_or_else(|| Error::Internal(format!("challenge {id} has no authorization")))?;
-        Ok(Some((challenge, authorization)))
+        load_by_challenge(&self.read, id).await
+    }
+
+    /// The authorizations with these ids (those that exist), by id, with their challenges;
+    /// one statement for all of them.
+    pub async fn authorizations(&self, ids: &[i64]) -> Result<Vec<AuthorizationRecord>, Error> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        load_where(
+            &self.read,
+            authorizations::Column::Id.is_in(ids.iter().copied()),
+        )
+        .await
     }
 }
 
@@ -202,23 +218,44 @@ pub(crate) async fn lock_for_reuse(
     Ok(status)
 }
 
-/// Reads one authorization and its challenges through `conn`.
+/// Reads one authorization and its challenges through `conn`, in one statement.
 pub(crate) async fn load(
     conn: &impl ConnectionTrait,
     id: i64,
 ) -> Result<Option<AuthorizationRecord>, Error> {
-    let Some(m) = authorizations::Entity::find_by_id(id).one(conn).await? else {
-        return Ok(None);
-    };
-    let challenges = challenges::Entity::find()
-        .filter(challenges::Column::AuthorizationId.eq(id))
+    Ok(load_where(conn, authorizations::Column::Id.eq(id))
+        .await?
+        .pop())
+}
+
+/// The authorizations matching `condition`, by id, each with its challenges by id: one
+/// statement (a left join), because every statement is a round trip to the database (on
+/// SQLite a hand-off to sqlx's connection thread and back), which costs far more than the
+/// rows.
+async fn load_where(
+    conn: &impl ConnectionTrait,
+    condition: impl IntoCondition,
+) -> Result<Vec<AuthorizationRecord>, Error> {
+    authorizations::Entity::find()
+        .filter(condition)
+        .find_with_related(challenges::Entity)
         .order_by_asc(challenges::Column::Id)
         .all(conn)
         .await?
         .into_iter()
+        .map(|(m, challenges)| record(m, challenges))
+        .collect()
+}
+
+fn record(
+    m: authorizations::Model,
+    challenges: Vec<challenges::Model>,
+) -> Result<AuthorizationRecord, Error> {
+    let challenges = challenges
+        .into_iter()
         .map(challenge_record)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(AuthorizationRecord {
+    Ok(AuthorizationRecord {
         identifier: Identifier {
             identifier_type: parse_enum(
                 &m.identifier_type,
@@ -236,10 +273,40 @@ pub(crate) async fn load(
         account_id: m.account_id,
         wildcard: m.wildcard,
         challenges,
-    }))
+    })
 }
 
-pub(crate) fn challenge_record(m: challenges::Model) -> Result<ChallengeRecord, Error> {
+/// The authorization holding challenge `challenge_id`, with all its challenges, in one
+/// statement; `None` if there is no such challenge.
+pub(crate) async fn load_by_challenge(
+    conn: &impl ConnectionTrait,
+    challenge_id: i64,
+) -> Result<Option<(ChallengeRecord, AuthorizationRecord)>, Error> {
+    let owner = Query::select()
+        .column(challenges::Column::AuthorizationId)
+        .from(challenges::Entity)
+        .and_where(challenges::Column::Id.eq(challenge_id))
+        .to_owned();
+    let Some(authorization) = load_where(conn, authorizations::Column::Id.in_subquery(owner))
+        .await?
+        .pop()
+    else {
+        return Ok(None);
+    };
+    let challenge = authorization
+        .challenges
+        .iter()
+        .find(|c| c.id == challenge_id)
+        .cloned()
+        .ok_or_else(|| {
+            Error::Internal(format!(
+                "challenge {challenge_id} vanished from its authorization's join"
+            ))
+        })?;
+    Ok(Some((challenge, authorization)))
+}
+
+fn challenge_record(m: challenges::Model) -> Result<ChallengeRecord, Error> {
     Ok(ChallengeRecord {
         challenge_type: parse_enum(
             &m.challenge_type,
@@ -262,5 +329,6 @@ pub(crate) fn challenge_record(m: challenges::Model) -> Result<ChallengeRecord, 
         authorization_id: m.authorization_id,
         token: m.token,
         validation_record: m.validation_record,
+        account_uri: m.account_uri,
     })
 }

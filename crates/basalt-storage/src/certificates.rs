@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use basalt_protocol::{AuthorizationStatus, Identifier};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::{NotSet, Set},
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    ActiveValue::NotSet, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 use time::OffsetDateTime;
 
@@ -114,44 +114,38 @@ impl Store {
     }
 }
 
-/// Inserts the certificate issued for `order`; returns its id. A duplicate serial is
-/// `Error::Conflict` (the caller's transaction then rolls back).
+/// Inserts the certificate issued for `order` and returns it as stored, built from the row
+/// written rather than read back (one round trip less while finalization holds the write
+/// lock). A duplicate serial is `Error::Conflict` (the caller's transaction then rolls
+/// back).
 pub(crate) async fn insert(
     conn: &impl ConnectionTrait,
     order: &OrderRecord,
     new: &NewCertificate,
     now: i64,
-) -> Result<i64, Error> {
-    Ok(certificates::Entity::insert(certificates::ActiveModel {
-        id: NotSet,
-        serial: Set(new.serial.clone()),
-        directory: Set(order.directory.clone()),
-        account_id: Set(order.account_id),
-        order_id: Set(order.id),
-        der: Set(new.der.clone()),
-        chain_pem: Set(new.chain_pem.clone()),
-        names: Set(to_json(&new.names)?),
-        not_before: Set(to_unix(new.not_before)),
-        not_after: Set(to_unix(new.not_after)),
-        revoked_at: Set(None),
-        revocation_reason: Set(None),
-        created_at: Set(now),
-    })
-    .exec(conn)
-    .await?
-    .last_insert_id)
-}
-
-/// Reads one certificate by id through `conn`.
-pub(crate) async fn load_by_id(
-    conn: &impl ConnectionTrait,
-    id: i64,
-) -> Result<Option<CertificateRecord>, Error> {
-    certificates::Entity::find_by_id(id)
-        .one(conn)
+) -> Result<CertificateRecord, Error> {
+    let mut row = certificates::Model {
+        id: 0,
+        serial: new.serial.clone(),
+        directory: order.directory.clone(),
+        account_id: order.account_id,
+        order_id: order.id,
+        der: new.der.clone(),
+        chain_pem: new.chain_pem.clone(),
+        names: to_json(&new.names)?,
+        not_before: to_unix(new.not_before),
+        not_after: to_unix(new.not_after),
+        revoked_at: None,
+        revocation_reason: None,
+        created_at: now,
+    };
+    let mut insert: certificates::ActiveModel = row.clone().into();
+    insert.id = NotSet;
+    row.id = certificates::Entity::insert(insert)
+        .exec(conn)
         .await?
-        .map(record)
-        .transpose()
+        .last_insert_id;
+    record(row)
 }
 
 fn record(m: certificates::Model) -> Result<CertificateRecord, Error> {

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use basalt_protocol::{AccountStatus, AuthorizationStatus, OrderStatus, Problem};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use crate::Store;
 use crate::codec::{from_json, from_json_opt, parse_enum, to_json};
-use crate::entities::{accounts, authorizations, order_authorizations, orders};
+use crate::entities::{accounts, authorizations, challenges, order_authorizations, orders};
 use crate::error::Error;
 use crate::records::{AuthorizationPlan, FinalizeOutcome, NewCertificate, NewOrder, OrderRecord};
 use crate::time::{from_unix, from_unix_opt, to_unix, to_unix_opt};
@@ -34,22 +34,26 @@ impl Store {
         let now = to_unix(new.now);
         let tx = self.db.begin().await?;
         // Write first: takes SQLite's write lock before anything is read.
-        let order_id = orders::Entity::insert(orders::ActiveModel {
-            id: NotSet,
-            account_id: Set(new.account_id),
-            directory: Set(new.directory.clone()),
-            status: Set(OrderStatus::Pending.as_str().to_owned()),
-            identifiers: Set(to_json(&new.identifiers)?),
-            not_before: Set(to_unix_opt(new.not_before)),
-            not_after: Set(to_unix_opt(new.not_after)),
-            expires_at: Set(to_unix(new.expires_at)),
-            error: Set(None),
-            certificate_serial: Set(None),
-            created_at: Set(now),
-        })
-        .exec(&tx)
-        .await?
-        .last_insert_id;
+        let mut row = orders::Model {
+            id: 0,
+            account_id: new.account_id,
+            directory: new.directory.clone(),
+            status: OrderStatus::Pending.as_str().to_owned(),
+            identifiers: to_json(&new.identifiers)?,
+            not_before: to_unix_opt(new.not_before),
+            not_after: to_unix_opt(new.not_after),
+            expires_at: to_unix(new.expires_at),
+            error: None,
+            certificate_serial: None,
+            created_at: now,
+        };
+        let mut insert: orders::ActiveModel = row.clone().into();
+        insert.id = NotSet;
+        let order_id = orders::Entity::insert(insert)
+            .exec(&tx)
+            .await?
+            .last_insert_id;
+        row.id = order_id;
 
         // The account must still be valid; the shared lock holds off a concurrent
         // deactivation (which would otherwise miss this not-yet-committed order) until we
@@ -104,10 +108,11 @@ impl Store {
                 .filter(orders::Column::Id.eq(order_id))
                 .exec(&tx)
                 .await?;
+            row.status = OrderStatus::Ready.as_str().to_owned();
         }
-        let order = load(&tx, order_id).await?.ok_or(Error::NotFound)?;
         tx.commit().await?;
-        Ok(order)
+        // Built from what was written, not read back: one round trip less under the lock.
+        record(row, authorization_ids.into_iter().collect())
     }
 
     /// The order with this id, with its authorization ids.
@@ -190,8 +195,7 @@ impl Store {
                 return Ok(FinalizeOutcome::Rejected(e));
             }
         };
-        let certificate_id =
-            certificates::insert(&tx, &order, &new_certificate, to_unix(now)).await?;
+        let certificate = certificates::insert(&tx, &order, &new_certificate, to_unix(now)).await?;
         orders::Entity::update_many()
             .col_expr(
                 orders::Column::Status,
@@ -205,11 +209,12 @@ impl Store {
             .filter(orders::Column::Status.eq(OrderStatus::Processing.as_str()))
             .exec(&tx)
             .await?;
-        let order = load(&tx, order_id).await?.ok_or(Error::NotFound)?;
-        let certificate = certificates::load_by_id(&tx, certificate_id)
-            .await?
-            .ok_or(Error::NotFound)?;
         tx.commit().await?;
+        let order = OrderRecord {
+            status: OrderStatus::Valid,
+            certificate_serial: Some(certificate.serial.clone()),
+            ..order
+        };
         Ok(FinalizeOutcome::Issued { order, certificate })
     }
 
@@ -242,23 +247,26 @@ impl Store {
     }
 }
 
-/// Reads one order and its authorization ids through `conn`.
+/// Reads one order and its authorization ids through `conn`, in one statement (a left
+/// join on the link table; see `authorizations::load_where` for why).
 pub(crate) async fn load(
     conn: &impl ConnectionTrait,
     id: i64,
 ) -> Result<Option<OrderRecord>, Error> {
-    let Some(m) = orders::Entity::find_by_id(id).one(conn).await? else {
+    let Some((m, links)) = orders::Entity::find_by_id(id)
+        .find_with_related(order_authorizations::Entity)
+        .order_by_asc(order_authorizations::Column::AuthorizationId)
+        .all(conn)
+        .await?
+        .pop()
+    else {
         return Ok(None);
     };
-    let authorization_ids = order_authorizations::Entity::find()
-        .select_only()
-        .column(order_authorizations::Column::AuthorizationId)
-        .filter(order_authorizations::Column::OrderId.eq(id))
-        .order_by_asc(order_authorizations::Column::AuthorizationId)
-        .into_tuple::<i64>()
-        .all(conn)
-        .await?;
-    Ok(Some(OrderRecord {
+    record(m, links.into_iter().map(|l| l.authorization_id).collect()).map(Some)
+}
+
+fn record(m: orders::Model, authorization_ids: Vec<i64>) -> Result<OrderRecord, Error> {
+    Ok(OrderRecord {
         status: parse_enum(&m.status, OrderStatus::parse, TABLE, "status", m.id)?,
         identifiers: from_json(&m.identifiers, TABLE, "identifiers", m.id)?,
         not_before: from_unix_opt(m.not_before, TABLE, "not_before", m.id)?,
@@ -271,103 +279,112 @@ pub(crate) async fn load(
         directory: m.directory,
         certificate_serial: m.certificate_serial,
         authorization_ids,
-    }))
+    })
 }
 
-/// The ids of the orders linked to an authorization that are in one of `statuses`.
-pub(crate) async fn linked_order_ids(
-    conn: &impl ConnectionTrait,
-    authorization_id: i64,
-    statuses: &[OrderStatus],
-) -> Result<Vec<i64>, Error> {
-    let linked = order_authorizations::Entity::find()
-        .select_only()
-        .column(order_authorizations::Column::OrderId)
-        .filter(order_authorizations::Column::AuthorizationId.eq(authorization_id))
-        .into_tuple::<i64>()
-        .all(conn)
-        .await?;
-    if linked.is_empty() {
-        return Ok(linked);
-    }
-    Ok(orders::Entity::find()
-        .select_only()
-        .column(orders::Column::Id)
-        .filter(orders::Column::Id.is_in(linked))
-        .filter(orders::Column::Status.is_in(statuses.iter().map(|s| s.as_str())))
-        .order_by_asc(orders::Column::Id)
-        .into_tuple::<i64>()
-        .all(conn)
-        .await?)
+/// The orders linked to an authorization: `orders.id IN (SELECT order_id FROM links ...)`.
+/// `authorization` is its id, as a value or a scalar subquery (see
+/// [`authorization_of_challenge`]).
+fn linked_to(authorization: Expr) -> Expr {
+    orders::Column::Id.in_subquery(
+        Query::select()
+            .column(order_authorizations::Column::OrderId)
+            .from(order_authorizations::Entity)
+            .and_where(
+                Expr::col((
+                    order_authorizations::Entity,
+                    order_authorizations::Column::AuthorizationId,
+                ))
+                .eq(authorization),
+            )
+            .to_owned(),
+    )
 }
 
-/// Marks the given orders invalid with `problem`, if they are still in one of `from`.
-pub(crate) async fn invalidate(
+/// The id of the authorization a challenge belongs to, as a scalar subquery, so a statement
+/// can name it without a round trip to read it first.
+pub(crate) fn authorization_of_challenge(challenge_id: i64) -> Expr {
+    Query::select()
+        .column(challenges::Column::AuthorizationId)
+        .from(challenges::Entity)
+        .and_where(challenges::Column::Id.eq(challenge_id))
+        .to_owned()
+        .into()
+}
+
+/// Marks the orders linked to an authorization invalid with `problem`, those still in one
+/// of `from`; one statement.
+pub(crate) async fn invalidate_linked(
     conn: &impl ConnectionTrait,
-    order_ids: Vec<i64>,
+    authorization: Expr,
     from: &[OrderStatus],
     problem: &Problem,
 ) -> Result<(), Error> {
-    if order_ids.is_empty() {
-        return Ok(());
-    }
     orders::Entity::update_many()
         .col_expr(
             orders::Column::Status,
             Expr::value(OrderStatus::Invalid.as_str()),
         )
         .col_expr(orders::Column::Error, Expr::value(to_json(problem)?))
-        .filter(orders::Column::Id.is_in(order_ids))
+        .filter(linked_to(authorization))
         .filter(orders::Column::Status.is_in(from.iter().map(|s| s.as_str())))
         .exec(conn)
         .await?;
     Ok(())
 }
 
-/// Moves pending orders to ready when all their authorizations are valid. Each order row
-/// is locked first (`FOR UPDATE` on PostgreSQL; SQLite's write lock is already held), so
-/// two validations of the same order's authorizations committing concurrently cannot both
-/// see the other's authorization as still pending and leave the order stuck.
-pub(crate) async fn promote_ready(
+/// Moves the pending orders linked to an authorization to ready once all their
+/// authorizations are valid, in two statements however many orders there are. The order
+/// rows are locked first (`FOR UPDATE` on PostgreSQL and MySQL; SQLite's write lock is
+/// already held), and the update that follows reads the authorizations afresh, so two
+/// validations of one order's authorizations committing concurrently cannot both see the
+/// other's authorization as still pending and leave the order stuck: the second waits for
+/// the first's lock and then sees its commit.
+pub(crate) async fn promote_ready_linked(
     conn: &impl ConnectionTrait,
-    order_ids: Vec<i64>,
+    authorization: Expr,
 ) -> Result<(), Error> {
-    for order_id in order_ids {
-        let locked = orders::Entity::find_by_id(order_id)
-            .filter(orders::Column::Status.eq(OrderStatus::Pending.as_str()))
-            .lock_exclusive()
-            .one(conn)
-            .await?;
-        if locked.is_none() {
-            continue;
-        }
-        let authorization_ids = order_authorizations::Entity::find()
-            .select_only()
-            .column(order_authorizations::Column::AuthorizationId)
-            .filter(order_authorizations::Column::OrderId.eq(order_id))
-            .into_tuple::<i64>()
-            .all(conn)
-            .await?;
-        let not_valid = authorizations::Entity::find()
-            .select_only()
-            .column(authorizations::Column::Id)
-            .filter(authorizations::Column::Id.is_in(authorization_ids))
-            .filter(authorizations::Column::Status.ne(AuthorizationStatus::Valid.as_str()))
-            .limit(1)
-            .into_tuple::<i64>()
-            .one(conn)
-            .await?;
-        if not_valid.is_none() {
-            orders::Entity::update_many()
-                .col_expr(
-                    orders::Column::Status,
-                    Expr::value(OrderStatus::Ready.as_str()),
-                )
-                .filter(orders::Column::Id.eq(order_id))
-                .filter(orders::Column::Status.eq(OrderStatus::Pending.as_str()))
-                .exec(conn)
-                .await?;
-        }
+    let locked = orders::Entity::find()
+        .select_only()
+        .column(orders::Column::Id)
+        .filter(linked_to(authorization))
+        .filter(orders::Column::Status.eq(OrderStatus::Pending.as_str()))
+        .order_by_asc(orders::Column::Id)
+        .lock_exclusive()
+        .into_tuple::<i64>()
+        .all(conn)
+        .await?;
+    if locked.is_empty() {
+        return Ok(());
     }
+    let some_not_valid = Query::select()
+        .expr(Expr::val(1))
+        .from(order_authorizations::Entity)
+        .inner_join(
+            authorizations::Entity,
+            Expr::col((authorizations::Entity, authorizations::Column::Id)).equals((
+                order_authorizations::Entity,
+                order_authorizations::Column::AuthorizationId,
+            )),
+        )
+        .and_where(
+            Expr::col((
+                order_authorizations::Entity,
+                order_authorizations::Column::OrderId,
+            ))
+            .equals((orders::Entity, orders::Column::Id)),
+        )
+        .and_where(authorizations::Column::Status.ne(AuthorizationStatus::Valid.as_str()))
+        .to_owned();
+    orders::Entity::update_many()
+        .col_expr(
+            orders::Column::Status,
+            Expr::value(OrderStatus::Ready.as_str()),
+        )
+        .filter(orders::Column::Id.is_in(locked))
+        .filter(orders::Column::Status.eq(OrderStatus::Pending.as_str()))
+        .filter(Expr::exists(some_not_valid).not())
+        .exec(conn)
+        .await?;
     Ok(())
 }

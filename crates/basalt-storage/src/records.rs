@@ -121,6 +121,9 @@ pub struct ChallengeRecord {
     pub validated_at: Option<OffsetDateTime>,
     pub error: Option<Problem>,
     pub validation_record: Option<String>,
+    /// The account URL the client used when it asked for validation (RFC 8657
+    /// `accounturi`), from then on.
+    pub account_uri: Option<String>,
     pub created_at: OffsetDateTime,
 }
 

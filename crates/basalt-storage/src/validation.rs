@@ -13,7 +13,7 @@ use sea_orm::{
 use time::OffsetDateTime;
 
 use crate::Store;
-use crate::authorizations::{self as authz, challenge_record};
+use crate::authorizations as authz;
 use crate::codec::to_json;
 use crate::entities::{accounts, authorizations, challenges};
 use crate::error::Error;
@@ -27,10 +27,36 @@ impl Store {
     /// compare-and-set statement. True if this call moved it (so exactly one caller starts
     /// the validation); false if it was not pending or the authorization no longer allows it.
     /// `account_uri` is the account URL as this client sees it, kept for CAA (RFC 8657).
+    /// Nobody holds the job yet: a worker claims it ([`Store::claim_validation_jobs`]).
     pub async fn start_challenge(
         &self,
         challenge_id: i64,
         account_uri: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, Error> {
+        self.start(challenge_id, account_uri, None, now).await
+    }
+
+    /// Like [`Store::start_challenge`], and in the same statement claims the job for
+    /// `holder` until `now + lease`, for the replica that validates at once (no second
+    /// statement to claim it, none to read the job back: the caller has it).
+    pub async fn start_validation(
+        &self,
+        challenge_id: i64,
+        account_uri: &str,
+        holder: &str,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<bool, Error> {
+        self.start(challenge_id, account_uri, Some((holder, lease)), now)
+            .await
+    }
+
+    async fn start(
+        &self,
+        challenge_id: i64,
+        account_uri: &str,
+        claim: Option<(&str, Duration)>,
         now: OffsetDateTime,
     ) -> Result<bool, Error> {
         let authorization_open = Query::select()
@@ -43,14 +69,21 @@ impl Store {
             .and_where(authorizations::Column::Status.eq(AuthorizationStatus::Pending.as_str()))
             .and_where(authorizations::Column::ExpiresAt.gt(to_unix(now)))
             .to_owned();
+        let (holder, lease_expires_at) = match claim {
+            Some((holder, lease)) => (Some(holder.to_owned()), Some(unix_after(now, lease))),
+            None => (None, None),
+        };
         let moved = challenges::Entity::update_many()
             .col_expr(
                 challenges::Column::Status,
                 Expr::value(ChallengeStatus::Processing.as_str()),
             )
             .col_expr(challenges::Column::AccountUri, Expr::value(account_uri))
-            .col_expr(challenges::Column::LeaseHolder, Expr::value(None::<String>))
-            .col_expr(challenges::Column::LeaseExpiresAt, Expr::value(None::<i64>))
+            .col_expr(challenges::Column::LeaseHolder, Expr::value(holder))
+            .col_expr(
+                challenges::Column::LeaseExpiresAt,
+                Expr::value(lease_expires_at),
+            )
             .filter(challenges::Column::Id.eq(challenge_id))
             .filter(challenges::Column::Status.eq(ChallengeStatus::Pending.as_str()))
             .filter(Expr::exists(authorization_open))
@@ -167,19 +200,20 @@ impl Store {
             .exec(&tx)
             .await?
             .rows_affected;
-        let Some(challenge) = challenges::Entity::find_by_id(challenge_id)
-            .one(&tx)
-            .await?
-        else {
-            return Err(Error::NotFound);
-        };
         if moved == 0 {
-            // Someone else recorded a result first; theirs stands.
+            // Someone else recorded a result first, and theirs stands; or there is no such
+            // challenge.
+            let exists = challenges::Entity::find_by_id(challenge_id)
+                .select_only()
+                .column(challenges::Column::Id)
+                .into_tuple::<i64>()
+                .one(&tx)
+                .await?;
             tx.rollback().await?;
-            return Ok(());
+            return exists.map(|_| ()).ok_or(Error::NotFound);
         }
-        let authorization_id = challenge.authorization_id;
-
+        // The authorization is named by a subquery on the challenge: no statement to read
+        // its id first (each statement is a round trip while the write lock is held).
         let mut authorization_update = authorizations::Entity::update_many().col_expr(
             authorizations::Column::Status,
             Expr::value(authorization_status.as_str()),
@@ -191,19 +225,25 @@ impl Store {
             );
         }
         let authorization_moved = authorization_update
-            .filter(authorizations::Column::Id.eq(authorization_id))
+            .filter(
+                authorizations::Column::Id
+                    .into_expr()
+                    .eq(orders::authorization_of_challenge(challenge_id)),
+            )
             .filter(authorizations::Column::Status.eq(AuthorizationStatus::Pending.as_str()))
             .exec(&tx)
             .await?
             .rows_affected;
 
         if authorization_moved == 1 {
-            let pending = [OrderStatus::Pending];
-            let order_ids = orders::linked_order_ids(&tx, authorization_id, &pending).await?;
+            let authorization = orders::authorization_of_challenge(challenge_id);
             match result {
-                ValidationResult::Valid => orders::promote_ready(&tx, order_ids).await?,
+                ValidationResult::Valid => {
+                    orders::promote_ready_linked(&tx, authorization).await?;
+                }
                 ValidationResult::Invalid(problem) => {
-                    orders::invalidate(&tx, order_ids, &pending, problem).await?;
+                    let pending = [OrderStatus::Pending];
+                    orders::invalidate_linked(&tx, authorization, &pending, problem).await?;
                 }
             }
         }
@@ -211,21 +251,14 @@ impl Store {
         Ok(())
     }
 
-    /// Everything a validator needs for one challenge.
+    /// Everything a validator needs for one challenge (two statements: the challenge with
+    /// its authorization, then the account).
     async fn validation_job(&self, challenge_id: i64) -> Result<Option<ValidationJob>, Error> {
-        let Some(model) = challenges::Entity::find_by_id(challenge_id)
-            .one(&self.db)
-            .await?
+        let Some((challenge, authorization)) =
+            authz::load_by_challenge(&self.db, challenge_id).await?
         else {
             return Ok(None);
         };
-        let model_account_uri = model.account_uri.clone();
-        let challenge = challenge_record(model)?;
-        let authorization = authz::load(&self.db, challenge.authorization_id)
-            .await?
-            .ok_or_else(|| {
-                Error::Internal(format!("challenge {challenge_id} has no authorization"))
-            })?;
         let account = accounts::Entity::find_by_id(authorization.account_id)
             .one(&self.db)
             .await?
@@ -242,7 +275,7 @@ impl Store {
             account_id: account.id,
             account_key_thumbprint: account.key_thumbprint,
             directory: account.directory,
-            account_uri: model_account_uri,
+            account_uri: challenge.account_uri,
         }))
     }
 }

@@ -16,9 +16,9 @@ use basalt_protocol::{
     Problem, ProblemType,
 };
 use basalt_storage::{
-    AccountRecord, AuthorizationPlan, Error, FinalizeOutcome, NewAccount, NewAuthorization,
-    NewCertificate, NewChallenge, NewOrder, NewServingCertificate, OrderRecord, RevokeOutcome,
-    StorageConfig, Store, ValidationResult,
+    AccountRecord, AuthorizationPlan, AuthorizationRecord, Error, FinalizeOutcome, NewAccount,
+    NewAuthorization, NewCertificate, NewChallenge, NewOrder, NewServingCertificate, OrderRecord,
+    RevokeOutcome, StorageConfig, Store, ValidationResult,
 };
 use sea_orm::{ConnectionTrait, Database};
 use time::OffsetDateTime;
@@ -331,6 +331,16 @@ async fn validate(store: &Store, authorization_id: i64, result: ValidationResult
         )
         .await
         .unwrap();
+}
+
+/// A pending authorization for `name` (with its challenges), through a new order.
+async fn new_authorization(store: &Store, account_id: i64, name: &str) -> AuthorizationRecord {
+    let order = order_with_new_authorizations(store, account_id, &[name]).await;
+    store
+        .authorization(order.authorization_ids[0])
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 fn certificate(serial: &str) -> NewCertificate {
@@ -744,6 +754,42 @@ async fn orders_create_new_and_reuse_authorizations() {
             .unwrap();
         assert_eq!(third.status, OrderStatus::Ready);
 
+        // A newer pending authorization for the same name: a valid one still comes first
+        // while it lasts long enough, the pending one otherwise.
+        let fourth = s
+            .create_order(&new_order(
+                a.id,
+                &["a.test"],
+                vec![create_plan("a.test", false)],
+            ))
+            .await
+            .unwrap();
+        let newer_pending = fourth.authorization_ids[0];
+        assert!(newer_pending > valid.id);
+        let name = Identifier::dns("a.test");
+        let reuse =
+            |valid_until| s.reusable_authorization(a.id, &name, false, at(100), valid_until);
+        assert_eq!(reuse(at(8 * DAY)).await.unwrap().unwrap().id, valid.id);
+        assert_eq!(
+            reuse(at(31 * DAY)).await.unwrap().unwrap().id,
+            newer_pending
+        );
+
+        // Several authorizations in one call: those that exist, by id, with challenges.
+        let many = s
+            .authorizations(&[newer_pending, 9999, valid.id])
+            .await
+            .unwrap();
+        assert_eq!(
+            many,
+            vec![
+                s.authorization(valid.id).await.unwrap().unwrap(),
+                s.authorization(newer_pending).await.unwrap().unwrap(),
+            ]
+        );
+        assert!(many.iter().all(|z| !z.challenges.is_empty()));
+        assert!(s.authorizations(&[]).await.unwrap().is_empty());
+
         // Reuse of another account's authorization, or of an unknown one, is refused and
         // leaves nothing behind.
         let b = account(s, "thumb-b").await;
@@ -770,7 +816,7 @@ async fn orders_create_new_and_reuse_authorizations() {
         ));
         assert_eq!(
             s.order_ids_for_account(a.id, None, 10).await.unwrap().len(),
-            3
+            4
         );
     });
 }
@@ -1018,12 +1064,7 @@ async fn claims_are_exclusive_until_the_lease_expires() {
     on_every_backend!(|db| {
         let s = &db.store;
         let a = account(s, "thumb-a").await;
-        let order = order_with_new_authorizations(s, a.id, &["a.test"]).await;
-        let authorization = s
-            .authorization(order.authorization_ids[0])
-            .await
-            .unwrap()
-            .unwrap();
+        let authorization = new_authorization(s, a.id, "a.test").await;
         let challenge = &authorization.challenges[0];
         let lease = Duration::from_secs(30);
 
@@ -1080,6 +1121,52 @@ async fn claims_are_exclusive_until_the_lease_expires() {
                 .unwrap()
                 .is_none()
         );
+    });
+}
+
+#[tokio::test]
+async fn starting_a_validation_claims_it_in_the_same_step() {
+    on_every_backend!(|db| {
+        let s = &db.store;
+        let a = account(s, "thumb-a").await;
+        let authorization = new_authorization(s, a.id, "a.test").await;
+        let challenge = &authorization.challenges[0];
+        let lease = Duration::from_secs(30);
+
+        assert!(
+            s.start_validation(challenge.id, ACCOUNT_URI, "a", at(10), lease)
+                .await
+                .unwrap()
+        );
+        // Once only, like start_challenge.
+        assert!(
+            !s.start_validation(challenge.id, ACCOUNT_URI, "b", at(11), lease)
+                .await
+                .unwrap()
+        );
+        let (started, _) = s.challenge(challenge.id).await.unwrap().unwrap();
+        assert_eq!(started.status, ChallengeStatus::Processing);
+        assert_eq!(started.account_uri.as_deref(), Some(ACCOUNT_URI));
+        // Held by a until its lease runs out: neither a claim nor a sweep takes it.
+        assert!(
+            s.claim_validation(challenge.id, "b", at(20), lease)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            s.claim_validation_jobs("b", at(40), lease, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let orphan = s
+            .claim_validation_jobs("b", at(41), lease, 10)
+            .await
+            .unwrap();
+        assert_eq!(orphan.len(), 1);
+        assert_eq!(orphan[0].challenge_id, challenge.id);
+        assert_eq!(orphan[0].account_uri.as_deref(), Some(ACCOUNT_URI));
     });
 }
 

@@ -32,12 +32,12 @@ pub async fn recheck_caa(
         identities: directory.meta.caa_identities.clone(),
         account_uri: account_uri.to_owned(),
     };
-    for id in &order.authorization_ids {
-        let authz = state
-            .store
-            .authorization(*id)
-            .await?
-            .ok_or(AcmeError::Storage(basalt_storage::Error::NotFound))?;
+    // One statement for all of the order's authorizations.
+    let authorizations = state.store.authorizations(&order.authorization_ids).await?;
+    if authorizations.len() != order.authorization_ids.len() {
+        return Err(AcmeError::Storage(basalt_storage::Error::NotFound));
+    }
+    for authz in &authorizations {
         let Some(challenge) = authz
             .challenges
             .iter()

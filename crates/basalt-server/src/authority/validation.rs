@@ -1,13 +1,13 @@
-//! Scheduling validations: the challenge POST only marks the challenge `processing` in the
-//! database; a worker claims it by lease and runs the validator.
+//! Scheduling validations: the challenge POST marks the challenge `processing` in the
+//! database, claimed by this replica's lease, and hands the job to the local worker.
 //!
 //! The database is the queue: a job is a challenge in `processing`, owned by whoever holds
-//! its lease. The replica that received the POST is told through a channel and claims the job
-//! at once (no polling delay). A periodic sweep claims jobs nobody holds, or whose holder's
-//! lease ran out (a replica that died mid-validation), so every job completes exactly once
-//! somewhere.
+//! its lease. The replica that received the POST claims the job in the same statement that
+//! starts it and runs it at once (no polling delay, no statement to read the job back). A
+//! periodic sweep claims jobs nobody holds, or whose holder's lease ran out (a replica that
+//! died mid-validation), so every job completes exactly once somewhere.
 //!
-//! The challenge POST may wait a little for its own job ([`ValidationQueue::validate_now`]):
+//! The challenge POST may wait a little for its own job ([`ValidationQueue::start`]):
 //! a validation on a healthy network takes milliseconds, so answering with the result saves
 //! the client a poll and, for clients that honour `Retry-After`, a whole second.
 
@@ -20,44 +20,92 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use basalt_protocol::KeyAuthorization;
 use basalt_storage::{Store, ValidationJob, ValidationResult};
 use basalt_validation::{CaaPolicy, ValidationRequest, Validator};
+use time::OffsetDateTime;
 
 use crate::clock::Clock;
 
 /// How often the sweep looks for jobs nobody holds.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
 
-/// A job for the local worker: the challenge, and whom to tell when its result is stored.
+/// A job for the local worker, already claimed by this replica, and whom to tell what was
+/// stored.
 struct Request {
-    challenge_id: i64,
-    done: Option<oneshot::Sender<()>>,
+    job: ValidationJob,
+    done: Option<oneshot::Sender<StoredResult>>,
 }
 
-/// The handle handlers use to ask for a validation.
+/// The result of a validation as [`Store::record_validation`] stored it, so the challenge
+/// POST can answer with it without reading it back.
+#[derive(Debug, Clone)]
+pub struct StoredResult {
+    pub result: ValidationResult,
+    /// What was checked (JSON), as stored in `validation_record`.
+    pub validation_record: Option<String>,
+    /// When it was recorded, in whole seconds as stored.
+    pub at: OffsetDateTime,
+}
+
+/// What became of a client's request to validate a challenge.
+#[derive(Debug, Clone)]
+pub enum Started {
+    /// The challenge was not pending, or its authorization no longer was (another request
+    /// got there first, or it expired): nothing was started.
+    NotStarted,
+    /// Started and claimed here; no result within the wait (the client polls).
+    Running,
+    /// Started here, and its result is stored.
+    Finished(StoredResult),
+}
+
+/// The handle handlers use to start validations.
 #[derive(Clone)]
 pub struct ValidationQueue {
     sender: mpsc::UnboundedSender<Request>,
+    holder: Arc<str>,
+    lease: Duration,
 }
 
 impl ValidationQueue {
-    /// Asks the local worker to claim and run the job for this challenge now. If the worker
-    /// is gone (shutting down), the sweep of this or another replica picks the job up.
-    pub fn enqueue(&self, challenge_id: i64) {
-        let _ = self.sender.send(Request {
-            challenge_id,
-            done: None,
-        });
-    }
-
-    /// Like [`Self::enqueue`], then waits at most `max_wait` for the result to be stored.
-    /// True if it was (read it from the database); false if the job is still running, ran
-    /// out of workers, or was claimed elsewhere — the client polls as usual.
-    pub async fn validate_now(&self, challenge_id: i64, max_wait: Duration) -> bool {
+    /// Starts validating a challenge the client answered (RFC 8555 §7.5.1): one statement
+    /// moves it to `processing` and claims it for this replica, the local worker runs `job`
+    /// at once (no polling delay, no statement to read the job back), and this waits at
+    /// most `max_wait` for the stored result. If the worker cannot run it (shutting down),
+    /// the lease runs out and a sweep, here or on another replica, validates it.
+    pub async fn start(
+        &self,
+        store: &Store,
+        job: ValidationJob,
+        now: OffsetDateTime,
+        max_wait: Duration,
+    ) -> Result<Started, basalt_storage::Error> {
+        let account_uri = job.account_uri.clone().unwrap_or_default();
+        let started = store
+            .start_validation(
+                job.challenge_id,
+                &account_uri,
+                &self.holder,
+                now,
+                self.lease,
+            )
+            .await?;
+        if !started {
+            return Ok(Started::NotStarted);
+        }
         let (done, stored) = oneshot::channel();
-        let sent = self.sender.send(Request {
-            challenge_id,
-            done: Some(done),
-        });
-        sent.is_ok() && matches!(tokio::time::timeout(max_wait, stored).await, Ok(Ok(())))
+        if self
+            .sender
+            .send(Request {
+                job,
+                done: Some(done),
+            })
+            .is_err()
+        {
+            return Ok(Started::Running);
+        }
+        Ok(match tokio::time::timeout(max_wait, stored).await {
+            Ok(Ok(result)) => Started::Finished(result),
+            _ => Started::Running,
+        })
     }
 }
 
@@ -92,7 +140,11 @@ pub fn validation_channel(
 ) -> (ValidationQueue, ValidationWorker) {
     let (sender, receiver) = mpsc::unbounded_channel();
     (
-        ValidationQueue { sender },
+        ValidationQueue {
+            sender,
+            holder: settings.holder.as_str().into(),
+            lease: settings.lease,
+        },
         ValidationWorker {
             store,
             validator,
@@ -112,14 +164,9 @@ impl ValidationWorker {
         loop {
             tokio::select! {
                 received = self.receiver.recv() => {
-                    let Some(Request { challenge_id, done }) = received else { break };
+                    let Some(Request { job, done }) = received else { break };
                     let Ok(permit) = permits.clone().acquire_owned().await else { break };
-                    let job = self.store.claim_validation(challenge_id, &self.settings.holder, self.clock.now(), self.settings.lease).await;
-                    match job {
-                        Ok(Some(job)) => self.spawn(job, permit, done),
-                        Ok(None) => {}
-                        Err(e) => tracing::warn!(challenge.id = challenge_id, error = %e, "could not claim validation; the sweep will retry"),
-                    }
+                    self.spawn(job, permit, done);
                 }
                 _ = sweep.tick() => self.sweep(&permits).await,
             }
@@ -153,12 +200,12 @@ impl ValidationWorker {
         }
     }
 
-    /// Runs `job`; `done` hears when its result is stored (dropped unheard if it is not).
+    /// Runs `job`; `done` hears what was stored (dropped unheard if nothing was).
     fn spawn(
         &self,
         job: ValidationJob,
         permit: tokio::sync::OwnedSemaphorePermit,
-        done: Option<oneshot::Sender<()>>,
+        done: Option<oneshot::Sender<StoredResult>>,
     ) {
         let store = self.store.clone();
         let validator = self.validator.clone();
@@ -168,8 +215,8 @@ impl ValidationWorker {
         tokio::spawn(async move {
             let stored = run_job(&store, &validator, clock.as_ref(), valid_for, caa, job).await;
             drop(permit);
-            if let (true, Some(done)) = (stored, done) {
-                let _ = done.send(());
+            if let (Some(stored), Some(done)) = (stored, done) {
+                let _ = done.send(stored);
             }
         });
     }
@@ -184,7 +231,7 @@ fn caa_policy(identities: &HashMap<String, Vec<String>>, job: &ValidationJob) ->
     })
 }
 
-/// Validates and stores the result; true if it was stored.
+/// Validates and stores the result; what was stored, if it was.
 async fn run_job(
     store: &Store,
     validator: &Validator,
@@ -192,7 +239,7 @@ async fn run_job(
     valid_for: Duration,
     caa: Option<CaaPolicy>,
     job: ValidationJob,
-) -> bool {
+) -> Option<StoredResult> {
     let started = Instant::now();
     let request = ValidationRequest {
         identifier: job.identifier.clone(),
@@ -208,7 +255,11 @@ async fn run_job(
         Some(problem) => ValidationResult::Invalid(problem.clone()),
     };
     let record = serde_json::to_string(&outcome.records).ok();
-    let now = clock.now();
+    // Whole seconds, as the database keeps it, so the answer matches later reads.
+    let now = clock
+        .now()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| clock.now());
     if let Err(e) = store
         .record_validation(
             job.challenge_id,
@@ -221,7 +272,7 @@ async fn run_job(
     {
         // The lease runs out and the job is validated again, here or on another replica.
         tracing::error!(challenge.id = job.challenge_id, error = %e, "could not record validation result");
-        return false;
+        return None;
     }
     tracing::info!(
         authz.id = job.authorization_id,
@@ -234,5 +285,9 @@ async fn run_job(
         duration_ms = started.elapsed().as_secs_f64() * 1000.0,
         "validation"
     );
-    true
+    Some(StoredResult {
+        result,
+        validation_record: record,
+        at: now,
+    })
 }

@@ -5,7 +5,11 @@ use axum::http::StatusCode;
 
 use basalt_protocol::objects::AuthorizationUpdateRequest;
 use basalt_protocol::{AuthorizationStatus, ChallengeStatus, Problem};
-use basalt_storage::{AuthorizationRecord, ChallengeRecord};
+use basalt_storage::{
+    AccountRecord, AuthorizationRecord, ChallengeRecord, ValidationJob, ValidationResult,
+};
+
+use crate::authority::validation::{Started, StoredResult};
 
 use crate::extract::SignedRequest;
 use crate::problem::AcmeResult;
@@ -108,6 +112,7 @@ pub async fn challenge(
         let _: serde_json::Map<String, serde_json::Value> = req.payload()?;
         respond_to_challenge(
             &state,
+            account,
             &req.urls.account(account.id),
             challenge,
             &authz,
@@ -127,6 +132,7 @@ pub async fn challenge(
 
 async fn respond_to_challenge(
     state: &AppState,
+    account: &AccountRecord,
     account_uri: &str,
     challenge: ChallengeRecord,
     authz: &AuthorizationRecord,
@@ -144,25 +150,55 @@ async fn respond_to_challenge(
         ))
         .into());
     }
-    if state
-        .store
-        .start_challenge(challenge.id, account_uri, now)
-        .await?
-    {
-        if state
-            .validation
-            .validate_now(challenge.id, CHALLENGE_RESULT_WAIT)
-            .await
-            && let Some((done, _)) = state.store.challenge(challenge.id).await?
-        {
-            return Ok(done);
-        }
-        return Ok(ChallengeRecord {
+    // Everything the validator needs is at hand: no statement to read it back.
+    let job = ValidationJob {
+        challenge_id: challenge.id,
+        authorization_id: authz.id,
+        challenge_type: challenge.challenge_type,
+        token: challenge.token.clone(),
+        identifier: authz.identifier.clone(),
+        wildcard: authz.wildcard,
+        account_id: account.id,
+        account_key_thumbprint: account.key_thumbprint.clone(),
+        directory: account.directory.clone(),
+        account_uri: Some(account_uri.to_owned()),
+    };
+    let started = state
+        .validation
+        .start(&state.store, job, now, CHALLENGE_RESULT_WAIT)
+        .await?;
+    Ok(match started {
+        Started::Finished(stored) => finished(challenge, account_uri, stored),
+        Started::Running => ChallengeRecord {
             status: ChallengeStatus::Processing,
+            account_uri: Some(account_uri.to_owned()),
             ..challenge
-        });
+        },
+        // A concurrent request moved it first: answer with what is stored now.
+        Started::NotStarted => state
+            .store
+            .challenge(challenge.id)
+            .await?
+            .map_or(challenge, |(c, _)| c),
+    })
+}
+
+/// The challenge as its validation left it in the database (see `Store::record_validation`).
+fn finished(
+    challenge: ChallengeRecord,
+    account_uri: &str,
+    stored: StoredResult,
+) -> ChallengeRecord {
+    let (status, validated_at, error) = match stored.result {
+        ValidationResult::Valid => (ChallengeStatus::Valid, Some(stored.at), None),
+        ValidationResult::Invalid(problem) => (ChallengeStatus::Invalid, None, Some(problem)),
+    };
+    ChallengeRecord {
+        status,
+        validated_at,
+        error,
+        validation_record: stored.validation_record,
+        account_uri: Some(account_uri.to_owned()),
+        ..challenge
     }
-    // A concurrent request moved it first: answer with what is stored now.
-    let current = state.store.challenge(challenge.id).await?;
-    Ok(current.map_or(challenge, |(c, _)| c))
 }

@@ -17,7 +17,17 @@ pub struct Model {
     pub created_at: i64,
 }
 
+/// Declared so an authorization and its challenges load in one statement (a left join).
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_many = "super::challenges::Entity")]
+    Challenges,
+}
+
+impl Related<super::challenges::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Challenges.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -31,6 +31,19 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::authorizations::Entity",
+        from = "Column::AuthorizationId",
+        to = "super::authorizations::Column::Id"
+    )]
+    Authorization,
+}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Related<super::authorizations::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Authorization.def()
+    }
+}

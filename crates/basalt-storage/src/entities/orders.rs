@@ -23,7 +23,17 @@ pub struct Model {
     pub created_at: i64,
 }
 
+/// Declared so an order and its authorization links load in one statement (a left join).
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_many = "super::order_authorizations::Entity")]
+    Authorizations,
+}
+
+impl Related<super::order_authorizations::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Authorizations.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

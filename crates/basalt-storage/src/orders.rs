@@ -145,7 +145,7 @@ impl Store {
             .await?)
     }
 
-    /// Finalizes an order (RFC 8555 §7.4) in one transaction:
+    /// Finalizes an order (RFC 8555 §7.4), as the caller loaded it, in one transaction:
     /// 1. compare-and-set `ready → processing` for an unexpired order — the first statement,
     ///    so it also takes SQLite's write lock, and of two concurrent finalizations exactly
     ///    one proceeds; if no row moved, returns `NotReady` with the order as it is;
@@ -158,10 +158,11 @@ impl Store {
     /// `processing` order is never left behind.
     pub async fn finalize_order<E: Send>(
         &self,
-        order_id: i64,
+        order: &OrderRecord,
         now: OffsetDateTime,
         sign: impl FnOnce(&OrderRecord) -> Result<NewCertificate, E> + Send,
     ) -> Result<FinalizeOutcome<E>, Error> {
+        let order_id = order.id;
         let tx = self.db.begin().await?;
         let moved = orders::Entity::update_many()
             .col_expr(
@@ -179,7 +180,12 @@ impl Store {
             let order = load(&self.db, order_id).await?.ok_or(Error::NotFound)?;
             return Ok(FinalizeOutcome::NotReady(order));
         }
-        let order = load(&tx, order_id).await?.ok_or(Error::NotFound)?;
+        // Everything but an order's status, error and serial is fixed at creation, so the
+        // caller's copy with the status just set is the row: no statement to read it back.
+        let order = OrderRecord {
+            status: OrderStatus::Processing,
+            ..order.clone()
+        };
         let new_certificate = match sign(&order) {
             Ok(certificate) => certificate,
             Err(e) => {

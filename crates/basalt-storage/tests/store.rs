@@ -1251,7 +1251,7 @@ async fn finalize_issues_once() {
         let a = account(s, "thumb-a").await;
         let order = ready_order(s, a.id).await;
         let outcome = s
-            .finalize_order(order.id, at(100), |o: &OrderRecord| {
+            .finalize_order(&order, at(100), |o: &OrderRecord| {
                 assert_eq!(o.status, OrderStatus::Processing);
                 Ok::<_, String>(certificate("0a1b"))
             })
@@ -1280,7 +1280,7 @@ async fn finalize_issues_once() {
 
         let mut signed_again = false;
         let outcome = s
-            .finalize_order(order.id, at(200), |_: &OrderRecord| {
+            .finalize_order(&order, at(200), |_: &OrderRecord| {
                 signed_again = true;
                 Ok::<_, String>(certificate("ffff"))
             })
@@ -1290,9 +1290,14 @@ async fn finalize_issues_once() {
         assert!(!signed_again);
         assert_eq!(s.certificate_by_serial("ffff").await.unwrap(), None);
         let missing = s
-            .finalize_order(9999, at(200), |_: &OrderRecord| {
-                Ok::<_, String>(certificate("x"))
-            })
+            .finalize_order(
+                &OrderRecord {
+                    id: 9999,
+                    ..order.clone()
+                },
+                at(200),
+                |_: &OrderRecord| Ok::<_, String>(certificate("x")),
+            )
             .await;
         assert_eq!(missing, Err(Error::NotFound));
     });
@@ -1306,7 +1311,7 @@ async fn finalize_refuses_pending_and_expired_orders() {
         let pending = order_with_new_authorizations(s, a.id, &["p.test"]).await;
         let outcome = s
             .finalize_order(
-                pending.id,
+                &pending,
                 at(100),
                 |_: &OrderRecord| -> Result<NewCertificate, String> {
                     panic!("must not sign a pending order")
@@ -1319,7 +1324,7 @@ async fn finalize_refuses_pending_and_expired_orders() {
         let ready = ready_order(s, a.id).await;
         let outcome = s
             .finalize_order(
-                ready.id,
+                &ready,
                 at(7 * DAY),
                 |_: &OrderRecord| -> Result<NewCertificate, String> {
                     panic!("must not sign an expired order")
@@ -1342,7 +1347,7 @@ async fn rejected_signing_leaves_the_order_ready_and_stores_nothing() {
         let a = account(s, "thumb-a").await;
         let order = ready_order(s, a.id).await;
         let outcome = s
-            .finalize_order(order.id, at(100), |_: &OrderRecord| {
+            .finalize_order(&order, at(100), |_: &OrderRecord| {
                 Err::<NewCertificate, _>("bad CSR")
             })
             .await
@@ -1352,13 +1357,13 @@ async fn rejected_signing_leaves_the_order_ready_and_stores_nothing() {
 
         // A duplicate serial rolls everything back too.
         let other = ready_order(s, a.id).await;
-        s.finalize_order(other.id, at(100), |_: &OrderRecord| {
+        s.finalize_order(&other, at(100), |_: &OrderRecord| {
             Ok::<_, String>(certificate("dup"))
         })
         .await
         .unwrap();
         let duplicate = s
-            .finalize_order(order.id, at(100), |_: &OrderRecord| {
+            .finalize_order(&order, at(100), |_: &OrderRecord| {
                 Ok::<_, String>(certificate("dup"))
             })
             .await;
@@ -1370,7 +1375,7 @@ async fn rejected_signing_leaves_the_order_ready_and_stores_nothing() {
 
         // It can still be finalized, or failed.
         let outcome = s
-            .finalize_order(order.id, at(100), |_: &OrderRecord| {
+            .finalize_order(&order, at(100), |_: &OrderRecord| {
                 Ok::<_, String>(certificate("0c"))
             })
             .await
@@ -1399,7 +1404,7 @@ async fn revocation_happens_once() {
         let s = &db.store;
         let a = account(s, "thumb-a").await;
         let order = ready_order(s, a.id).await;
-        s.finalize_order(order.id, at(100), |_: &OrderRecord| {
+        s.finalize_order(&order, at(100), |_: &OrderRecord| {
             Ok::<_, String>(certificate("0a"))
         })
         .await
@@ -1701,9 +1706,10 @@ async fn concurrent_finalizations_issue_exactly_once() {
             .into_iter()
             .enumerate()
             .map(|(i, store)| {
+                let order = order.clone();
                 tokio::spawn(async move {
                     store
-                        .finalize_order(order.id, at(100), move |_: &OrderRecord| {
+                        .finalize_order(&order, at(100), move |_: &OrderRecord| {
                             Ok::<_, String>(certificate(&format!("serial{i}")))
                         })
                         .await
@@ -1737,7 +1743,7 @@ async fn expired_orders_and_authorizations_are_deleted_in_batches() {
         ];
         let issued = ready_order(s, a.id).await;
         let outcome = s
-            .finalize_order(issued.id, at(100), |_: &OrderRecord| {
+            .finalize_order(&issued, at(100), |_: &OrderRecord| {
                 Ok::<_, String>(certificate("5e1a"))
             })
             .await

@@ -206,7 +206,7 @@ impl OrderFlow {
             &mut times,
             Step::FinalizeOrder,
             self.store
-                .finalize_order(order.id, now, |order: &OrderRecord| {
+                .finalize_order(&order, now, |order: &OrderRecord| {
                     Ok::<_, Infallible>(self.new_certificate(order, serial))
                 }),
         )

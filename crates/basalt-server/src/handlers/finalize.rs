@@ -72,7 +72,7 @@ pub async fn finalize(
     let issuer = req.directory.issuer.clone();
     let outcome = state
         .store
-        .finalize_order(id, now, |order| {
+        .finalize_order(&order, now, |order| {
             let issued = issuer.issue(&IssueRequest {
                 csr: &csr,
                 identifiers: &order.identifiers,

@@ -21,9 +21,11 @@
 //!   SQLite, PostgreSQL and MySQL/MariaDB. What is engine-specific is all in `connect.rs`
 //!   (per-connection settings, the lock around migrations; on MySQL `READ COMMITTED`, so
 //!   every engine has PostgreSQL's statement-level snapshots) and in the migration's MySQL
-//!   table options (binary collation, so text compares byte-wise everywhere). Times are
-//!   BIGINT unix seconds (UTC), JSON is TEXT, ids are BIGINT auto-increment, and every
-//!   lookup is served by an index (see `basalt-migration`).
+//!   table options (binary collation, so text compares byte-wise everywhere); the one
+//!   exception is a row lock SQLite has no use for, skipped in
+//!   `orders::promote_ready_linked`. Times are BIGINT unix seconds (UTC), JSON is TEXT, ids
+//!   are BIGINT auto-increment, and every lookup is served by an index (see
+//!   `basalt-migration`).
 //! * A store method never calls another store method while it holds a transaction: with
 //!   SQLite's single writer connection that would wait for itself.
 //!

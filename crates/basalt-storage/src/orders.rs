@@ -7,7 +7,7 @@ use basalt_protocol::{AccountStatus, AuthorizationStatus, OrderStatus, Problem};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait,
 };
 use time::OffsetDateTime;
@@ -340,9 +340,9 @@ pub(crate) async fn invalidate_linked(
 }
 
 /// Moves the pending orders linked to an authorization to ready once all their
-/// authorizations are valid, in two statements however many orders there are. The order
-/// rows are locked first (`FOR UPDATE` on PostgreSQL and MySQL; SQLite's write lock is
-/// already held), and the update that follows reads the authorizations afresh, so two
+/// authorizations are valid, in two statements however many orders there are (one on
+/// SQLite). The order rows are locked first (`FOR UPDATE` on PostgreSQL and MySQL; SQLite's
+/// write lock is already held), and the update that follows reads the authorizations afresh, so two
 /// validations of one order's authorizations committing concurrently cannot both see the
 /// other's authorization as still pending and leave the order stuck: the second waits for
 /// the first's lock and then sees its commit.
@@ -350,19 +350,26 @@ pub(crate) async fn promote_ready_linked(
     conn: &impl ConnectionTrait,
     authorization: Expr,
 ) -> Result<(), Error> {
-    let locked = orders::Entity::find()
-        .select_only()
-        .column(orders::Column::Id)
-        .filter(linked_to(authorization))
-        .filter(orders::Column::Status.eq(OrderStatus::Pending.as_str()))
-        .order_by_asc(orders::Column::Id)
-        .lock_exclusive()
-        .into_tuple::<i64>()
-        .all(conn)
-        .await?;
-    if locked.is_empty() {
-        return Ok(());
-    }
+    // SQLite: the transaction already holds the database's only write lock, so there is
+    // nothing to lock row by row and the update below names the linked orders itself.
+    let orders_to_update = if conn.get_database_backend() == DbBackend::Sqlite {
+        linked_to(authorization)
+    } else {
+        let locked = orders::Entity::find()
+            .select_only()
+            .column(orders::Column::Id)
+            .filter(linked_to(authorization))
+            .filter(orders::Column::Status.eq(OrderStatus::Pending.as_str()))
+            .order_by_asc(orders::Column::Id)
+            .lock_exclusive()
+            .into_tuple::<i64>()
+            .all(conn)
+            .await?;
+        if locked.is_empty() {
+            return Ok(());
+        }
+        orders::Column::Id.is_in(locked)
+    };
     let some_not_valid = Query::select()
         .expr(Expr::val(1))
         .from(order_authorizations::Entity)
@@ -387,7 +394,7 @@ pub(crate) async fn promote_ready_linked(
             orders::Column::Status,
             Expr::value(OrderStatus::Ready.as_str()),
         )
-        .filter(orders::Column::Id.is_in(locked))
+        .filter(orders_to_update)
         .filter(orders::Column::Status.eq(OrderStatus::Pending.as_str()))
         .filter(Expr::exists(some_not_valid).not())
         .exec(conn)

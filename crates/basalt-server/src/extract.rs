@@ -2,8 +2,9 @@
 //!
 //! Order of checks, cheapest first: directory and origin, `Content-Type`, body size, the JWS
 //! envelope and header, the `url`, the nonce's MAC and expiry, the key (`jwk`, or `kid`
-//! looked up in storage), the signature, and last the nonce's single use (one insert).
-//! A request with a bad signature therefore never burns a nonce.
+//! looked up in storage), the signature, and last the nonce's single use (an insert, batched
+//! with concurrent requests' in `nonces.rs`). A request with a bad signature therefore never
+//! burns a nonce.
 
 use axum::body::Body;
 use axum::extract::FromRequest;
@@ -183,7 +184,7 @@ impl FromRequest<AppState> for SignedRequest {
 
         state
             .nonces
-            .redeem(&state.store, &nonce, now)
+            .redeem(&nonce, now)
             .await?
             .map_err(AcmeError::Nonce)?;
 

@@ -63,8 +63,9 @@ pub struct Server {
 }
 
 impl Server {
-    /// Loads the shared nonce key, puts the serving certificate in place (issuing one if the
-    /// database has none), and prepares the validation worker.
+    /// Loads the shared nonce key (and starts the nonce redemption task), puts the serving
+    /// certificate in place (issuing one if the database has none), and prepares the
+    /// validation worker.
     pub async fn new(
         store: Store,
         validator: Arc<Validator>,

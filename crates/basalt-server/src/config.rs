@@ -26,6 +26,10 @@ pub struct ServerConfig {
     pub root_pem: String,
     /// How long a nonce stays redeemable (RFC 8555 §6.5 leaves it to the server).
     pub nonce_lifetime: Duration,
+    /// How long an account looked up for a `kid` request stays cached (zero: no cache).
+    /// This process's own changes to an account apply at once; another replica's may be
+    /// missed for up to this long.
+    pub account_cache_ttl: Duration,
     /// Validations running at once in this process.
     pub validation_concurrency: usize,
     /// How long a replica owns a validation job before another may take it over.

@@ -2,8 +2,9 @@
 //!
 //! Order of checks, cheapest first: directory and origin, `Content-Type`, body size, the JWS
 //! envelope and header, the `url`, the nonce's MAC and expiry, the key (`jwk`, or `kid`
-//! looked up in storage), the signature, and last the nonce's single use (one insert).
-//! A request with a bad signature therefore never burns a nonce.
+//! looked up in the account cache, else in storage), the signature, and last the nonce's
+//! single use (an insert, batched with concurrent requests' in `nonces.rs`). A request with
+//! a bad signature therefore never burns a nonce.
 
 use axum::body::Body;
 use axum::extract::FromRequest;
@@ -12,7 +13,9 @@ use axum::http::{Request, header};
 use basalt_protocol::AccountStatus;
 use basalt_protocol::{Jwk, Jws, KeyRef, Problem, ProblemType};
 use basalt_storage::AccountRecord;
+use time::OffsetDateTime;
 
+use crate::account_cache::CachedAccount;
 use crate::config::DirectoryConfig;
 use crate::problem::AcmeError;
 use crate::state::AppState;
@@ -165,14 +168,13 @@ impl FromRequest<AppState> for SignedRequest {
         let signer = match &jws.header.key {
             KeyRef::Jwk(key) => Signer::Key(key.clone()),
             KeyRef::Kid(kid) => {
-                let account = load_account(state, &urls, kid).await?;
+                let CachedAccount { account, key } = load_account(state, &urls, kid, now).await?;
                 if let Some(slot) = parts
                     .extensions
                     .get::<std::sync::Arc<crate::layers::RequestAccount>>()
                 {
                     slot.set(account.id);
                 }
-                let key = account_key(&account)?;
                 Signer::Account { account, key }
             }
         };
@@ -183,7 +185,7 @@ impl FromRequest<AppState> for SignedRequest {
 
         state
             .nonces
-            .redeem(&state.store, &nonce, now)
+            .redeem(&nonce, now)
             .await?
             .map_err(AcmeError::Nonce)?;
 
@@ -216,23 +218,42 @@ pub(crate) async fn get_or_post_as_get(
 
 /// RFC 8555 §6.2: `kid` must be this server's URL of an existing account; RFC 8555 §7.3.6:
 /// a deactivated account's requests are unauthorized (401).
+///
+/// The account and its parsed key come from the account cache when it has them (no
+/// statement, no parse), else from storage, and are cached then. The checks below apply to
+/// a cached account as to a fresh one; the cache only decides how old the row may be.
 async fn load_account(
     state: &AppState,
     urls: &Urls,
     kid: &str,
-) -> Result<AccountRecord, AcmeError> {
+    now: OffsetDateTime,
+) -> Result<CachedAccount, AcmeError> {
     let id = urls.account_id_from_kid(kid).ok_or_else(|| {
         Problem::malformed(format!(
             "\"kid\" {kid:?} is not an account URL of this directory ({})",
             urls.account(0).trim_end_matches('0')
         ))
     })?;
+    if let Some(cached) = state.accounts.get(id, now) {
+        check_account(&cached.account, urls, kid)?;
+        return Ok(cached);
+    }
+    let since = state.accounts.generation();
     let account = state.store.account(id).await?.ok_or_else(|| {
         Problem::new(
             ProblemType::AccountDoesNotExist,
             format!("account {kid} does not exist"),
         )
     })?;
+    check_account(&account, urls, kid)?;
+    let key = account_key(&account)?;
+    state.accounts.insert(since, &account, &key, now);
+    Ok(CachedAccount { account, key })
+}
+
+/// The account must belong to the request's directory and be valid (RFC 8555 §7.3.6:
+/// deactivated and revoked accounts get 401).
+fn check_account(account: &AccountRecord, urls: &Urls, kid: &str) -> Result<(), AcmeError> {
     if account.directory != urls.directory_name() {
         return Err(Problem::new(
             ProblemType::AccountDoesNotExist,
@@ -241,7 +262,7 @@ async fn load_account(
         .into());
     }
     match account.status {
-        AccountStatus::Valid => Ok(account),
+        AccountStatus::Valid => Ok(()),
         AccountStatus::Deactivated => Err(Problem::unauthorized(format!(
             "account {kid} is deactivated; create a new account"
         ))
@@ -254,7 +275,7 @@ async fn load_account(
 }
 
 /// The stored key of an account; a stored key that no longer parses is an internal fault.
-pub(crate) fn account_key(account: &AccountRecord) -> Result<Jwk, AcmeError> {
+fn account_key(account: &AccountRecord) -> Result<Jwk, AcmeError> {
     serde_json::from_str(&account.jwk)
         .ok()
         .and_then(|v: serde_json::Value| Jwk::from_json(&v).ok())

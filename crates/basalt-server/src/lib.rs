@@ -5,6 +5,7 @@
 //! makes no outbound connections (validation does). Entry points: [`Server::new`], then
 //! [`Server::run`]; [`routes::router`] is the one route table.
 
+pub mod account_cache;
 pub mod authority;
 pub mod clock;
 pub mod config;
@@ -29,6 +30,7 @@ use basalt_storage::Store;
 use basalt_validation::Validator;
 use tokio::net::TcpListener;
 
+use crate::account_cache::AccountCache;
 use crate::authority::expiry_cleanup;
 use crate::authority::serving_certificate::{ServingCertificateError, ServingCertificates};
 use crate::authority::validation::{ValidationWorker, WorkerSettings, validation_channel};
@@ -63,8 +65,9 @@ pub struct Server {
 }
 
 impl Server {
-    /// Loads the shared nonce key, puts the serving certificate in place (issuing one if the
-    /// database has none), and prepares the validation worker.
+    /// Loads the shared nonce key (and starts the nonce redemption task), puts the serving
+    /// certificate in place (issuing one if the database has none), and prepares the
+    /// validation worker.
     pub async fn new(
         store: Store,
         validator: Arc<Validator>,
@@ -109,9 +112,11 @@ impl Server {
             .iter()
             .map(|d| (d.name.clone(), d.clone()))
             .collect();
+        let accounts = AccountCache::new(config.account_cache_ttl);
         let state = AppState(Arc::new(App {
             store,
             nonces,
+            accounts,
             clock,
             config,
             directories,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use basalt_storage::Store;
 use time::OffsetDateTime;
 
+use crate::account_cache::AccountCache;
 use crate::authority::validation::ValidationQueue;
 use crate::clock::Clock;
 use crate::config::{DirectoryConfig, ServerConfig};
@@ -18,6 +19,9 @@ pub struct AppState(pub Arc<App>);
 pub struct App {
     pub store: Store,
     pub nonces: Nonces,
+    /// Accounts by id for `kid` requests; every handler that changes an account
+    /// invalidates its entry.
+    pub accounts: AccountCache,
     pub clock: Arc<dyn Clock>,
     pub config: ServerConfig,
     pub directories: HashMap<String, DirectoryConfig>,

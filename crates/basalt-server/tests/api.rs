@@ -4,6 +4,8 @@
 #[path = "api/support.rs"]
 mod support;
 
+#[path = "api/account_cache.rs"]
+mod account_cache;
 #[path = "api/accounts.rs"]
 mod accounts;
 #[path = "api/jws_rules.rs"]

@@ -31,10 +31,11 @@
 //!
 //! **Nonces.** The server issues authenticated nonces that carry their own expiry (an
 //! HMAC over a random value and a timestamp), so issuing needs no database. Redeeming one
-//! inserts it into `used_nonces` ([`Store::consume_nonce`]); the primary key makes the
-//! second insert of the same nonce fail, which is how any replica detects a replay. Rows
-//! are only needed until the nonce would be rejected as expired anyway, after which
-//! [`Store::delete_expired_nonces`] removes them in bounded batches.
+//! inserts it into `used_nonces` ([`Store::consume_nonce`], or [`Store::consume_nonces`]
+//! for many in one statement); the primary key makes the second insert of the same nonce
+//! fail, which is how any replica detects a replay. Rows are only needed until the nonce
+//! would be rejected as expired anyway, after which [`Store::delete_expired_nonces`]
+//! removes them in bounded batches.
 
 mod accounts;
 mod authorizations;

@@ -5,9 +5,14 @@
 //! once": redeeming inserts the nonce here, and the primary key turns a second redemption
 //! — on any replica — into a unique violation, i.e. a replay. A row is only needed while
 //! the nonce could still pass the expiry check, so expired rows are deleted in batches.
+//!
+//! Nonces can be redeemed one at a time ([`Store::consume_nonce`]) or many per statement
+//! ([`Store::consume_nonces`]), which is what the server does under load: every statement
+//! is a hand-off to the driver's connection task and back, and that hand-off, not the
+//! insert, is what a redemption costs.
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 use time::OffsetDateTime;
 
@@ -15,6 +20,11 @@ use crate::Store;
 use crate::entities::used_nonces;
 use crate::error::Error;
 use crate::time::to_unix;
+
+/// Most rows one multi-row `INSERT` of [`Store::consume_nonces`] carries. At two bind
+/// parameters a row, a statement stays far below every engine's limit (SQLite's historical
+/// 999 is the lowest).
+const ROWS_PER_INSERT: usize = 256;
 
 impl Store {
     /// Redeems a nonce: `true` the first time, `false` if it was already used (a replay).
@@ -32,11 +42,55 @@ impl Store {
         .await;
         match inserted {
             Ok(_) => Ok(true),
-            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                Ok(false)
-            }
+            Err(e) if is_unique_violation(&e) => Ok(false),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Redeems several nonces (each with its own expiry, as for [`Store::consume_nonce`]):
+    /// one boolean per input, in input order, `true` for a first use and `false` for a
+    /// replay. Of equal nonces within `nonces`, only the first can be `true`.
+    ///
+    /// Why a batch: each statement is a round trip to the driver's connection task (a
+    /// thread hop on SQLite), which costs more CPU than the insert itself, so the server
+    /// redeems the nonces of concurrent requests together. The common case, no replay, is
+    /// one multi-row `INSERT` (per [`ROWS_PER_INSERT`] nonces). A statement is atomic on
+    /// every engine, so if any nonce was already used (possibly through another replica)
+    /// the `INSERT` fails with a unique violation and inserts nothing; then each nonce is
+    /// inserted on its own, as by [`Store::consume_nonce`], to tell which ones were fresh.
+    /// Rows go in sorted by nonce, so replicas inserting overlapping batches (a replay sent
+    /// to two of them) take the primary key's locks in the same order rather than
+    /// deadlocking on each other.
+    pub async fn consume_nonces(
+        &self,
+        nonces: &[(String, OffsetDateTime)],
+    ) -> Result<Vec<bool>, Error> {
+        let mut first_use = vec![false; nonces.len()];
+        // Indexes of the first occurrence of each nonce, sorted by nonce (a stable sort, so
+        // of equal nonces the earliest comes first and is the one kept).
+        let mut distinct: Vec<usize> = (0..nonces.len()).collect();
+        distinct.sort_by(|&a, &b| nonces[a].0.cmp(&nonces[b].0));
+        distinct.dedup_by(|later, kept| nonces[*later].0 == nonces[*kept].0);
+        for chunk in distinct.chunks(ROWS_PER_INSERT) {
+            let rows = chunk.iter().map(|&i| used_nonces::ActiveModel {
+                nonce: Set(nonces[i].0.clone()),
+                expires_at: Set(to_unix(nonces[i].1)),
+            });
+            match used_nonces::Entity::insert_many(rows)
+                .exec_without_returning(&self.db)
+                .await
+            {
+                Ok(_) => chunk.iter().for_each(|&i| first_use[i] = true),
+                Err(e) if is_unique_violation(&e) => {
+                    for &i in chunk {
+                        let (nonce, expires_at) = &nonces[i];
+                        first_use[i] = self.consume_nonce(nonce, *expires_at).await?;
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(first_use)
     }
 
     /// Deletes at most `limit` nonces that expired before `now` (whole seconds: a nonce
@@ -66,4 +120,9 @@ impl Store {
             .await?
             .rows_affected)
     }
+}
+
+/// True if an insert failed because the nonce is already in `used_nonces`.
+fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }

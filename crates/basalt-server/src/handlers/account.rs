@@ -123,16 +123,23 @@ pub async fn account(
         ));
     }
     let update: AccountUpdateRequest = req.payload()?;
+    // Each change drops the account from this process's cache once the store call returns
+    // (whether or not it succeeded), so the account's next request reads the new row: a
+    // deactivated account is refused at once (RFC 8555 §7.3.6).
     let updated = match update.status.as_deref() {
         Some("deactivated") => {
-            let deactivated = state.store.deactivate_account(id, state.now()).await?;
+            let deactivated = state.store.deactivate_account(id, state.now()).await;
+            state.accounts.invalidate(id);
+            let deactivated = deactivated?;
             tracing::info!(account.id = id, "account deactivated");
             deactivated
         }
         Some("valid") | None => match update.contact {
             Some(contact) => {
                 validate_contacts(&contact)?;
-                state.store.update_account_contact(id, &contact).await?
+                let updated = state.store.update_account_contact(id, &contact).await;
+                state.accounts.invalidate(id);
+                updated?
             }
             None => account.clone(),
         },

@@ -62,7 +62,7 @@ pub async fn key_change(
         return Err(Problem::malformed("the new key is the same as the current key").into());
     }
     let directory = req.urls.directory_name();
-    match state
+    let changed = state
         .store
         .change_account_key(
             account.id,
@@ -70,8 +70,11 @@ pub async fn key_change(
             &new_thumbprint,
             &new_key.to_json(),
         )
-        .await
-    {
+        .await;
+    // Whatever the outcome, the account's cached key may now be wrong: the next request
+    // reads the row, so the old key is refused at once (RFC 8555 §7.3.5).
+    state.accounts.invalidate(account.id);
+    match changed {
         Ok(updated) => {
             tracing::info!(account.id = account.id, "account key changed");
             Ok(axum::response::IntoResponse::into_response(

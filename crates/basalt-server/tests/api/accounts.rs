@@ -192,7 +192,7 @@ async fn another_accounts_url_is_unauthorized() {
 }
 
 /// Builds a keyChange request: inner JWS signed by `new` with jwk, outer by `old` with kid.
-async fn key_change(
+pub(crate) async fn key_change(
     ca: &TestCa,
     old: &Client,
     new: &Client,

@@ -170,6 +170,7 @@ impl TestCa {
                 check_caa: true,
             }],
             nonce_lifetime: Duration::from_secs(3600),
+            account_cache_ttl: Duration::from_secs(5),
             validation_concurrency: 8,
             validation_lease: Duration::from_secs(30),
             valid_authorization_lifetime: Duration::from_secs(30 * 24 * 3600),

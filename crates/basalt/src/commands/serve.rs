@@ -66,6 +66,7 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         serving_certificate_lifetime: config.server.serving_certificate_lifetime,
         directories,
         nonce_lifetime: config.server.nonce_lifetime,
+        account_cache_ttl: config.server.account_cache_ttl,
         validation_concurrency: config.validation.concurrency,
         validation_lease: config.validation.lease,
         valid_authorization_lifetime: config.validation.valid_authorization_lifetime,

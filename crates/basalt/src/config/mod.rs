@@ -38,6 +38,10 @@ pub(crate) struct ServerSection {
     /// How long a nonce may be redeemed.
     #[serde(with = "crate::duration")]
     pub(crate) nonce_lifetime: Duration,
+    /// How long an account looked up by `kid` stays cached; "0s" turns the cache off.
+    /// Another replica's change to an account may go unseen here for this long.
+    #[serde(with = "crate::duration")]
+    pub(crate) account_cache_ttl: Duration,
     /// Orders per page of an account's orders list.
     pub(crate) orders_per_page: u64,
     /// Largest request body accepted, in bytes.
@@ -136,6 +140,7 @@ impl Default for ServerSection {
             serving_names: Vec::new(),
             serving_certificate_lifetime: Duration::from_secs(7 * DAY),
             nonce_lifetime: Duration::from_secs(HOUR),
+            account_cache_ttl: Duration::from_secs(5),
             orders_per_page: 100,
             max_request_bytes: 64 * 1024,
         }

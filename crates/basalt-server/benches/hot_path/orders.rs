@@ -32,10 +32,9 @@ enum Step {
     /// The authorization with its challenges: the read that tells which challenge to start
     /// (the client's authorization fetch and challenge POST read it too).
     AuthorizationRead,
-    /// Challenge POST: pending → processing, compare-and-set.
-    StartChallenge,
-    /// The validation worker takes the job under a lease.
-    ClaimValidation,
+    /// Challenge POST: pending → processing and claimed by this replica's lease, one
+    /// compare-and-set.
+    StartValidation,
     /// The worker records success: challenge, authorization and order (→ ready), one
     /// transaction.
     RecordValidation,
@@ -44,11 +43,10 @@ enum Step {
 }
 
 impl Step {
-    const ALL: [Self; 6] = [
+    const ALL: [Self; 5] = [
         Self::CreateOrder,
         Self::AuthorizationRead,
-        Self::StartChallenge,
-        Self::ClaimValidation,
+        Self::StartValidation,
         Self::RecordValidation,
         Self::FinalizeOrder,
     ];
@@ -57,14 +55,13 @@ impl Step {
         match self {
             Self::CreateOrder => "create_order",
             Self::AuthorizationRead => "authorization_read",
-            Self::StartChallenge => "start_challenge",
-            Self::ClaimValidation => "claim_validation",
+            Self::StartValidation => "start_validation",
             Self::RecordValidation => "record_validation",
             Self::FinalizeOrder => "finalize_order",
         }
     }
 
-    /// True for the five writes the total counts.
+    /// True for the four writes the total counts.
     fn is_write(self) -> bool {
         self != Self::AuthorizationRead
     }
@@ -161,26 +158,19 @@ impl OrderFlow {
 
         let started = timed(
             &mut times,
-            Step::StartChallenge,
-            self.store.start_challenge(challenge, ACCOUNT_URI, now),
+            Step::StartValidation,
+            self.store.start_validation(
+                challenge,
+                ACCOUNT_URI,
+                "bench",
+                now,
+                Duration::from_secs(30),
+            ),
         )
         .await
-        .expect("start_challenge");
+        .expect("start_validation");
         assert!(started, "the challenge was pending");
-        if last == Step::StartChallenge {
-            return times;
-        }
-
-        let job = timed(
-            &mut times,
-            Step::ClaimValidation,
-            self.store
-                .claim_validation(challenge, "bench", now, Duration::from_secs(30)),
-        )
-        .await
-        .expect("claim_validation");
-        assert!(job.is_some(), "nobody else holds the job");
-        if last == Step::ClaimValidation {
+        if last == Step::StartValidation {
             return times;
         }
 
@@ -275,12 +265,12 @@ async fn timed<T>(times: &mut Timings, step: Step, call: impl Future<Output = T>
 
 /// The database cost of one certificate for one name, on SQLite:
 ///
-/// * `total`: the five writes of an order's life (create_order, start_challenge,
-///   claim_validation, record_validation, finalize_order), summed per order. The one read
-///   between them is timed separately and left out.
-/// * `kid_account_read`: `Store::account`, the lookup every `kid` POST makes before its
-///   signature can be checked (then `account_key` parses the stored JWK, see `jws_verify`):
-///   with the parse, what a cache of account keys would save per request.
+/// * `total`: the four writes of an order's life (create_order, start_validation,
+///   record_validation, finalize_order), summed per order. The one read between them is
+///   timed separately and left out.
+/// * `kid_account_read`: `Store::account`, the lookup a `kid` POST makes before its
+///   signature can be checked when the account is not in the server's account cache (then
+///   `account_key` parses the stored JWK, see `jws_verify`).
 /// * `step/<call>`: each store call alone (orders are driven up to that call; only the call
 ///   is timed). Short windows (1 s of timed calls, 10 samples): each sample also runs the
 ///   untimed earlier steps, and these numbers are for proportions, not for the total.

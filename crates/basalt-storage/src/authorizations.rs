@@ -123,19 +123,6 @@ impl Store {
     ) -> Result<Option<(ChallengeRecord, AuthorizationRecord)>, Error> {
         load_by_challenge(&self.read, id).await
     }
-
-    /// The authorizations with these ids (those that exist), by id, with their challenges;
-    /// one statement for all of them.
-    pub async fn authorizations(&self, ids: &[i64]) -> Result<Vec<AuthorizationRecord>, Error> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        load_where(
-            &self.read,
-            authorizations::Column::Id.is_in(ids.iter().copied()),
-        )
-        .await
-    }
 }
 
 /// Inserts a pending authorization and its pending challenges; returns its id.
@@ -247,7 +234,7 @@ async fn load_where(
         .collect()
 }
 
-fn record(
+pub(crate) fn record(
     m: authorizations::Model,
     challenges: Vec<challenges::Model>,
 ) -> Result<AuthorizationRecord, Error> {

@@ -775,20 +775,21 @@ async fn orders_create_new_and_reuse_authorizations() {
             newer_pending
         );
 
-        // Several authorizations in one call: those that exist, by id, with challenges.
-        let many = s
-            .authorizations(&[newer_pending, 9999, valid.id])
+        // An order with its authorizations in one read: by id, each with its challenges.
+        let (loaded, authorizations) = s
+            .order_with_authorizations(order.id)
             .await
+            .unwrap()
             .unwrap();
-        assert_eq!(
-            many,
-            vec![
-                s.authorization(valid.id).await.unwrap().unwrap(),
-                s.authorization(newer_pending).await.unwrap().unwrap(),
-            ]
-        );
-        assert!(many.iter().all(|z| !z.challenges.is_empty()));
-        assert!(s.authorizations(&[]).await.unwrap().is_empty());
+        assert_eq!(loaded, s.order(order.id).await.unwrap().unwrap());
+        let mut expected = Vec::new();
+        for id in &order.authorization_ids {
+            expected.push(s.authorization(*id).await.unwrap().unwrap());
+        }
+        assert_eq!(authorizations, expected);
+        assert_eq!(authorizations.len(), 2);
+        assert!(authorizations.iter().all(|z| z.challenges.len() >= 2));
+        assert_eq!(s.order_with_authorizations(9999).await.unwrap(), None);
 
         // Reuse of another account's authorization, or of an unknown one, is refused and
         // leaves nothing behind.

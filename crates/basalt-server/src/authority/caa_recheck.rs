@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use basalt_protocol::{ChallengeStatus, Problem};
-use basalt_storage::OrderRecord;
+use basalt_storage::{AuthorizationRecord, OrderRecord};
 use basalt_validation::CaaPolicy;
 use time::OffsetDateTime;
 
@@ -16,13 +16,14 @@ use crate::state::AppState;
 /// How old a validation may be before CAA is checked again at finalize.
 pub const CAA_RECHECK_AFTER: Duration = Duration::from_secs(8 * 3600);
 
-/// Checks CAA for every authorization of `order` whose validation is older than
+/// Checks CAA for every one of `order`'s `authorizations` (as loaded with it) whose validation is older than
 /// [`CAA_RECHECK_AFTER`]; the error is the `caa` (or `dns`) problem to send.
 pub async fn recheck_caa(
     state: &AppState,
     directory: &DirectoryConfig,
     account_uri: &str,
     order: &OrderRecord,
+    authorizations: &[AuthorizationRecord],
     now: OffsetDateTime,
 ) -> AcmeResult<()> {
     if !directory.check_caa {
@@ -32,12 +33,10 @@ pub async fn recheck_caa(
         identities: directory.meta.caa_identities.clone(),
         account_uri: account_uri.to_owned(),
     };
-    // One statement for all of the order's authorizations.
-    let authorizations = state.store.authorizations(&order.authorization_ids).await?;
     if authorizations.len() != order.authorization_ids.len() {
         return Err(AcmeError::Storage(basalt_storage::Error::NotFound));
     }
-    for authz in &authorizations {
+    for authz in authorizations {
         let Some(challenge) = authz
             .challenges
             .iter()

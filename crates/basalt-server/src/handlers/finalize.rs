@@ -17,7 +17,7 @@ use basalt_storage::{FinalizeOutcome, NewCertificate};
 use crate::authority::caa_recheck::recheck_caa;
 use crate::authority::validity::{RequestedValidity, window};
 use crate::extract::SignedRequest;
-use crate::handlers::order::{is_ready, order_response, owned_order};
+use crate::handlers::order::{is_owned, is_ready, order_not_found, order_response};
 use crate::problem::{AcmeError, AcmeResult};
 use crate::response::AcmeResponse;
 use crate::state::AppState;
@@ -29,7 +29,11 @@ pub async fn finalize(
 ) -> AcmeResult<AcmeResponse> {
     let account = req.account()?;
     let request: FinalizeRequest = req.payload()?;
-    let order = owned_order(&state, &req, id).await?;
+    // One statement for the order and its authorizations (the CAA recheck needs them).
+    let (order, authorizations) = match state.store.order_with_authorizations(id).await? {
+        Some((order, authorizations)) if is_owned(&req, &order)? => (order, authorizations),
+        _ => return Err(order_not_found(id)),
+    };
     let now = state.now();
     if !is_ready(&order, now) {
         return Err(order_not_ready(&order, now));
@@ -52,6 +56,7 @@ pub async fn finalize(
         &req.directory,
         &req.urls.account(account.id),
         &order,
+        &authorizations,
         now,
     )
     .await?;

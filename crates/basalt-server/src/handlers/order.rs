@@ -131,17 +131,24 @@ pub(crate) async fn owned_order(
     req: &SignedRequest,
     id: i64,
 ) -> AcmeResult<OrderRecord> {
-    let account = req.account()?;
     match state.store.order(id).await? {
-        Some(order)
-            if order.account_id == account.id && order.directory == req.urls.directory_name() =>
-        {
-            Ok(order)
-        }
-        _ => Err(Problem::malformed(format!("order {id} does not exist"))
-            .with_status(404)
-            .into()),
+        Some(order) if is_owned(req, &order)? => Ok(order),
+        _ => Err(order_not_found(id)),
     }
+}
+
+/// Whether `order` is the signing account's, in this directory.
+pub(crate) fn is_owned(req: &SignedRequest, order: &OrderRecord) -> AcmeResult<bool> {
+    let account = req.account()?;
+    Ok(order.account_id == account.id && order.directory == req.urls.directory_name())
+}
+
+/// 404 for an order that does not exist or is not the signing account's (another account's
+/// order is answered as if it did not exist).
+pub(crate) fn order_not_found(id: i64) -> AcmeError {
+    Problem::malformed(format!("order {id} does not exist"))
+        .with_status(404)
+        .into()
 }
 
 /// POST-as-GET on an order URL.

@@ -3,9 +3,10 @@
 //! Models never leave this crate: the public API speaks in `records`, so the schema can
 //! change without touching callers, and no model is ever serialised as API JSON. Columns
 //! hold only portable types (see `crate::time` and `crate::codec`). The only relations
-//! declared are the two one-to-many reads on the hot path (an authorization with its
-//! challenges, an order with its authorization links), so each loads in one statement; they
-//! add no constraint (the schema is the migrations').
+//! declared are those of the joined reads on the hot path (an authorization with its
+//! challenges, an order with its authorization links, and for finalization an order with its
+//! authorizations and their challenges), so each loads in one statement; they add no
+//! constraint (the schema is the migrations').
 
 // The derive macros generate `pub` items (Column, ActiveModel, ...) inside these
 // crate-private modules.

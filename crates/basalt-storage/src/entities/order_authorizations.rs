@@ -20,6 +20,12 @@ pub enum Relation {
         to = "super::orders::Column::Id"
     )]
     Order,
+    #[sea_orm(
+        belongs_to = "super::authorizations::Entity",
+        from = "Column::AuthorizationId",
+        to = "super::authorizations::Column::Id"
+    )]
+    Authorization,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
@@ -27,5 +33,11 @@ impl ActiveModelBehavior for ActiveModel {}
 impl Related<super::orders::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Order.def()
+    }
+}
+
+impl Related<super::authorizations::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Authorization.def()
     }
 }

@@ -80,22 +80,16 @@ mod tests {
     #[test]
     fn every_order_gets_a_fresh_key() {
         let ordered = names(&["a.load.test"]);
-        let one = X509CertificationRequest::from_der(&csr_der(&ordered).unwrap())
-            .unwrap()
-            .1
-            .certification_request_info
-            .subject_pki
-            .subject_public_key
-            .data
-            .to_vec();
-        let two = X509CertificationRequest::from_der(&csr_der(&ordered).unwrap())
-            .unwrap()
-            .1
-            .certification_request_info
-            .subject_pki
-            .subject_public_key
-            .data
-            .to_vec();
-        assert_ne!(one, two);
+        let fresh_public_key = || {
+            X509CertificationRequest::from_der(&csr_der(&ordered).unwrap())
+                .unwrap()
+                .1
+                .certification_request_info
+                .subject_pki
+                .subject_public_key
+                .data
+                .to_vec()
+        };
+        assert_ne!(fresh_public_key(), fresh_public_key());
     }
 }

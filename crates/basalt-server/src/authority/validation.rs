@@ -256,10 +256,8 @@ async fn run_job(
     };
     let record = serde_json::to_string(&outcome.records).ok();
     // Whole seconds, as the database keeps it, so the answer matches later reads.
-    let now = clock
-        .now()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| clock.now());
+    let now = clock.now();
+    let now = now.replace_nanosecond(0).unwrap_or(now);
     if let Err(e) = store
         .record_validation(
             job.challenge_id,

@@ -7,7 +7,7 @@ use basalt_storage::Store;
 use time::OffsetDateTime;
 
 use crate::account_cache::AccountCache;
-use crate::authority::validation::ValidationQueue;
+use crate::jobs::validation::ValidationQueue;
 use crate::clock::Clock;
 use crate::config::{DirectoryConfig, ServerConfig};
 use crate::nonces::Nonces;

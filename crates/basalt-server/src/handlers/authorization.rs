@@ -9,7 +9,7 @@ use basalt_storage::{
     AccountRecord, AuthorizationRecord, ChallengeRecord, ValidationJob, ValidationResult,
 };
 
-use crate::authority::validation::{Started, StoredResult};
+use crate::jobs::validation::{Started, StoredResult};
 
 use crate::extract::SignedRequest;
 use crate::problem::AcmeResult;

@@ -15,7 +15,7 @@ use basalt_signer::{IssueRequest, check_csr};
 use basalt_storage::{FinalizeOutcome, NewCertificate};
 
 use crate::authority::caa_recheck::recheck_caa;
-use crate::authority::validity::{RequestedValidity, window};
+use crate::policy::validity::{RequestedValidity, window};
 use crate::extract::SignedRequest;
 use crate::handlers::order::{is_owned, is_ready, order_not_found, order_response};
 use crate::problem::{AcmeError, AcmeResult};

@@ -13,8 +13,8 @@ use basalt_protocol::objects::{NewOrderRequest, OrderList};
 use basalt_protocol::{OrderStatus, Problem};
 use basalt_storage::{AuthorizationPlan, NewAuthorization, NewChallenge, NewOrder, OrderRecord};
 
-use crate::authority::identifiers::{challenge_types, check_order_identifiers};
-use crate::authority::validity::check_requested_validity;
+use crate::policy::identifiers::{challenge_types, check_order_identifiers};
+use crate::policy::validity::check_requested_validity;
 use crate::extract::SignedRequest;
 use crate::problem::{AcmeError, AcmeResult};
 use crate::response::AcmeResponse;

@@ -41,7 +41,7 @@ async fn serving_certificate_is_renewed_after_two_thirds_of_its_lifetime() {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use basalt_server::authority::serving_certificate::ServingCertificates;
+    use basalt_server::jobs::serving_certificate::ServingCertificates;
     use basalt_server::clock::ManualClock;
 
     let ca = crate::support::TestCa::start().await;

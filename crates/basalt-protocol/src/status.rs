@@ -4,6 +4,7 @@
 //! are the one conversion.
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 macro_rules! status_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
@@ -69,6 +70,16 @@ status_enum!(
 );
 
 impl OrderStatus {
+    /// The status an order stored as `self` has at `now`. RFC 8555 §7.1.6: a pending or
+    /// ready order whose `expires` has passed is invalid. Storage keeps the status last
+    /// written; this applies expiry on read, without a write.
+    pub fn at(self, expires_at: OffsetDateTime, now: OffsetDateTime) -> Self {
+        match self {
+            Self::Pending | Self::Ready if expires_at <= now => Self::Invalid,
+            status => status,
+        }
+    }
+
     /// RFC 8555 §7.1.6: the order states a client should keep polling (and that get
     /// `Retry-After`, §7.4).
     pub fn is_in_progress(self) -> bool {
@@ -77,8 +88,65 @@ impl OrderStatus {
 }
 
 impl AuthorizationStatus {
+    /// The status an authorization stored as `self` has at `now`. RFC 8555 §7.1.6: a
+    /// pending or valid authorization whose `expires` has passed is expired.
+    pub fn at(self, expires_at: OffsetDateTime, now: OffsetDateTime) -> Self {
+        match self {
+            Self::Pending | Self::Valid if expires_at <= now => Self::Expired,
+            status => status,
+        }
+    }
+
     /// RFC 8555 §7.5.2: only pending and valid authorizations may be deactivated.
     pub fn may_deactivate(self) -> bool {
         matches!(self, Self::Pending | Self::Valid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(secs).expect("in range")
+    }
+
+    #[test]
+    fn expiry_makes_pending_and_ready_orders_invalid() {
+        for (stored, expected) in [
+            (OrderStatus::Pending, OrderStatus::Invalid),
+            (OrderStatus::Ready, OrderStatus::Invalid),
+            (OrderStatus::Processing, OrderStatus::Processing),
+            (OrderStatus::Valid, OrderStatus::Valid),
+            (OrderStatus::Invalid, OrderStatus::Invalid),
+        ] {
+            assert_eq!(stored.at(at(100), at(100)), expected, "{stored} at expiry");
+            assert_eq!(
+                stored.at(at(101), at(100)),
+                stored,
+                "{stored} before expiry"
+            );
+        }
+    }
+
+    #[test]
+    fn expiry_makes_pending_and_valid_authorizations_expired() {
+        for (stored, expected) in [
+            (AuthorizationStatus::Pending, AuthorizationStatus::Expired),
+            (AuthorizationStatus::Valid, AuthorizationStatus::Expired),
+            (AuthorizationStatus::Invalid, AuthorizationStatus::Invalid),
+            (
+                AuthorizationStatus::Deactivated,
+                AuthorizationStatus::Deactivated,
+            ),
+            (AuthorizationStatus::Revoked, AuthorizationStatus::Revoked),
+        ] {
+            assert_eq!(stored.at(at(100), at(100)), expected, "{stored} at expiry");
+            assert_eq!(
+                stored.at(at(101), at(100)),
+                stored,
+                "{stored} before expiry"
+            );
+        }
     }
 }

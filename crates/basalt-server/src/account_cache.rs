@@ -23,10 +23,10 @@ use basalt_storage::AccountRecord;
 
 /// How many accounts the cache holds at most. An entry is a few hundred bytes, so this
 /// bounds the cache to a few megabytes, however many accounts send requests.
-pub const MAX_ENTRIES: usize = 10_000;
+pub(crate) const MAX_ENTRIES: usize = 10_000;
 
 /// Accounts by id, each with its parsed key, for a TTL.
-pub struct AccountCache {
+pub(crate) struct AccountCache {
     ttl: Duration,
     capacity: usize,
     inner: Mutex<Inner>,
@@ -34,7 +34,7 @@ pub struct AccountCache {
 
 /// An account and its parsed key, as cached.
 #[derive(Debug, Clone)]
-pub struct CachedAccount {
+pub(crate) struct CachedAccount {
     pub account: AccountRecord,
     pub key: Jwk,
 }
@@ -43,7 +43,7 @@ pub struct CachedAccount {
 /// [`AccountCache::insert`]: if any entry was invalidated since, the row just read may
 /// predate that change, so it is not cached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Generation(u64);
+pub(crate) struct Generation(u64);
 
 struct Inner {
     entries: HashMap<i64, Entry>,
@@ -58,12 +58,12 @@ struct Entry {
 
 impl AccountCache {
     /// A cache keeping entries for `ttl` (zero: caching off), at most [`MAX_ENTRIES`].
-    pub fn new(ttl: Duration) -> Self {
+    pub(crate) fn new(ttl: Duration) -> Self {
         Self::with_capacity(ttl, MAX_ENTRIES)
     }
 
     /// A cache of at most `capacity` entries (at least one).
-    pub fn with_capacity(ttl: Duration, capacity: usize) -> Self {
+    pub(crate) fn with_capacity(ttl: Duration, capacity: usize) -> Self {
         Self {
             ttl,
             capacity: capacity.max(1),
@@ -75,7 +75,7 @@ impl AccountCache {
     }
 
     /// The cached account `id`, if it was stored less than the TTL before `now`.
-    pub fn get(&self, id: i64, now: OffsetDateTime) -> Option<CachedAccount> {
+    pub(crate) fn get(&self, id: i64, now: OffsetDateTime) -> Option<CachedAccount> {
         if self.ttl.is_zero() {
             return None;
         }
@@ -88,14 +88,14 @@ impl AccountCache {
     }
 
     /// The generation to pass to [`Self::insert`]; take it before reading the account.
-    pub fn generation(&self) -> Generation {
+    pub(crate) fn generation(&self) -> Generation {
         Generation(self.lock().generation)
     }
 
     /// Caches `account` with its parsed `key`, read from the database after `since` was
     /// taken; nothing is cached if an entry was invalidated in between. A full cache first
     /// drops its expired entries, then arbitrary ones.
-    pub fn insert(
+    pub(crate) fn insert(
         &self,
         since: Generation,
         account: &AccountRecord,
@@ -124,7 +124,7 @@ impl AccountCache {
 
     /// Forgets account `id`. Called after every change this process makes to an account,
     /// so its next request reads the changed row.
-    pub fn invalidate(&self, id: i64) {
+    pub(crate) fn invalidate(&self, id: i64) {
         let mut inner = self.lock();
         inner.generation += 1;
         inner.entries.remove(&id);

@@ -26,7 +26,7 @@ const JOSE_JSON: &str = "application/jose+json";
 
 /// Who signed a request.
 #[derive(Debug, Clone)]
-pub enum Signer {
+pub(crate) enum SignedBy {
     /// A `jwk` header: newAccount, and revokeCert by certificate key.
     Key(Jwk),
     /// A `kid` header naming a valid account of this directory.
@@ -34,19 +34,19 @@ pub enum Signer {
 }
 
 /// An authenticated POST request.
-pub struct SignedRequest {
+pub(crate) struct SignedRequest {
     pub urls: Urls,
     pub directory: DirectoryConfig,
     pub jws: Jws,
-    pub signer: Signer,
+    pub signer: SignedBy,
 }
 
 impl SignedRequest {
     /// The account that signed with `kid`, for every endpoint but newAccount (RFC 8555 §6.2).
-    pub fn account(&self) -> Result<&AccountRecord, AcmeError> {
+    pub(crate) fn account(&self) -> Result<&AccountRecord, AcmeError> {
         match &self.signer {
-            Signer::Account { account, .. } => Ok(account),
-            Signer::Key(_) => Err(Problem::malformed(
+            SignedBy::Account { account, .. } => Ok(account),
+            SignedBy::Key(_) => Err(Problem::malformed(
                 "this request must be signed by an account key and name it with \"kid\", not \"jwk\"",
             )
             .into()),
@@ -54,10 +54,10 @@ impl SignedRequest {
     }
 
     /// The raw key of a `jwk`-signed request (newAccount, RFC 8555 §7.3).
-    pub fn jwk(&self) -> Result<&Jwk, AcmeError> {
+    pub(crate) fn jwk(&self) -> Result<&Jwk, AcmeError> {
         match &self.signer {
-            Signer::Key(key) => Ok(key),
-            Signer::Account { .. } => Err(Problem::malformed(
+            SignedBy::Key(key) => Ok(key),
+            SignedBy::Account { .. } => Err(Problem::malformed(
                 "this request must carry the account's public key in \"jwk\", not a \"kid\"",
             )
             .into()),
@@ -66,7 +66,7 @@ impl SignedRequest {
 
     /// RFC 8555 §6.3: a POST-as-GET has the empty string as payload; anything else here is a
     /// client error.
-    pub fn expect_post_as_get(&self) -> Result<(), AcmeError> {
+    pub(crate) fn expect_post_as_get(&self) -> Result<(), AcmeError> {
         if self.jws.is_post_as_get() {
             Ok(())
         } else {
@@ -78,7 +78,7 @@ impl SignedRequest {
     }
 
     /// The payload parsed as JSON of type `T`; an empty payload is refused.
-    pub fn payload<T: serde::de::DeserializeOwned>(&self) -> Result<T, AcmeError> {
+    pub(crate) fn payload<T: serde::de::DeserializeOwned>(&self) -> Result<T, AcmeError> {
         if self.jws.payload.is_empty() {
             return Err(
                 Problem::malformed("the JWS payload must be a JSON object, not empty").into(),
@@ -93,19 +93,12 @@ impl SignedRequest {
     }
 }
 
-/// Which ACME directory a path is under: `/acme/<name>/...`.
-pub(crate) fn directory_of(path: &str) -> Option<&str> {
-    let rest = path.strip_prefix("/acme/")?;
-    let name = rest.split('/').next()?;
-    (!name.is_empty()).then_some(name)
-}
-
 /// The directory and URL builder of a request, or the problem to send.
 pub(crate) fn resolve_directory(
     state: &AppState,
     parts: &axum::http::request::Parts,
 ) -> Result<(DirectoryConfig, Urls), AcmeError> {
-    let name = directory_of(parts.uri.path()).unwrap_or_default();
+    let name = Urls::directory_of(parts.uri.path()).unwrap_or_default();
     let directory = state.directories.get(name).cloned().ok_or_else(|| {
         Problem::malformed(format!("there is no ACME directory named {name:?}")).with_status(404)
     })?;
@@ -166,7 +159,7 @@ impl FromRequest<AppState> for SignedRequest {
         state.nonces.check(&nonce, now).map_err(AcmeError::Nonce)?;
 
         let signer = match &jws.header.key {
-            KeyRef::Jwk(key) => Signer::Key(key.clone()),
+            KeyRef::Jwk(key) => SignedBy::Key(key.clone()),
             KeyRef::Kid(kid) => {
                 let CachedAccount { account, key } = load_account(state, &urls, kid, now).await?;
                 if let Some(slot) = parts
@@ -175,11 +168,11 @@ impl FromRequest<AppState> for SignedRequest {
                 {
                     slot.set(account.id);
                 }
-                Signer::Account { account, key }
+                SignedBy::Account { account, key }
             }
         };
         let key = match &signer {
-            Signer::Key(key) | Signer::Account { key, .. } => key,
+            SignedBy::Key(key) | SignedBy::Account { key, .. } => key,
         };
         jws.verify(key)?;
 
@@ -231,7 +224,7 @@ async fn load_account(
     let id = urls.account_id_from_kid(kid).ok_or_else(|| {
         Problem::malformed(format!(
             "\"kid\" {kid:?} is not an account URL of this directory ({})",
-            urls.account(0).trim_end_matches('0')
+            urls.account_prefix()
         ))
     })?;
     if let Some(cached) = state.accounts.get(id, now) {
@@ -280,9 +273,9 @@ fn account_key(account: &AccountRecord) -> Result<Jwk, AcmeError> {
         .ok()
         .and_then(|v: serde_json::Value| Jwk::from_json(&v).ok())
         .ok_or_else(|| {
-            AcmeError::Storage(basalt_storage::Error::Internal(format!(
+            AcmeError::Internal(format!(
                 "account {} has an unreadable stored key",
                 account.id
-            )))
+            ))
         })
 }

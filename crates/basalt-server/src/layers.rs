@@ -12,13 +12,16 @@ use axum::response::Response;
 
 use basalt_protocol::ProblemType;
 
-use crate::extract::directory_of;
 use crate::state::AppState;
 use crate::urls::Urls;
 
 /// Adds a fresh nonce to every response to a POST, errors included, and to newNonce. Issuing
 /// a nonce is an HMAC, no database work (see `nonces.rs`).
-pub async fn replay_nonce(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn replay_nonce(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let wants_nonce =
         request.method() == Method::POST || request.uri().path().ends_with("/new-nonce");
     let mut response = next.run(request).await;
@@ -30,9 +33,13 @@ pub async fn replay_nonce(State(state): State<AppState>, request: Request, next:
 
 /// RFC 8555 §7.1: every resource but the directory links to the directory with
 /// `rel="index"`.
-pub async fn index_link(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn index_link(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let (parts, body) = request.into_parts();
-    let link = directory_of(parts.uri.path())
+    let link = Urls::directory_of(parts.uri.path())
         .filter(|name| {
             state.directories.contains_key(*name) && !parts.uri.path().ends_with("/directory")
         })
@@ -48,10 +55,10 @@ pub async fn index_link(State(state): State<AppState>, request: Request, next: N
 
 /// Where the JWS extractor leaves the authenticated account id for the request log.
 #[derive(Debug, Default)]
-pub struct RequestAccount(AtomicI64);
+pub(crate) struct RequestAccount(AtomicI64);
 
 impl RequestAccount {
-    pub fn set(&self, id: i64) {
+    pub(crate) fn set(&self, id: i64) {
         self.0.store(id, Ordering::Relaxed);
     }
 
@@ -62,7 +69,7 @@ impl RequestAccount {
 
 /// One event per request when it completes (Boulder's RequestEvent): method, route template,
 /// status, duration, the account and the problem type if any.
-pub async fn request_log(mut request: Request, next: Next) -> Response {
+pub(crate) async fn request_log(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let account = Arc::new(RequestAccount::default());
     request.extensions_mut().insert(account.clone());

@@ -1,27 +1,35 @@
 //! basalt-server: the ACME front end (RFC 8555) over HTTPS.
 //!
 //! Owns HTTP, nonces, JWS authentication, problem rendering and the order/authorization flow
-//! (`authority/`). It reads no key files (the signer does), writes no SQL (storage does) and
-//! makes no outbound connections (validation does). Entry points: [`Server::new`], then
-//! [`Server::run`]; [`routes::router`] is the one route table.
+//! (`authority/`, with `policy/` and the background `jobs/` beside it). Its modules are
+//! private; what the binary and the tests use is re-exported here. It reads no key files
+//! (the signer does), writes no SQL (storage does) and makes no outbound connections
+//! (validation does). Entry points: [`Server::new`], then
+//! [`Server::run`]; `routes.rs` is the one route table.
 
-pub mod account_cache;
-pub mod authority;
-pub mod clock;
-pub mod config;
-pub mod extract;
-pub mod handlers;
-pub mod jobs;
-pub mod layers;
-pub mod nonces;
-pub mod policy;
-pub mod problem;
-pub mod response;
-pub mod routes;
-pub mod state;
-pub mod tls;
-pub mod urls;
-pub mod views;
+mod account_cache;
+mod authority;
+mod clock;
+mod config;
+mod extract;
+mod handlers;
+mod jobs;
+mod layers;
+mod nonces;
+mod policy;
+mod problem;
+mod response;
+mod routes;
+mod state;
+mod tls;
+mod urls;
+mod views;
+
+pub use crate::clock::{Clock, ManualClock, SystemClock};
+pub use crate::config::{DirectoryConfig, DirectoryMetaConfig, IssuancePolicy, ServerConfig};
+pub use crate::jobs::serving_certificate::{ServingCertificateError, ServingCertificates};
+pub use crate::nonces::{NonceRejection, Nonces};
+pub use crate::tls::ServingCertResolver;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -34,13 +42,8 @@ use tokio::net::TcpListener;
 
 use crate::account_cache::AccountCache;
 use crate::jobs::expiry_cleanup;
-use crate::jobs::serving_certificate::{ServingCertificateError, ServingCertificates};
 use crate::jobs::validation::{ValidationWorker, WorkerSettings, validation_channel};
-use crate::clock::Clock;
-use crate::config::ServerConfig;
-use crate::nonces::Nonces;
 use crate::state::{App, AppState};
-use crate::tls::ServingCertResolver;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]

@@ -18,7 +18,7 @@ const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 
 /// Every way a request can fail.
 #[derive(Debug)]
-pub enum AcmeError {
+pub(crate) enum AcmeError {
     /// A protocol decision, already phrased for the client.
     Problem(Problem),
     /// The JWS envelope, header, key or signature was refused.
@@ -31,9 +31,15 @@ pub enum AcmeError {
     Storage(basalt_storage::Error),
     /// Signing failed (an internal fault: the CSR was already accepted).
     Signer(basalt_signer::Error),
+    /// The new key of a key change already belongs to another account of the directory
+    /// (RFC 8555 §7.3.5), whose id the handler puts in `Location`.
+    KeyInUse { holder: Option<i64> },
+    /// The server's own fault (the RNG failed, a stored value does not decode): logged here,
+    /// once, and answered with a generic detail.
+    Internal(String),
 }
 
-pub type AcmeResult<T> = Result<T, AcmeError>;
+pub(crate) type AcmeResult<T> = Result<T, AcmeError>;
 
 impl From<Problem> for AcmeError {
     fn from(p: Problem) -> Self {
@@ -63,30 +69,58 @@ impl From<basalt_signer::Error> for AcmeError {
 
 impl AcmeError {
     /// The problem document and an optional Retry-After (seconds).
-    pub fn to_problem(&self) -> (Problem, Option<u64>) {
+    pub(crate) fn to_problem(&self) -> (Problem, Option<u64>) {
         match self {
             Self::Problem(p) => (p.clone(), None),
             Self::Jws(e) => (jws_problem(e), None),
             // Boulder's practice: one generic detail for every nonce failure, so the client
             // simply retries with the fresh Replay-Nonce of this response.
-            Self::Nonce(_) => (
+            Self::Nonce(
+                NonceRejection::Unknown | NonceRejection::Expired | NonceRejection::Reused,
+            ) => (
                 Problem::new(
                     ProblemType::BadNonce,
                     "JWS has an invalid anti-replay nonce; retry with the Replay-Nonce of this response",
                 ),
                 None,
             ),
-            Self::Csr(e) => (Problem::new(ProblemType::BadCsr, e.to_string()), None),
+            Self::Csr(e) => (csr_problem(e), None),
             Self::Storage(e) => storage_problem(e),
-            Self::Signer(e) => {
-                tracing::error!(error = %e, "signing failed");
-                (
-                    Problem::server_internal(
-                        "the certificate could not be signed; try again later",
-                    ),
-                    None,
-                )
+            Self::Signer(e) => (signer_problem(e), None),
+            Self::KeyInUse { .. } => (
+                Problem::malformed("the new key already belongs to another account")
+                    .with_status(409),
+                None,
+            ),
+            Self::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                (Problem::server_internal(INTERNAL_DETAIL), None)
             }
+        }
+    }
+}
+
+/// The detail of every `serverInternal` caused by the server's own fault: the cause is in
+/// the log, never in the response (it may hold driver or OS text).
+const INTERNAL_DETAIL: &str = "an internal error occurred";
+
+fn csr_problem(e: &CsrError) -> Problem {
+    Problem::new(ProblemType::BadCsr, e.to_string())
+}
+
+/// A bad CSR is the client's fault; every other signer error is the server's.
+fn signer_problem(e: &basalt_signer::Error) -> Problem {
+    match e {
+        basalt_signer::Error::Csr(csr) => csr_problem(csr),
+        basalt_signer::Error::Io { .. }
+        | basalt_signer::Error::AlreadyInitialised(_)
+        | basalt_signer::Error::BadRootPassword
+        | basalt_signer::Error::KeyFile { .. }
+        | basalt_signer::Error::CertificateFile { .. }
+        | basalt_signer::Error::Signing(_)
+        | basalt_signer::Error::Certificate(_) => {
+            tracing::error!(error = %e, "signing failed");
+            Problem::server_internal("the certificate could not be signed; try again later")
         }
     }
 }
@@ -131,13 +165,13 @@ fn storage_problem(e: &basalt_storage::Error) -> (Problem, Option<u64>) {
         }
         basalt_storage::Error::Internal(detail) => {
             tracing::error!(error = %detail, "storage error");
-            (Problem::server_internal("an internal error occurred"), None)
+            (Problem::server_internal(INTERNAL_DETAIL), None)
         }
     }
 }
 
 /// Renders a problem document: `application/problem+json` with the problem's status.
-pub fn problem_response(problem: &Problem, retry_after: Option<u64>) -> Response {
+pub(crate) fn problem_response(problem: &Problem, retry_after: Option<u64>) -> Response {
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, problem.to_json()).into_response();
     let headers = response.headers_mut();

@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 /// A JSON response under construction.
-pub struct AcmeResponse {
+pub(crate) struct AcmeResponse {
     status: StatusCode,
     body: Vec<u8>,
     content_type: &'static str,
@@ -15,7 +15,7 @@ pub struct AcmeResponse {
 impl AcmeResponse {
     /// A JSON body; serialising our own wire structs cannot fail, but if it ever did the
     /// client gets `null` rather than a panic.
-    pub fn json(status: StatusCode, body: &impl Serialize) -> Self {
+    pub(crate) fn json(status: StatusCode, body: &impl Serialize) -> Self {
         Self {
             status,
             body: serde_json::to_vec(body).unwrap_or_else(|_| b"null".to_vec()),
@@ -25,7 +25,7 @@ impl AcmeResponse {
     }
 
     /// A body of another content type (the PEM chain, RFC 8555 §7.4.2).
-    pub fn bytes(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Self {
+    pub(crate) fn bytes(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Self {
         Self {
             status,
             body,
@@ -35,7 +35,7 @@ impl AcmeResponse {
     }
 
     /// An empty body (revocation success, RFC 8555 §7.6).
-    pub fn empty(status: StatusCode) -> Self {
+    pub(crate) fn empty(status: StatusCode) -> Self {
         Self {
             status,
             body: Vec::new(),
@@ -45,17 +45,17 @@ impl AcmeResponse {
     }
 
     /// `Location` (RFC 8555 §7.3, §7.4).
-    pub fn location(self, url: &str) -> Self {
+    pub(crate) fn location(self, url: &str) -> Self {
         self.header(header::LOCATION, url)
     }
 
     /// `Link: <url>;rel="<rel>"` (RFC 8288); several may be added.
-    pub fn link(self, url: &str, rel: &str) -> Self {
+    pub(crate) fn link(self, url: &str, rel: &str) -> Self {
         self.header(header::LINK, &format!("<{url}>;rel=\"{rel}\""))
     }
 
     /// `Retry-After` in seconds (RFC 8555 §7.4, §8.2).
-    pub fn retry_after(self, seconds: u64) -> Self {
+    pub(crate) fn retry_after(self, seconds: u64) -> Self {
         self.header(header::RETRY_AFTER, &seconds.to_string())
     }
 

@@ -13,66 +13,74 @@ use axum::routing::{MethodRouter, get, post};
 
 use basalt_protocol::Problem;
 
-use crate::handlers::{
-    account, authorization, certificate, directory, finalize, key_change, order, revocation,
-};
+use crate::handlers::{account, authorization, certificate, directory, order, revocation};
 use crate::layers;
 use crate::problem::problem_response;
 use crate::state::AppState;
+use crate::urls::Resource;
 
-pub fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route(
-            &acme("/directory"),
+            &Resource::Directory.template(),
             allowing(
                 "GET, HEAD, POST",
                 get(directory::directory).post(directory::directory),
             ),
         )
         .route(
-            &acme("/new-nonce"),
+            &Resource::NewNonce.template(),
             allowing(
                 "GET, HEAD, POST",
                 get(directory::new_nonce).post(directory::new_nonce),
             ),
         )
-        .route(&acme("/new-account"), only_post(post(account::new_account)))
-        .route(&acme("/new-order"), only_post(post(order::new_order)))
         .route(
-            &acme("/revoke-cert"),
+            &Resource::NewAccount.template(),
+            only_post(post(account::create)),
+        )
+        .route(
+            &Resource::NewOrder.template(),
+            only_post(post(order::create)),
+        )
+        .route(
+            &Resource::RevokeCert.template(),
             only_post(post(revocation::revoke_cert)),
         )
         .route(
-            &acme("/key-change"),
-            only_post(post(key_change::key_change)),
-        )
-        .route(&acme("/account/{id}"), only_post(post(account::account)))
-        .route(
-            &acme("/account/{id}/orders"),
-            only_post(post(order::orders_list)),
-        )
-        .route(&acme("/order/{id}"), only_post(post(order::order)))
-        .route(
-            &acme("/order/{id}/finalize"),
-            only_post(post(finalize::finalize)),
+            &Resource::KeyChange.template(),
+            only_post(post(account::key_change)),
         )
         .route(
-            &acme("/authz/{id}"),
+            &Resource::Account.template(),
+            only_post(post(account::account)),
+        )
+        .route(
+            &Resource::AccountOrders.template(),
+            only_post(post(order::list)),
+        )
+        .route(&Resource::Order.template(), only_post(post(order::fetch)))
+        .route(
+            &Resource::Finalize.template(),
+            only_post(post(order::finalize_order)),
+        )
+        .route(
+            &Resource::Authorization.template(),
             only_post(post(authorization::authorization)),
         )
         .route(
-            &acme("/challenge/{id}"),
+            &Resource::Challenge.template(),
             only_post(post(authorization::challenge)),
         )
         .route(
-            &acme("/certificate/{serial}"),
+            &Resource::Certificate.template(),
             allowing(
                 "GET, HEAD, POST",
                 get(certificate::certificate).post(certificate::certificate),
             ),
         )
         .route(
-            &acme("/root"),
+            &Resource::Root.template(),
             allowing(
                 "GET, HEAD, POST",
                 get(certificate::root).post(certificate::root),
@@ -83,11 +91,6 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), layers::replay_nonce))
         .layer(axum::middleware::from_fn(layers::request_log))
         .with_state(state)
-}
-
-/// A path under an ACME directory.
-fn acme(path: &str) -> String {
-    format!("/acme/{{directory}}{path}")
 }
 
 /// A resource read and changed only with POST (RFC 8555 §6.3).

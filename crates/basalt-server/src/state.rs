@@ -7,16 +7,16 @@ use basalt_storage::Store;
 use time::OffsetDateTime;
 
 use crate::account_cache::AccountCache;
-use crate::jobs::validation::ValidationQueue;
 use crate::clock::Clock;
 use crate::config::{DirectoryConfig, ServerConfig};
+use crate::jobs::validation::ValidationQueue;
 use crate::nonces::Nonces;
 
 /// What handlers share. Cheap to clone (an `Arc`).
 #[derive(Clone)]
-pub struct AppState(pub Arc<App>);
+pub(crate) struct AppState(pub Arc<App>);
 
-pub struct App {
+pub(crate) struct App {
     pub store: Store,
     pub nonces: Nonces,
     /// Accounts by id for `kid` requests; every handler that changes an account
@@ -38,7 +38,7 @@ impl std::ops::Deref for AppState {
 }
 
 impl App {
-    pub fn now(&self) -> OffsetDateTime {
+    pub(crate) fn now(&self) -> OffsetDateTime {
         self.clock.now()
     }
 }

@@ -47,7 +47,7 @@ impl ResolvesServerCert for ServingCertResolver {
 }
 
 /// Builds a rustls `CertifiedKey` from a PEM chain and a PKCS#8 PEM key.
-pub fn certified_key(chain_pem: &str, key_pem: &str) -> Result<CertifiedKey, String> {
+pub(crate) fn certified_key(chain_pem: &str, key_pem: &str) -> Result<CertifiedKey, String> {
     let chain = CertificateDer::pem_slice_iter(chain_pem.as_bytes())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("serving certificate chain: {e}"))?;
@@ -58,7 +58,7 @@ pub fn certified_key(chain_pem: &str, key_pem: &str) -> Result<CertifiedKey, Str
 }
 
 /// The TLS configuration, built once: TLS 1.2 and 1.3, ALPN h2 and http/1.1.
-pub fn server_config(
+pub(crate) fn server_config(
     resolver: Arc<ServingCertResolver>,
 ) -> Result<Arc<rustls::ServerConfig>, String> {
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
@@ -73,7 +73,7 @@ pub fn server_config(
 }
 
 /// Accepts connections until `shutdown` completes; each connection is served on its own task.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     config: Arc<rustls::ServerConfig>,
     router: Router,

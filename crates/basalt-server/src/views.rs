@@ -1,42 +1,17 @@
-//! Stored records turned into the wire objects of RFC 8555 §7.1, with expiry applied.
-//!
-//! Storage keeps the status last written; an object whose `expires` has passed is shown
-//! with the status RFC 8555 §7.1.6 gives it (orders become invalid, authorizations
-//! expired) without a write.
+//! Stored records turned into the wire objects of RFC 8555 §7.1. Rendering only: the
+//! status shown is the effective one (`OrderStatus::at`, `AuthorizationStatus::at` in
+//! basalt-protocol apply expiry, RFC 8555 §7.1.6).
 
 use basalt_protocol::objects::{
     AccountObject, AuthorizationObject, ChallengeObject, OrderObject, format_timestamp,
 };
-use basalt_protocol::{AuthorizationStatus, OrderStatus, Problem, ProblemType};
+use basalt_protocol::{OrderStatus, Problem, ProblemType};
 use basalt_storage::{AccountRecord, AuthorizationRecord, ChallengeRecord, OrderRecord};
 use time::OffsetDateTime;
 
 use crate::urls::Urls;
 
-/// RFC 8555 §7.1.6: pending and ready orders past `expires` are invalid.
-pub fn order_status(order: &OrderRecord, now: OffsetDateTime) -> OrderStatus {
-    match order.status {
-        OrderStatus::Pending | OrderStatus::Ready if order.expires_at <= now => {
-            OrderStatus::Invalid
-        }
-        status => status,
-    }
-}
-
-/// RFC 8555 §7.1.6: pending and valid authorizations past `expires` are expired.
-pub fn authorization_status(
-    authz: &AuthorizationRecord,
-    now: OffsetDateTime,
-) -> AuthorizationStatus {
-    match authz.status {
-        AuthorizationStatus::Pending | AuthorizationStatus::Valid if authz.expires_at <= now => {
-            AuthorizationStatus::Expired
-        }
-        status => status,
-    }
-}
-
-pub fn account_object(urls: &Urls, account: &AccountRecord) -> AccountObject {
+pub(crate) fn account_object(urls: &Urls, account: &AccountRecord) -> AccountObject {
     AccountObject {
         status: account.status,
         contact: account.contact.clone(),
@@ -45,8 +20,8 @@ pub fn account_object(urls: &Urls, account: &AccountRecord) -> AccountObject {
     }
 }
 
-pub fn order_object(urls: &Urls, order: &OrderRecord, now: OffsetDateTime) -> OrderObject {
-    let status = order_status(order, now);
+pub(crate) fn order_object(urls: &Urls, order: &OrderRecord, now: OffsetDateTime) -> OrderObject {
+    let status = order.status.at(order.expires_at, now);
     let error = match (&order.error, status) {
         (Some(problem), _) => Some(problem.clone()),
         (None, OrderStatus::Invalid) => Some(Problem::new(
@@ -76,14 +51,14 @@ pub fn order_object(urls: &Urls, order: &OrderRecord, now: OffsetDateTime) -> Or
     }
 }
 
-pub fn authorization_object(
+pub(crate) fn authorization_object(
     urls: &Urls,
     authz: &AuthorizationRecord,
     now: OffsetDateTime,
 ) -> AuthorizationObject {
     AuthorizationObject {
         identifier: authz.identifier.clone(),
-        status: authorization_status(authz, now),
+        status: authz.status.at(authz.expires_at, now),
         expires: format_timestamp(authz.expires_at),
         challenges: authz
             .challenges
@@ -94,7 +69,7 @@ pub fn authorization_object(
     }
 }
 
-pub fn challenge_object(urls: &Urls, challenge: &ChallengeRecord) -> ChallengeObject {
+pub(crate) fn challenge_object(urls: &Urls, challenge: &ChallengeRecord) -> ChallengeObject {
     ChallengeObject {
         challenge_type: challenge.challenge_type,
         url: urls.challenge(challenge.id),

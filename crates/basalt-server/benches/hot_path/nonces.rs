@@ -10,7 +10,7 @@ use criterion::{BatchSize, Criterion, Throughput};
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
 
-use basalt_server::nonces::{NonceRejection, Nonces};
+use basalt_server::{NonceRejection, Nonces};
 
 use crate::sqlite::{BenchDb, runtime};
 

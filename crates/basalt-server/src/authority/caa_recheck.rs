@@ -6,20 +6,19 @@ use std::time::Duration;
 
 use basalt_protocol::{ChallengeStatus, Problem};
 use basalt_storage::{AuthorizationRecord, OrderRecord};
-use basalt_validation::CaaPolicy;
+use basalt_validation::{CaaPolicy, Validator};
 use time::OffsetDateTime;
 
 use crate::config::DirectoryConfig;
 use crate::problem::{AcmeError, AcmeResult};
-use crate::state::AppState;
 
 /// How old a validation may be before CAA is checked again at finalize.
-pub const CAA_RECHECK_AFTER: Duration = Duration::from_secs(8 * 3600);
+pub(crate) const CAA_RECHECK_AFTER: Duration = Duration::from_secs(8 * 3600);
 
 /// Checks CAA for every one of `order`'s `authorizations` (as loaded with it) whose validation is older than
 /// [`CAA_RECHECK_AFTER`]; the error is the `caa` (or `dns`) problem to send.
-pub async fn recheck_caa(
-    state: &AppState,
+pub(crate) async fn recheck_caa(
+    validator: &Validator,
     directory: &DirectoryConfig,
     account_uri: &str,
     order: &OrderRecord,
@@ -48,8 +47,7 @@ pub async fn recheck_caa(
         if now - validated_at < CAA_RECHECK_AFTER {
             continue;
         }
-        state
-            .validator
+        validator
             .check_caa(
                 &authz.identifier,
                 authz.wildcard,

@@ -20,7 +20,7 @@ const PEM_CHAIN: &str = "application/pem-certificate-chain";
 
 /// POST-as-GET by the owning account, or a plain GET (RFC 8555 §7.4.2 allows it, Boulder
 /// does it): the leaf then the intermediate, `Link: rel="up"` to the root.
-pub async fn certificate(
+pub(crate) async fn certificate(
     State(state): State<AppState>,
     Path((_, serial)): Path<(String, String)>,
     request: Request,
@@ -46,7 +46,10 @@ pub async fn certificate(
 
 /// The root certificate (the target of `rel="up"`), by GET or POST-as-GET: RFC 8555 §6.3
 /// lets clients fetch any URL the server hands out with POST-as-GET, and acmez does.
-pub async fn root(State(state): State<AppState>, request: Request) -> AcmeResult<AcmeResponse> {
+pub(crate) async fn root(
+    State(state): State<AppState>,
+    request: Request,
+) -> AcmeResult<AcmeResponse> {
     get_or_post_as_get(request, &state).await?;
     Ok(AcmeResponse::bytes(
         StatusCode::OK,

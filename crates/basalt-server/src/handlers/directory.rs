@@ -12,7 +12,7 @@ use crate::response::AcmeResponse;
 use crate::state::AppState;
 
 /// GET, or POST-as-GET (RFC 8555 §6.3 requires both).
-pub async fn directory(
+pub(crate) async fn directory(
     State(state): State<AppState>,
     request: Request,
 ) -> AcmeResult<AcmeResponse> {
@@ -35,7 +35,10 @@ pub async fn directory(
 
 /// RFC 8555 §7.2: HEAD answers 200, GET (and POST-as-GET, §6.3) 204, all with a fresh
 /// `Replay-Nonce` (added by the nonce layer) and `Cache-Control: no-store`.
-pub async fn new_nonce(State(state): State<AppState>, request: Request) -> AcmeResult<Response> {
+pub(crate) async fn new_nonce(
+    State(state): State<AppState>,
+    request: Request,
+) -> AcmeResult<Response> {
     let is_head = request.method() == Method::HEAD;
     get_or_post_as_get(request, &state).await?;
     let status = if is_head {

@@ -1,11 +1,11 @@
-//! One file per ACME resource; each handler takes a [`crate::extract::SignedRequest`] (or a
-//! plain request for the few GET resources) and returns a response or an `AcmeError`.
+//! One file per ACME resource. Each handler extracts and authenticates the request (a
+//! [`crate::extract::SignedRequest`], or a plain request for the few GET resources), parses
+//! the payload, makes one call into [`crate::authority`], and renders the record it gets back
+//! with [`crate::views`]; it makes no decision of its own.
 
-pub mod account;
-pub mod authorization;
-pub mod certificate;
-pub mod directory;
-pub mod finalize;
-pub mod key_change;
-pub mod order;
-pub mod revocation;
+pub(crate) mod account;
+pub(crate) mod authorization;
+pub(crate) mod certificate;
+pub(crate) mod directory;
+pub(crate) mod order;
+pub(crate) mod revocation;

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use basalt_storage::{Error, Store};
 
 /// How often a replica tries to run a pass.
-pub const INTERVAL: Duration = Duration::from_secs(60);
+pub(crate) const INTERVAL: Duration = Duration::from_secs(60);
 /// The lease of a pass; longer than [`INTERVAL`] so the holder keeps it from pass to pass.
 const LEASE_TTL: Duration = Duration::from_secs(300);
 const LEASE_NAME: &str = "expiry-cleanup";
@@ -26,11 +26,11 @@ const BATCH: u64 = 1000;
 /// Batches of each kind per pass.
 const MAX_BATCHES: u32 = 20;
 /// How long expired orders and authorizations stay readable before they are deleted.
-pub const RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+pub(crate) const RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// What one pass deleted.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Deleted {
+pub(crate) struct Deleted {
     pub nonces: u64,
     pub orders: u64,
     pub authorizations: u64,
@@ -38,7 +38,7 @@ pub struct Deleted {
 
 /// Runs one pass if this replica holds (or can take) the lease; `None` if another replica
 /// holds it.
-pub async fn run_pass(
+pub(crate) async fn run_pass(
     store: &Store,
     holder: &str,
     now: OffsetDateTime,

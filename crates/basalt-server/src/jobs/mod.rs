@@ -2,6 +2,6 @@
 //! serving certificate, and the expiry clean-up. Each job keeps its state in the database
 //! (rows claimed by lease), so any replica can pick up another's work.
 
-pub mod expiry_cleanup;
-pub mod serving_certificate;
-pub mod validation;
+pub(crate) mod expiry_cleanup;
+pub(crate) mod serving_certificate;
+pub(crate) mod validation;

@@ -37,7 +37,7 @@ struct Request {
 /// The result of a validation as [`Store::record_validation`] stored it, so the challenge
 /// POST can answer with it without reading it back.
 #[derive(Debug, Clone)]
-pub struct StoredResult {
+pub(crate) struct StoredResult {
     pub result: ValidationResult,
     /// What was checked (JSON), as stored in `validation_record`.
     pub validation_record: Option<String>,
@@ -47,10 +47,10 @@ pub struct StoredResult {
 
 /// What became of a client's request to validate a challenge.
 #[derive(Debug, Clone)]
-pub enum Started {
+pub(crate) enum Started {
     /// The challenge was not pending, or its authorization no longer was (another request
     /// got there first, or it expired): nothing was started.
-    NotStarted,
+    Skipped,
     /// Started and claimed here; no result within the wait (the client polls).
     Running,
     /// Started here, and its result is stored.
@@ -59,7 +59,7 @@ pub enum Started {
 
 /// The handle handlers use to start validations.
 #[derive(Clone)]
-pub struct ValidationQueue {
+pub(crate) struct ValidationQueue {
     sender: mpsc::UnboundedSender<Request>,
     holder: Arc<str>,
     lease: Duration,
@@ -71,7 +71,7 @@ impl ValidationQueue {
     /// at once (no polling delay, no statement to read the job back), and this waits at
     /// most `max_wait` for the stored result. If the worker cannot run it (shutting down),
     /// the lease runs out and a sweep, here or on another replica, validates it.
-    pub async fn start(
+    pub(crate) async fn start(
         &self,
         store: &Store,
         job: ValidationJob,
@@ -89,7 +89,7 @@ impl ValidationQueue {
             )
             .await?;
         if !started {
-            return Ok(Started::NotStarted);
+            return Ok(Started::Skipped);
         }
         let (done, stored) = oneshot::channel();
         if self
@@ -111,7 +111,7 @@ impl ValidationQueue {
 
 /// Settings of the worker.
 #[derive(Clone)]
-pub struct WorkerSettings {
+pub(crate) struct WorkerSettings {
     /// Identifies this process in `lease_holder`.
     pub holder: String,
     pub concurrency: usize,
@@ -123,7 +123,7 @@ pub struct WorkerSettings {
 }
 
 /// Runs validations claimed from the database.
-pub struct ValidationWorker {
+pub(crate) struct ValidationWorker {
     store: Store,
     validator: Arc<Validator>,
     clock: Arc<dyn Clock>,
@@ -132,7 +132,7 @@ pub struct ValidationWorker {
 }
 
 /// Creates the queue handle and the worker that serves it.
-pub fn validation_channel(
+pub(crate) fn validation_channel(
     store: Store,
     validator: Arc<Validator>,
     clock: Arc<dyn Clock>,
@@ -157,7 +157,7 @@ pub fn validation_channel(
 
 impl ValidationWorker {
     /// Runs until the queue handle is dropped and the process ends.
-    pub async fn run(mut self) {
+    pub(crate) async fn run(mut self) {
         let permits = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
         let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -5,11 +5,11 @@ use basalt_protocol::{
 };
 
 /// Largest number of identifiers in one order (Boulder allows 100).
-pub const MAX_IDENTIFIERS: usize = 100;
+pub(crate) const MAX_IDENTIFIERS: usize = 100;
 
 /// Parses and normalises an order's identifiers. Every bad identifier is reported, each in
 /// its own subproblem (RFC 8555 §6.7.1), not just the first. Duplicates are merged.
-pub fn check_order_identifiers(raw: &[RawIdentifier]) -> Result<Vec<Identifier>, Problem> {
+pub(crate) fn check_order_identifiers(raw: &[RawIdentifier]) -> Result<Vec<Identifier>, Problem> {
     if raw.is_empty() {
         return Err(Problem::malformed("the order has no identifiers"));
     }
@@ -64,7 +64,7 @@ fn rejection(subproblems: Vec<Subproblem>) -> Problem {
 
 /// The challenges offered for an authorization (RFC 8555 §7.1.4): wildcards only dns-01
 /// (§7.1.3), IP addresses http-01 and tls-alpn-01 but never dns-01 (RFC 8738 §7).
-pub fn challenge_types(identifier: &Identifier, wildcard: bool) -> Vec<ChallengeType> {
+pub(crate) fn challenge_types(identifier: &Identifier, wildcard: bool) -> Vec<ChallengeType> {
     match (identifier.identifier_type, wildcard) {
         (IdentifierType::Dns, true) => vec![ChallengeType::Dns01],
         (IdentifierType::Dns, false) => vec![

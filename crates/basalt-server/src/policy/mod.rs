@@ -1,5 +1,5 @@
 //! Issuance policy: pure decisions about what an order may contain and how long things live.
 //! The authority layer asks these; they do no IO and know nothing about HTTP.
 
-pub mod identifiers;
-pub mod validity;
+pub(crate) mod identifiers;
+pub(crate) mod validity;

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use basalt_server::clock::ManualClock;
+use basalt_server::ManualClock;
 
 use crate::accounts::key_change;
 use crate::support::{Client, Options, TestCa, url};

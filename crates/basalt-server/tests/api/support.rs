@@ -18,8 +18,8 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use basalt_server::Server;
-use basalt_server::clock::SystemClock;
-use basalt_server::config::{DirectoryConfig, DirectoryMetaConfig, IssuancePolicy, ServerConfig};
+use basalt_server::SystemClock;
+use basalt_server::{DirectoryConfig, DirectoryMetaConfig, IssuancePolicy, ServerConfig};
 use basalt_signer::{InitOptions, Issuer, PkiPaths, init_pki};
 use basalt_storage::{StorageConfig, Store};
 use basalt_testkit::dns::TestDns;
@@ -42,7 +42,7 @@ pub struct TestCa {
     pub dns: TestDns,
     pub responses: Responses,
     pub server_tasks: Vec<tokio::task::JoinHandle<()>>,
-    pub resolver: Arc<basalt_server::tls::ServingCertResolver>,
+    pub resolver: Arc<basalt_server::ServingCertResolver>,
     pub http_port: u16,
     orders_per_page: u64,
 }
@@ -59,7 +59,7 @@ pub struct Options {
     pub orders_per_page: u64,
     pub terms_of_service: Option<String>,
     /// A clock the test moves; the system clock when `None`.
-    pub clock: Option<basalt_server::clock::ManualClock>,
+    pub clock: Option<basalt_server::ManualClock>,
 }
 
 impl Default for Options {
@@ -177,7 +177,7 @@ impl TestCa {
             orders_per_page,
             max_request_bytes: 64 * 1024,
         };
-        let clock: Arc<dyn basalt_server::clock::Clock> = match options.clock {
+        let clock: Arc<dyn basalt_server::Clock> = match options.clock {
             Some(manual) => Arc::new(manual),
             None => Arc::new(SystemClock),
         };

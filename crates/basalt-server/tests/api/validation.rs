@@ -161,7 +161,7 @@ async fn caa_accounturi_must_name_the_account_url_the_client_used() {
 
 #[tokio::test]
 async fn caa_is_checked_again_at_finalize_after_eight_hours() {
-    let clock = basalt_server::clock::ManualClock::new(time::OffsetDateTime::now_utc());
+    let clock = basalt_server::ManualClock::new(time::OffsetDateTime::now_utc());
     let ca = TestCa::start_with(Options {
         clock: Some(clock.clone()),
         ..Options::default()

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use basalt_server::Server;
-use basalt_server::clock::SystemClock;
-use basalt_server::config::{DirectoryConfig, DirectoryMetaConfig, IssuancePolicy, ServerConfig};
+use basalt_server::SystemClock;
+use basalt_server::{DirectoryConfig, DirectoryMetaConfig, IssuancePolicy, ServerConfig};
 use basalt_signer::{Issuer, PkiPaths, pem_to_der, sha256_fingerprint};
 use basalt_storage::{StorageConfig, Store};
 use basalt_validation::{ValidationConfig, Validator};

@@ -1,45 +1,57 @@
-//! Finalizing an order (RFC 8555 §7.4): check the CSR, sign, commit, answer.
+//! Finalizing an order (RFC 8555 §7.4), in the role of Boulder's `RA.FinalizeOrder`.
 //!
-//! The certificate is signed inside the storage transaction that moves the order from ready
-//! to valid, so it is committed before any client can see it, and an order is never left
-//! half-finished: either the certificate and the valid order are both stored, or neither.
+//! The checks run in a fixed order, cheapest and least revealing first: the order is the
+//! account's, it is ready, the CSR decodes and names exactly the order's identifiers with an
+//! acceptable key, that key is not the account key, CAA still allows issuance (for
+//! validations older than 8 hours), and the requested notAfter has not passed. Only then is
+//! the certificate signed, inside the storage transaction that moves the order from ready to
+//! valid, so it is committed before any client can see it: either the certificate and the
+//! valid order are both stored, or neither.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use time::OffsetDateTime;
 
-use basalt_protocol::objects::FinalizeRequest;
-use basalt_protocol::{Problem, ProblemType};
+use basalt_protocol::{OrderStatus, Problem, ProblemType};
 use basalt_signer::{IssueRequest, check_csr};
-use basalt_storage::{FinalizeOutcome, NewCertificate};
+use basalt_storage::{AccountRecord, FinalizeOutcome, NewCertificate, OrderRecord, Store};
+use basalt_validation::Validator;
 
 use crate::authority::caa_recheck::recheck_caa;
+use crate::authority::owned;
+use crate::config::DirectoryConfig;
 use crate::policy::validity::{RequestedValidity, window};
-use crate::extract::SignedRequest;
-use crate::handlers::order::{is_owned, is_ready, order_not_found, order_response};
 use crate::problem::{AcmeError, AcmeResult};
-use crate::response::AcmeResponse;
-use crate::state::AppState;
 
-pub async fn finalize(
-    State(state): State<AppState>,
-    Path((_, id)): Path<(String, i64)>,
-    req: SignedRequest,
-) -> AcmeResult<AcmeResponse> {
-    let account = req.account()?;
-    let request: FinalizeRequest = req.payload()?;
+/// What the client sent to an order's finalize URL.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FinalizeInput<'a> {
+    /// The signing account.
+    pub account: &'a AccountRecord,
+    /// The account URL the client used (RFC 8657 `accounturi` for the CAA recheck).
+    pub account_uri: &'a str,
+    pub order_id: i64,
+    /// The `csr` member: base64url DER (RFC 8555 §7.4).
+    pub csr: &'a str,
+}
+
+/// Finalizes the order: returns it `valid`, with its certificate stored.
+pub(crate) async fn finalize(
+    store: &Store,
+    validator: &Validator,
+    directory: &DirectoryConfig,
+    input: FinalizeInput<'_>,
+    now: OffsetDateTime,
+) -> AcmeResult<OrderRecord> {
+    let account = input.account;
     // One statement for the order and its authorizations (the CAA recheck needs them).
-    let (order, authorizations) = match state.store.order_with_authorizations(id).await? {
-        Some((order, authorizations)) if is_owned(&req, &order)? => (order, authorizations),
-        _ => return Err(order_not_found(id)),
-    };
-    let now = state.now();
-    if !is_ready(&order, now) {
+    let (order, authorizations) =
+        owned::order_with_authorizations(store, account, input.order_id).await?;
+    if order.status.at(order.expires_at, now) != OrderStatus::Ready {
         return Err(order_not_ready(&order, now));
     }
     let csr_der = URL_SAFE_NO_PAD
-        .decode(request.csr.trim_end_matches('='))
+        .decode(input.csr.trim_end_matches('='))
         .map_err(|_| Problem::new(ProblemType::BadCsr, "\"csr\" is not base64url-encoded DER"))?;
     let csr = check_csr(&csr_der, &order.identifiers)?;
     // RFC 8555 §11.1: the certificate key must not be the account key.
@@ -52,9 +64,9 @@ pub async fn finalize(
     }
 
     recheck_caa(
-        &state,
-        &req.directory,
-        &req.urls.account(account.id),
+        validator,
+        directory,
+        input.account_uri,
         &order,
         &authorizations,
         now,
@@ -65,18 +77,17 @@ pub async fn finalize(
         not_before: order.not_before,
         not_after: order.not_after,
     };
-    let (not_before, not_after) = window(requested, &req.directory.policy, now);
+    let (not_before, not_after) = window(requested, &directory.policy, now)?;
     // A notAfter the client asked for (RFC 8555 §7.4) may have passed while the order waited;
     // such an order can never be finalized, so it becomes invalid.
     if not_after <= now {
         let problem =
             Problem::malformed("the order's requested notAfter has passed; create a new order");
-        state.store.fail_order(id, &problem).await?;
+        store.fail_order(order.id, &problem).await?;
         return Err(problem.into());
     }
-    let issuer = req.directory.issuer.clone();
-    let outcome = state
-        .store
+    let issuer = directory.issuer.clone();
+    let outcome = store
         .finalize_order(&order, now, |order| {
             let issued = issuer.issue(&IssueRequest {
                 csr: &csr,
@@ -102,8 +113,7 @@ pub async fn finalize(
                 cert.serial = %certificate.serial,
                 "certificate issued"
             );
-            Ok(order_response(&req, &order, now, StatusCode::OK)
-                .location(&req.urls.order(order.id)))
+            Ok(order)
         }
         FinalizeOutcome::NotReady(current) => Err(order_not_ready(&current, now)),
         FinalizeOutcome::Rejected(e) => Err(AcmeError::Signer(e)),
@@ -111,8 +121,8 @@ pub async fn finalize(
 }
 
 /// RFC 8555 §7.4: finalizing an order that is not ready is `403 orderNotReady`.
-fn order_not_ready(order: &basalt_storage::OrderRecord, now: time::OffsetDateTime) -> AcmeError {
-    let status = crate::views::order_status(order, now);
+fn order_not_ready(order: &OrderRecord, now: OffsetDateTime) -> AcmeError {
+    let status = order.status.at(order.expires_at, now);
     Problem::new(
         ProblemType::OrderNotReady,
         format!("the order is {status}, not ready; it can be finalized only once every authorization is valid"),

@@ -77,12 +77,17 @@ impl SignedRequest {
         }
     }
 
-    /// The payload parsed as JSON of type `T`; an empty payload is refused.
+    /// The payload parsed as the JSON object `T`. Every ACME request payload is a JSON
+    /// object (RFC 8555 §7); an empty payload or any other JSON value (serde would read an
+    /// array into a struct's fields in order) is refused.
     pub(crate) fn payload<T: serde::de::DeserializeOwned>(&self) -> Result<T, AcmeError> {
         if self.jws.payload.is_empty() {
             return Err(
                 Problem::malformed("the JWS payload must be a JSON object, not empty").into(),
             );
+        }
+        if self.jws.payload.trim_ascii_start().first() != Some(&b'{') {
+            return Err(Problem::malformed("the JWS payload must be a JSON object").into());
         }
         serde_json::from_slice(&self.jws.payload).map_err(|e| {
             Problem::malformed(format!(

@@ -1,6 +1,8 @@
 //! Middleware that applies to every ACME response: `Replay-Nonce` (RFC 8555 §6.5),
-//! `Link: rel="index"` (§7.1), and one log event per request.
+//! `Link: rel="index"` (§7.1), one log event per request, and a panic turned into a
+//! `serverInternal` problem instead of a dropped connection.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Instant;
@@ -10,8 +12,10 @@ use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use basalt_protocol::ProblemType;
+use basalt_protocol::{Problem, ProblemType};
+use futures_util::FutureExt as _;
 
+use crate::problem::problem_response;
 use crate::state::AppState;
 use crate::urls::Urls;
 
@@ -90,4 +94,70 @@ pub(crate) async fn request_log(mut request: Request, next: Next) -> Response {
         "request"
     );
     response
+}
+
+/// A panic anywhere below (an extractor, a handler, the authority layer) answers
+/// `500 serverInternal` instead of dropping the connection silently. The route table puts
+/// this innermost, so the outer layers still add a fresh `Replay-Nonce` and log the request.
+/// No panic is expected: client values are validated before use; this is the net under
+/// that rule.
+pub(crate) async fn catch_panic(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    match AssertUnwindSafe(next.run(request)).catch_unwind().await {
+        Ok(response) => response,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(http.method = %method, http.path = %path, panic = %message, "handler panicked");
+            problem_response(
+                &Problem::server_internal("an internal error occurred"),
+                None,
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::post;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_server_internal() {
+        let router = Router::new()
+            .route(
+                "/boom",
+                post(|| async {
+                    let far: Option<String> = None;
+                    far.expect("a handler bug")
+                }),
+            )
+            .layer(axum::middleware::from_fn(catch_panic));
+        let request = Request::post("/boom").body(Body::empty()).unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 500);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["type"], "urn:ietf:params:acme:error:serverInternal");
+        assert!(
+            !problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("a handler bug")
+        );
+    }
 }

@@ -16,6 +16,7 @@ mod handlers;
 mod jobs;
 mod layers;
 mod nonces;
+mod params;
 mod policy;
 mod problem;
 mod response;

@@ -87,6 +87,9 @@ pub(crate) fn router(state: AppState) -> Router {
             ),
         )
         .fallback(not_found)
+        // Innermost: a panic becomes a problem document, which the layers outside still
+        // give a Replay-Nonce, the index link and a log line.
+        .layer(axum::middleware::from_fn(layers::catch_panic))
         .layer(from_fn_with_state(state.clone(), layers::index_link))
         .layer(from_fn_with_state(state.clone(), layers::replay_nonce))
         .layer(axum::middleware::from_fn(layers::request_log))

@@ -1,7 +1,7 @@
 //! Accounts: newAccount (RFC 8555 §7.3), lookup by key (§7.3.1), update (§7.3.2),
 //! deactivation (§7.3.6) and key rollover (§7.3.5).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -11,6 +11,7 @@ use basalt_protocol::objects::{AccountUpdateRequest, NewAccountRequest};
 use crate::authority::account::{Registration, new_account, update_account};
 use crate::authority::key_change::{KeyChangeInput, change_key};
 use crate::extract::SignedRequest;
+use crate::params::ResourceId;
 use crate::problem::{AcmeError, AcmeResult, problem_response};
 use crate::response::AcmeResponse;
 use crate::state::AppState;
@@ -39,7 +40,7 @@ pub(crate) async fn create(
 /// contacts (§7.3.2) or deactivates (§7.3.6).
 pub(crate) async fn account(
     State(state): State<AppState>,
-    Path((_, id)): Path<(String, i64)>,
+    ResourceId(id): ResourceId<i64>,
     req: SignedRequest,
 ) -> AcmeResult<AcmeResponse> {
     let account = req.account()?;

@@ -1,6 +1,6 @@
 //! Authorizations (RFC 8555 §7.5), their deactivation (§7.5.2), and challenges (§7.5.1).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
 use basalt_protocol::objects::AuthorizationUpdateRequest;
@@ -10,6 +10,7 @@ use basalt_storage::AuthorizationRecord;
 use crate::authority::challenge::{answer_challenge, deactivate_authorization};
 use crate::authority::owned;
 use crate::extract::SignedRequest;
+use crate::params::ResourceId;
 use crate::problem::AcmeResult;
 use crate::response::AcmeResponse;
 use crate::state::AppState;
@@ -23,7 +24,7 @@ const VALIDATION_RETRY_AFTER_SECS: u64 = 1;
 /// POST-as-GET fetches; `{"status": "deactivated"}` deactivates (RFC 8555 §7.5.2).
 pub(crate) async fn authorization(
     State(state): State<AppState>,
-    Path((_, id)): Path<(String, i64)>,
+    ResourceId(id): ResourceId<i64>,
     req: SignedRequest,
 ) -> AcmeResult<AcmeResponse> {
     let authz = owned::authorization(&state.store, req.account()?, id).await?;
@@ -61,7 +62,7 @@ fn authorization_response(
 /// (RFC 8555 §7.5.1). `Link: rel="up"` names the authorization (python-acme requires it).
 pub(crate) async fn challenge(
     State(state): State<AppState>,
-    Path((_, id)): Path<(String, i64)>,
+    ResourceId(id): ResourceId<i64>,
     req: SignedRequest,
 ) -> AcmeResult<AcmeResponse> {
     let account = req.account()?;

@@ -5,12 +5,13 @@
 //! they fetch to the body, so pointing `up` at the intermediate would send it twice; pointing it
 //! at the root gives them a complete path to the trust anchor instead.
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 
 use basalt_protocol::Problem;
 
 use crate::extract::get_or_post_as_get;
+use crate::params::ResourceId;
 use crate::problem::AcmeResult;
 use crate::response::AcmeResponse;
 use crate::state::AppState;
@@ -22,7 +23,7 @@ const PEM_CHAIN: &str = "application/pem-certificate-chain";
 /// does it): the leaf then the intermediate, `Link: rel="up"` to the root.
 pub(crate) async fn certificate(
     State(state): State<AppState>,
-    Path((_, serial)): Path<(String, String)>,
+    ResourceId(serial): ResourceId<String>,
     request: Request,
 ) -> AcmeResult<AcmeResponse> {
     let (_, urls, owner) = get_or_post_as_get(request, &state).await?;

@@ -1,7 +1,7 @@
 //! Orders: newOrder (RFC 8555 §7.4), fetching an order, finalizing it, and an account's
 //! orders list (§7.1.2.1).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
 use basalt_protocol::Problem;
@@ -11,6 +11,7 @@ use basalt_storage::OrderRecord;
 use crate::authority::finalize::{FinalizeInput, finalize};
 use crate::authority::{new_order::new_order, owned};
 use crate::extract::SignedRequest;
+use crate::params::{QueryParams, ResourceId};
 use crate::problem::AcmeResult;
 use crate::response::AcmeResponse;
 use crate::state::AppState;
@@ -36,7 +37,7 @@ pub(crate) async fn create(
 /// POST-as-GET on an order URL.
 pub(crate) async fn fetch(
     State(state): State<AppState>,
-    Path((_, id)): Path<(String, i64)>,
+    ResourceId(id): ResourceId<i64>,
     req: SignedRequest,
 ) -> AcmeResult<AcmeResponse> {
     req.expect_post_as_get()?;
@@ -53,7 +54,7 @@ pub(crate) async fn fetch(
 /// `Location`.
 pub(crate) async fn finalize_order(
     State(state): State<AppState>,
-    Path((_, id)): Path<(String, i64)>,
+    ResourceId(id): ResourceId<i64>,
     req: SignedRequest,
 ) -> AcmeResult<AcmeResponse> {
     let account = req.account()?;
@@ -93,8 +94,8 @@ pub(crate) struct OrdersPage {
 /// following page.
 pub(crate) async fn list(
     State(state): State<AppState>,
-    Path((_, id)): Path<(String, i64)>,
-    Query(page): Query<OrdersPage>,
+    ResourceId(id): ResourceId<i64>,
+    QueryParams(page): QueryParams<OrdersPage>,
     req: SignedRequest,
 ) -> AcmeResult<AcmeResponse> {
     req.expect_post_as_get()?;

@@ -1,0 +1,86 @@
+//! Hostile input at the edge: every malformed request gets a problem document with a 4xx, a
+//! fresh `Replay-Nonce`, and leaves the store unchanged (issue: hostile-input review).
+
+use serde_json::json;
+
+use crate::support::{Client, Reply, TestCa, url};
+
+/// The problem type and status, with a fresh nonce beside it.
+#[track_caller]
+fn assert_refused(reply: &Reply, problem: &str, status: u16) {
+    reply.assert_problem(problem, status);
+    assert!(
+        reply.header("replay-nonce").is_some(),
+        "every answer to a POST carries a fresh nonce"
+    );
+}
+
+async fn order_count(ca: &TestCa, client: &Client) -> usize {
+    ca.store
+        .order_ids_for_account(client.account_id(), None, 100)
+        .await
+        .unwrap()
+        .len()
+}
+
+/// notBefore/notAfter near year 9999 used to overflow the validity arithmetic and panic the
+/// handler (the connection dropped with no answer).
+#[tokio::test]
+async fn far_future_validity_is_refused_not_a_panic() {
+    let ca = TestCa::start().await;
+    let client = Client::register(&ca).await;
+    for (not_before, not_after) in [
+        (Some("9999-12-31T23:59:59Z"), None),
+        (None, Some("9999-12-31T23:59:59Z")),
+        (Some("9999-12-31T23:59:59Z"), Some("9999-12-31T23:59:59Z")),
+    ] {
+        let mut payload = json!({"identifiers": [{"type": "dns", "value": "far.test"}]});
+        if let Some(nb) = not_before {
+            payload["notBefore"] = json!(nb);
+        }
+        if let Some(na) = not_after {
+            payload["notAfter"] = json!(na);
+        }
+        let reply = client.post(&ca, &url("/new-order"), Some(payload)).await;
+        assert_refused(&reply, "malformed", 400);
+    }
+    assert_eq!(order_count(&ca, &client).await, 0, "nothing stored");
+}
+
+/// serde reads a JSON array into a struct's fields in order; an ACME payload is an object.
+#[tokio::test]
+async fn a_json_array_payload_is_malformed() {
+    let ca = TestCa::start().await;
+    let client = Client::register(&ca).await;
+    let reply = client
+        .post(
+            &ca,
+            &url("/new-order"),
+            Some(json!([[{"type": "dns", "value": "array.test"}]])),
+        )
+        .await;
+    assert_refused(&reply, "malformed", 400);
+    assert_eq!(order_count(&ca, &client).await, 0, "nothing stored");
+}
+
+/// axum's own path and query rejections answered `400 text/plain`.
+#[tokio::test]
+async fn bad_path_ids_and_query_strings_get_problem_documents() {
+    let ca = TestCa::start().await;
+    let client = Client::register(&ca).await;
+    for path in [
+        "/order/abc",
+        "/authz/-x",
+        "/challenge/1.5",
+        "/account/99999999999999999999",
+    ] {
+        let reply = client.post(&ca, &url(path), None).await;
+        assert_refused(&reply, "malformed", 404);
+    }
+    let orders = format!(
+        "{}?cursor=not-a-number",
+        url(&format!("/account/{}/orders", client.account_id()))
+    );
+    let reply = client.post(&ca, &orders, None).await;
+    assert_refused(&reply, "malformed", 400);
+}

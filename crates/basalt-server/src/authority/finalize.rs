@@ -129,3 +129,6 @@ fn order_not_ready(order: &OrderRecord, now: OffsetDateTime) -> AcmeError {
     )
     .into()
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,280 @@
+//! The finalize sequence without HTTP: which check answers first when several would fail.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use time::OffsetDateTime;
+
+use basalt_protocol::{ChallengeType, Identifier, OrderStatus, ProblemType};
+use basalt_signer::{InitOptions, Issuer, PkiPaths, check_csr, init_pki};
+use basalt_storage::{
+    AccountRecord, AuthorizationPlan, NewAccount, NewAuthorization, NewChallenge, NewOrder,
+    OrderRecord, StorageConfig, Store, ValidationResult,
+};
+use basalt_validation::{ValidationConfig, Validator};
+
+use super::{FinalizeInput, finalize};
+use crate::config::{DirectoryConfig, DirectoryMetaConfig, IssuancePolicy};
+use crate::problem::AcmeError;
+
+const NAME: &str = "a.test";
+
+struct Fixture {
+    _data: tempfile::TempDir,
+    store: Store,
+    validator: Validator,
+    directory: DirectoryConfig,
+    now: OffsetDateTime,
+}
+
+impl Fixture {
+    async fn new() -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let paths = PkiPaths::new(data.path());
+        init_pki(
+            &paths,
+            &InitOptions {
+                root_password: Some("finalize test passphrase".into()),
+                organization: "basalt finalize tests".into(),
+                directory: "default".into(),
+            },
+        )
+        .unwrap();
+        let issuer = Issuer::load(
+            &paths.intermediate_cert("default"),
+            &paths.intermediate_key("default"),
+        )
+        .unwrap();
+        let store = Store::connect(&StorageConfig {
+            url: format!(
+                "sqlite://{}?mode=rwc",
+                data.path().join("basalt.db").display()
+            ),
+            max_connections: 1,
+            acquire_timeout: Duration::from_secs(5),
+        })
+        .await
+        .unwrap();
+        Self {
+            _data: data,
+            store,
+            validator: Validator::new(ValidationConfig::default()).unwrap(),
+            directory: DirectoryConfig {
+                name: "default".into(),
+                issuer: Arc::new(issuer),
+                policy: IssuancePolicy::default(),
+                meta: DirectoryMetaConfig::default(),
+                check_caa: false,
+            },
+            now: OffsetDateTime::now_utc().replace_nanosecond(0).unwrap(),
+        }
+    }
+
+    /// An account whose key thumbprint is `thumbprint`.
+    async fn account(&self, thumbprint: &str) -> AccountRecord {
+        self.store
+            .insert_account(&NewAccount {
+                directory: "default".into(),
+                key_thumbprint: thumbprint.into(),
+                jwk: "{}".into(),
+                contact: vec![],
+                terms_of_service_agreed: true,
+                now: self.now,
+            })
+            .await
+            .unwrap()
+    }
+
+    /// A pending order for [`NAME`] with one http-01 challenge; `ready` validates it.
+    async fn order(
+        &self,
+        account: &AccountRecord,
+        not_after: Option<OffsetDateTime>,
+        ready: bool,
+    ) -> OrderRecord {
+        let order = self
+            .store
+            .create_order(&NewOrder {
+                account_id: account.id,
+                directory: "default".into(),
+                identifiers: vec![Identifier::dns(NAME)],
+                not_before: None,
+                not_after,
+                expires_at: self.now + Duration::from_secs(7 * 24 * 3600),
+                authorizations: vec![AuthorizationPlan::Create(NewAuthorization {
+                    identifier: Identifier::dns(NAME),
+                    wildcard: false,
+                    expires_at: self.now + Duration::from_secs(7 * 24 * 3600),
+                    challenges: vec![NewChallenge {
+                        challenge_type: ChallengeType::Http01,
+                        token: format!("token-{}", account.id),
+                    }],
+                })],
+                now: self.now,
+            })
+            .await
+            .unwrap();
+        if ready {
+            let authz = self
+                .store
+                .authorization(order.authorization_ids[0])
+                .await
+                .unwrap()
+                .unwrap();
+            let challenge = authz.challenges[0].id;
+            let lease = Duration::from_secs(30);
+            assert!(
+                self.store
+                    .start_validation(challenge, "acct", "test", self.now, lease)
+                    .await
+                    .unwrap()
+            );
+            self.store
+                .record_validation(
+                    challenge,
+                    &ValidationResult::Valid,
+                    None,
+                    self.now,
+                    self.now + Duration::from_secs(24 * 3600),
+                )
+                .await
+                .unwrap();
+        }
+        self.store.order(order.id).await.unwrap().unwrap()
+    }
+
+    async fn finalize(
+        &self,
+        account: &AccountRecord,
+        order_id: i64,
+        csr: &str,
+        now: OffsetDateTime,
+    ) -> Result<OrderRecord, AcmeError> {
+        let input = FinalizeInput {
+            account,
+            account_uri: "https://ca.test/acme/default/account/1",
+            order_id,
+            csr,
+        };
+        finalize(&self.store, &self.validator, &self.directory, input, now).await
+    }
+
+    async fn status(&self, order: &OrderRecord) -> OrderStatus {
+        self.store.order(order.id).await.unwrap().unwrap().status
+    }
+}
+
+/// A CSR for `names` with `key`, base64url as a client sends it.
+fn csr(names: &[&str], key: &rcgen::KeyPair) -> String {
+    let names = names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+    let mut params = rcgen::CertificateParams::new(names).unwrap();
+    // rcgen's default subject is CN="rcgen self signed cert", which no order contains.
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    let request = params.serialize_request(key).unwrap();
+    URL_SAFE_NO_PAD.encode(request.der())
+}
+
+fn problem_type(result: Result<OrderRecord, AcmeError>) -> ProblemType {
+    match result {
+        Err(e) => e.to_problem().0.problem_type,
+        Ok(order) => panic!("finalized: {order:?}"),
+    }
+}
+
+#[tokio::test]
+async fn ownership_is_checked_before_anything_else() {
+    let f = Fixture::new().await;
+    let owner = f.account("owner").await;
+    let other = f.account("other").await;
+    let order = f.order(&owner, None, false).await;
+    // Not the caller's order, not ready, and a CSR that is not base64: 404 wins.
+    let refused = f.finalize(&other, order.id, "%%%", f.now).await;
+    let AcmeError::Problem(problem) = refused.unwrap_err() else {
+        panic!("a problem")
+    };
+    assert_eq!(problem.status, 404);
+}
+
+#[tokio::test]
+async fn readiness_is_checked_before_the_csr() {
+    let f = Fixture::new().await;
+    let account = f.account("acct").await;
+    let pending = f.order(&account, None, false).await;
+    let refused = f.finalize(&account, pending.id, "%%%", f.now).await;
+    assert_eq!(problem_type(refused), ProblemType::OrderNotReady);
+    assert_eq!(f.status(&pending).await, OrderStatus::Pending);
+}
+
+#[tokio::test]
+async fn the_csr_is_checked_on_a_ready_order_and_a_refusal_leaves_it_ready() {
+    let f = Fixture::new().await;
+    let account = f.account("acct").await;
+    let order = f.order(&account, None, true).await;
+    assert_eq!(order.status, OrderStatus::Ready);
+    let key = rcgen::KeyPair::generate().unwrap();
+    for bad in ["%%%".to_owned(), csr(&["other.test"], &key)] {
+        let refused = f.finalize(&account, order.id, &bad, f.now).await;
+        assert_eq!(problem_type(refused), ProblemType::BadCsr);
+    }
+    assert_eq!(f.status(&order).await, OrderStatus::Ready);
+}
+
+#[tokio::test]
+async fn the_account_key_is_refused_after_the_csr_is_parsed() {
+    let f = Fixture::new().await;
+    let key = rcgen::KeyPair::generate().unwrap();
+    let csr = csr(&[NAME], &key);
+    let der = URL_SAFE_NO_PAD.decode(&csr).unwrap();
+    let thumbprint = check_csr(&der, &[Identifier::dns(NAME)])
+        .unwrap()
+        .public_key
+        .thumbprint();
+    let account = f.account(&thumbprint).await;
+    let order = f.order(&account, None, true).await;
+    let refused = f.finalize(&account, order.id, &csr, f.now).await;
+    assert_eq!(problem_type(refused), ProblemType::BadCsr);
+    assert_eq!(f.status(&order).await, OrderStatus::Ready);
+}
+
+#[tokio::test]
+async fn a_requested_not_after_that_passed_makes_the_order_invalid_after_the_csr_checks() {
+    let f = Fixture::new().await;
+    let account = f.account("acct").await;
+    let order = f
+        .order(&account, Some(f.now + Duration::from_secs(3600)), true)
+        .await;
+    let later = f.now + Duration::from_secs(2 * 3600);
+    // A bad CSR is still reported as such: the CSR checks come first.
+    let refused = f.finalize(&account, order.id, "%%%", later).await;
+    assert_eq!(problem_type(refused), ProblemType::BadCsr);
+    assert_eq!(f.status(&order).await, OrderStatus::Ready);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let refused = f
+        .finalize(&account, order.id, &csr(&[NAME], &key), later)
+        .await;
+    assert_eq!(problem_type(refused), ProblemType::Malformed);
+    assert_eq!(f.status(&order).await, OrderStatus::Invalid);
+}
+
+#[tokio::test]
+async fn a_ready_order_with_a_good_csr_is_issued_and_stored() {
+    let f = Fixture::new().await;
+    let account = f.account("acct").await;
+    let order = f.order(&account, None, true).await;
+    let key = rcgen::KeyPair::generate().unwrap();
+    let valid = f
+        .finalize(&account, order.id, &csr(&[NAME], &key), f.now)
+        .await
+        .unwrap();
+    assert_eq!(valid.status, OrderStatus::Valid);
+    let serial = valid.certificate_serial.expect("a serial");
+    let stored = f.store.certificate_by_serial(&serial).await.unwrap();
+    assert!(stored.is_some(), "the certificate is in the database");
+    // Finalizing again is orderNotReady: the order is valid now.
+    let again = f
+        .finalize(&account, order.id, &csr(&[NAME], &key), f.now)
+        .await;
+    assert_eq!(problem_type(again), ProblemType::OrderNotReady);
+}

@@ -22,7 +22,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    // One crypto provider for every rustls user in the process (DEPENDENCIES.md §8.1).
+    // One crypto provider for every rustls user in the process: with none installed, reqwest
+    // (rustls-no-provider) panics at its first request.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let result = match &cli.command {
         Command::Init(args) => commands::init::run(args),

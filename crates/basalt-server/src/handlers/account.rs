@@ -18,7 +18,8 @@ use crate::state::AppState;
 use crate::views::account_object;
 
 /// RFC 8555 §7.3: `201` + `Location` for a new account, `200` + `Location` for a key that
-/// already has one (clients rely on both, see shared/CLIENTS.md).
+/// already has one (python-acme and acme-tiny tell the two apart by status; see
+/// docs/implementation-details.md).
 pub(crate) async fn create(
     State(state): State<AppState>,
     req: SignedRequest,

@@ -23,7 +23,7 @@
 //!   every engine has PostgreSQL's statement-level snapshots) and in the migration's MySQL
 //!   table options (binary collation, so text compares byte-wise everywhere); the one
 //!   exception is a row lock SQLite has no use for, skipped in
-//!   `orders::promote_ready_linked`. Times are BIGINT unix seconds (UTC), JSON is TEXT, ids
+//!   `links::promote_ready_linked`. Times are BIGINT unix seconds (UTC), JSON is TEXT, ids
 //!   are BIGINT auto-increment, and every lookup is served by an index (see
 //!   `basalt-migration`).
 //! * A store method never calls another store method while it holds a transaction: with
@@ -47,6 +47,7 @@ mod entities;
 mod error;
 mod expiry;
 mod leases;
+mod links;
 mod nonces;
 mod orders;
 pub mod records;

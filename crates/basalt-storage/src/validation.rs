@@ -17,7 +17,7 @@ use crate::authorizations as authz;
 use crate::codec::to_json;
 use crate::entities::{accounts, authorizations, challenges};
 use crate::error::Error;
-use crate::orders;
+use crate::links;
 use crate::records::{ValidationJob, ValidationResult};
 use crate::time::{to_unix, unix_after};
 
@@ -228,7 +228,7 @@ impl Store {
             .filter(
                 authorizations::Column::Id
                     .into_expr()
-                    .eq(orders::authorization_of_challenge(challenge_id)),
+                    .eq(links::authorization_of_challenge(challenge_id)),
             )
             .filter(authorizations::Column::Status.eq(AuthorizationStatus::Pending.as_str()))
             .exec(&tx)
@@ -236,14 +236,14 @@ impl Store {
             .rows_affected;
 
         if authorization_moved == 1 {
-            let authorization = orders::authorization_of_challenge(challenge_id);
+            let authorization = links::authorization_of_challenge(challenge_id);
             match result {
                 ValidationResult::Valid => {
-                    orders::promote_ready_linked(&tx, authorization).await?;
+                    links::promote_ready_linked(&tx, authorization).await?;
                 }
                 ValidationResult::Invalid(problem) => {
                     let pending = [OrderStatus::Pending];
-                    orders::invalidate_linked(&tx, authorization, &pending, problem).await?;
+                    links::invalidate_linked(&tx, authorization, &pending, problem).await?;
                 }
             }
         }

@@ -18,7 +18,7 @@ use crate::Store;
 use crate::codec::{from_json_opt, parse_enum};
 use crate::entities::{authorizations, challenges};
 use crate::error::Error;
-use crate::orders;
+use crate::links;
 use crate::records::{AuthorizationRecord, ChallengeRecord, NewAuthorization};
 use crate::time::{from_unix, from_unix_opt, to_unix};
 
@@ -110,7 +110,7 @@ impl Store {
         let active = [OrderStatus::Pending, OrderStatus::Ready];
         let problem =
             Problem::unauthorized(format!("authorization {id} of this order was deactivated"));
-        orders::invalidate_linked(&tx, Expr::val(id), &active, &problem).await?;
+        links::invalidate_linked(&tx, Expr::val(id), &active, &problem).await?;
         let authorization = load(&tx, id).await?.ok_or(Error::NotFound)?;
         tx.commit().await?;
         Ok(authorization)
@@ -164,45 +164,6 @@ pub(crate) async fn insert(
         .await?;
     }
     Ok(id)
-}
-
-/// Checks, under a shared row lock held until the caller's transaction ends, that an
-/// authorization can be linked to a new order of `account_id`: it is the account's, and
-/// pending or valid, and unexpired. The lock keeps a concurrent deactivation or
-/// validation from changing it before the link commits. Returns its status.
-pub(crate) async fn lock_for_reuse(
-    conn: &impl ConnectionTrait,
-    id: i64,
-    account_id: i64,
-    now: i64,
-) -> Result<AuthorizationStatus, Error> {
-    let model = authorizations::Entity::find_by_id(id)
-        .filter(authorizations::Column::AccountId.eq(account_id))
-        .lock_shared()
-        .one(conn)
-        .await?
-        .ok_or_else(|| {
-            Error::Conflict(format!(
-                "authorization {id} does not exist or belongs to another account"
-            ))
-        })?;
-    let status = parse_enum(
-        &model.status,
-        AuthorizationStatus::parse,
-        TABLE,
-        "status",
-        id,
-    )?;
-    if !matches!(
-        status,
-        AuthorizationStatus::Pending | AuthorizationStatus::Valid
-    ) || model.expires_at <= now
-    {
-        return Err(Error::Conflict(format!(
-            "authorization {id} is {status} or expired and cannot be reused"
-        )));
-    }
-    Ok(status)
 }
 
 /// Reads one authorization and its challenges through `conn`, in one statement.

@@ -23,17 +23,22 @@
 //!   every engine has PostgreSQL's statement-level snapshots) and in the migration's MySQL
 //!   table options (binary collation, so text compares byte-wise everywhere); the one
 //!   exception is a row lock SQLite has no use for, skipped in
-//!   `orders::promote_ready_linked`. Times are BIGINT unix seconds (UTC), JSON is TEXT, ids
+//!   `links::promote_ready_linked`. Times are BIGINT unix seconds (UTC), JSON is TEXT, ids
 //!   are BIGINT auto-increment, and every lookup is served by an index (see
 //!   `basalt-migration`).
 //! * A store method never calls another store method while it holds a transaction: with
 //!   SQLite's single writer connection that would wait for itself.
 //!
+//! **Test-only methods** (`consume_nonce`, `start_challenge`, `claim_validation`: single
+//! steps the server always takes batched or combined) exist only with the `testing` cargo
+//! feature, which test targets enable through their dev-dependencies; a production build
+//! does not contain them.
+//!
 //! **Nonces.** The server issues authenticated nonces that carry their own expiry (an
 //! HMAC over a random value and a timestamp), so issuing needs no database. Redeeming one
-//! inserts it into `used_nonces` ([`Store::consume_nonce`], or [`Store::consume_nonces`]
-//! for many in one statement); the primary key makes the second insert of the same nonce
-//! fail, which is how any replica detects a replay. Rows are only needed until the nonce
+//! inserts it into `used_nonces` ([`Store::consume_nonces`], many in one statement); the
+//! primary key makes the second insert of the same nonce fail, which is how any replica
+//! detects a replay. Rows are only needed until the nonce
 //! would be rejected as expired anyway, after which [`Store::delete_expired_nonces`]
 //! removes them in bounded batches.
 
@@ -47,6 +52,7 @@ mod entities;
 mod error;
 mod expiry;
 mod leases;
+mod links;
 mod nonces;
 mod orders;
 pub mod records;

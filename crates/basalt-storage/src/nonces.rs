@@ -6,10 +6,10 @@
 //! — on any replica — into a unique violation, i.e. a replay. A row is only needed while
 //! the nonce could still pass the expiry check, so expired rows are deleted in batches.
 //!
-//! Nonces can be redeemed one at a time ([`Store::consume_nonce`]) or many per statement
-//! ([`Store::consume_nonces`]), which is what the server does under load: every statement
-//! is a hand-off to the driver's connection task and back, and that hand-off, not the
-//! insert, is what a redemption costs.
+//! The server redeems nonces many per statement ([`Store::consume_nonces`]): every
+//! statement is a hand-off to the driver's connection task and back, and that hand-off, not
+//! the insert, is what a redemption costs. Tests also redeem them one at a time
+//! (`Store::consume_nonce`, behind the `testing` feature).
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
@@ -27,13 +27,20 @@ use crate::time::to_unix;
 const ROWS_PER_INSERT: usize = 256;
 
 impl Store {
-    /// Redeems a nonce: `true` the first time, `false` if it was already used (a replay).
-    /// `expires_at` is the nonce's own expiry; the row is kept at least until then.
+    /// Redeems one nonce, as [`Store::consume_nonces`] does when a batch holds a replay.
+    /// Only tests redeem a single nonce.
+    #[cfg(feature = "testing")]
     pub async fn consume_nonce(
         &self,
         nonce: &str,
         expires_at: OffsetDateTime,
     ) -> Result<bool, Error> {
+        self.consume_one(nonce, expires_at).await
+    }
+
+    /// Redeems a nonce: `true` the first time, `false` if it was already used (a replay).
+    /// `expires_at` is the nonce's own expiry; the row is kept at least until then.
+    async fn consume_one(&self, nonce: &str, expires_at: OffsetDateTime) -> Result<bool, Error> {
         let inserted = used_nonces::Entity::insert(used_nonces::ActiveModel {
             nonce: Set(nonce.to_owned()),
             expires_at: Set(to_unix(expires_at)),
@@ -47,7 +54,7 @@ impl Store {
         }
     }
 
-    /// Redeems several nonces (each with its own expiry, as for [`Store::consume_nonce`]):
+    /// Redeems several nonces, each with its own expiry (the row is kept at least until then):
     /// one boolean per input, in input order, `true` for a first use and `false` for a
     /// replay. Of equal nonces within `nonces`, only the first can be `true`.
     ///
@@ -57,7 +64,7 @@ impl Store {
     /// one multi-row `INSERT` (per [`ROWS_PER_INSERT`] nonces). A statement is atomic on
     /// every engine, so if any nonce was already used (possibly through another replica)
     /// the `INSERT` fails with a unique violation and inserts nothing; then each nonce is
-    /// inserted on its own, as by [`Store::consume_nonce`], to tell which ones were fresh.
+    /// inserted on its own to tell which ones were fresh.
     /// Rows go in sorted by nonce, so replicas inserting overlapping batches (a replay sent
     /// to two of them) take the primary key's locks in the same order rather than
     /// deadlocking on each other.
@@ -84,7 +91,7 @@ impl Store {
                 Err(e) if is_unique_violation(&e) => {
                     for &i in chunk {
                         let (nonce, expires_at) = &nonces[i];
-                        first_use[i] = self.consume_nonce(nonce, *expires_at).await?;
+                        first_use[i] = self.consume_one(nonce, *expires_at).await?;
                     }
                 }
                 Err(e) => return Err(e.into()),

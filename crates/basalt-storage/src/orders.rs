@@ -4,11 +4,10 @@
 use std::collections::BTreeSet;
 
 use basalt_protocol::{AccountStatus, AuthorizationStatus, OrderStatus, Problem};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ActiveValue::NotSet, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use time::OffsetDateTime;
 
@@ -20,7 +19,7 @@ use crate::records::{
     AuthorizationPlan, AuthorizationRecord, FinalizeOutcome, NewCertificate, NewOrder, OrderRecord,
 };
 use crate::time::{from_unix, from_unix_opt, to_unix, to_unix_opt};
-use crate::{authorizations as authz, certificates};
+use crate::{authorizations as authz, certificates, links};
 
 const TABLE: &str = "orders";
 
@@ -80,7 +79,7 @@ impl Store {
         for plan in &new.authorizations {
             match plan {
                 AuthorizationPlan::Reuse(id) => {
-                    let status = authz::lock_for_reuse(&tx, *id, new.account_id, now).await?;
+                    let status = links::lock_for_reuse(&tx, *id, new.account_id, now).await?;
                     all_valid &= status == AuthorizationStatus::Valid;
                     authorization_ids.insert(*id);
                 }
@@ -91,16 +90,9 @@ impl Store {
                 }
             }
         }
-        if !authorization_ids.is_empty() {
-            order_authorizations::Entity::insert_many(authorization_ids.iter().map(|&id| {
-                order_authorizations::ActiveModel {
-                    order_id: Set(order_id),
-                    authorization_id: Set(id),
-                }
-            }))
-            .exec_without_returning(&tx)
-            .await?;
-        }
+        // By id, as `load` returns them.
+        let authorization_ids: Vec<i64> = authorization_ids.into_iter().collect();
+        links::insert(&tx, order_id, &authorization_ids).await?;
         if all_valid {
             orders::Entity::update_many()
                 .col_expr(
@@ -114,7 +106,7 @@ impl Store {
         }
         tx.commit().await?;
         // Built from what was written, not read back: one round trip less under the lock.
-        record(row, authorization_ids.into_iter().collect())
+        record(row, authorization_ids)
     }
 
     /// The order with this id, with its authorization ids.
@@ -329,118 +321,4 @@ fn record(m: orders::Model, authorization_ids: Vec<i64>) -> Result<OrderRecord, 
         certificate_serial: m.certificate_serial,
         authorization_ids,
     })
-}
-
-/// The orders linked to an authorization: `orders.id IN (SELECT order_id FROM links ...)`.
-/// `authorization` is its id, as a value or a scalar subquery (see
-/// [`authorization_of_challenge`]).
-fn linked_to(authorization: Expr) -> Expr {
-    orders::Column::Id.in_subquery(
-        Query::select()
-            .column(order_authorizations::Column::OrderId)
-            .from(order_authorizations::Entity)
-            .and_where(
-                Expr::col((
-                    order_authorizations::Entity,
-                    order_authorizations::Column::AuthorizationId,
-                ))
-                .eq(authorization),
-            )
-            .to_owned(),
-    )
-}
-
-/// The id of the authorization a challenge belongs to, as a scalar subquery, so a statement
-/// can name it without a round trip to read it first.
-pub(crate) fn authorization_of_challenge(challenge_id: i64) -> Expr {
-    Query::select()
-        .column(challenges::Column::AuthorizationId)
-        .from(challenges::Entity)
-        .and_where(challenges::Column::Id.eq(challenge_id))
-        .to_owned()
-        .into()
-}
-
-/// Marks the orders linked to an authorization invalid with `problem`, those still in one
-/// of `from`; one statement.
-pub(crate) async fn invalidate_linked(
-    conn: &impl ConnectionTrait,
-    authorization: Expr,
-    from: &[OrderStatus],
-    problem: &Problem,
-) -> Result<(), Error> {
-    orders::Entity::update_many()
-        .col_expr(
-            orders::Column::Status,
-            Expr::value(OrderStatus::Invalid.as_str()),
-        )
-        .col_expr(orders::Column::Error, Expr::value(to_json(problem)?))
-        .filter(linked_to(authorization))
-        .filter(orders::Column::Status.is_in(from.iter().map(|s| s.as_str())))
-        .exec(conn)
-        .await?;
-    Ok(())
-}
-
-/// Moves the pending orders linked to an authorization to ready once all their
-/// authorizations are valid, in two statements however many orders there are (one on
-/// SQLite). The order rows are locked first (`FOR UPDATE` on PostgreSQL and MySQL; SQLite's
-/// write lock is already held), and the update that follows reads the authorizations afresh, so two
-/// validations of one order's authorizations committing concurrently cannot both see the
-/// other's authorization as still pending and leave the order stuck: the second waits for
-/// the first's lock and then sees its commit.
-pub(crate) async fn promote_ready_linked(
-    conn: &impl ConnectionTrait,
-    authorization: Expr,
-) -> Result<(), Error> {
-    // SQLite: the transaction already holds the database's only write lock, so there is
-    // nothing to lock row by row and the update below names the linked orders itself.
-    let orders_to_update = if conn.get_database_backend() == DbBackend::Sqlite {
-        linked_to(authorization)
-    } else {
-        let locked = orders::Entity::find()
-            .select_only()
-            .column(orders::Column::Id)
-            .filter(linked_to(authorization))
-            .filter(orders::Column::Status.eq(OrderStatus::Pending.as_str()))
-            .order_by_asc(orders::Column::Id)
-            .lock_exclusive()
-            .into_tuple::<i64>()
-            .all(conn)
-            .await?;
-        if locked.is_empty() {
-            return Ok(());
-        }
-        orders::Column::Id.is_in(locked)
-    };
-    let some_not_valid = Query::select()
-        .expr(Expr::val(1))
-        .from(order_authorizations::Entity)
-        .inner_join(
-            authorizations::Entity,
-            Expr::col((authorizations::Entity, authorizations::Column::Id)).equals((
-                order_authorizations::Entity,
-                order_authorizations::Column::AuthorizationId,
-            )),
-        )
-        .and_where(
-            Expr::col((
-                order_authorizations::Entity,
-                order_authorizations::Column::OrderId,
-            ))
-            .equals((orders::Entity, orders::Column::Id)),
-        )
-        .and_where(authorizations::Column::Status.ne(AuthorizationStatus::Valid.as_str()))
-        .to_owned();
-    orders::Entity::update_many()
-        .col_expr(
-            orders::Column::Status,
-            Expr::value(OrderStatus::Ready.as_str()),
-        )
-        .filter(orders_to_update)
-        .filter(orders::Column::Status.eq(OrderStatus::Pending.as_str()))
-        .filter(Expr::exists(some_not_valid).not())
-        .exec(conn)
-        .await?;
-    Ok(())
 }

@@ -17,17 +17,15 @@ use crate::authorizations as authz;
 use crate::codec::to_json;
 use crate::entities::{accounts, authorizations, challenges};
 use crate::error::Error;
-use crate::orders;
+use crate::links;
 use crate::records::{ValidationJob, ValidationResult};
 use crate::time::{to_unix, unix_after};
 
 impl Store {
-    /// The client asked for a challenge to be validated (RFC 8555 §7.5.1). Moves it
-    /// pending → processing, only while its authorization is pending and unexpired, in one
-    /// compare-and-set statement. True if this call moved it (so exactly one caller starts
-    /// the validation); false if it was not pending or the authorization no longer allows it.
-    /// `account_uri` is the account URL as this client sees it, kept for CAA (RFC 8657).
-    /// Nobody holds the job yet: a worker claims it ([`Store::claim_validation_jobs`]).
+    /// Like [`Store::start_validation`] without the claim: the job is left for a sweep
+    /// ([`Store::claim_validation_jobs`]), as if the starting replica had died before
+    /// claiming it. Only tests start a challenge this way.
+    #[cfg(feature = "testing")]
     pub async fn start_challenge(
         &self,
         challenge_id: i64,
@@ -37,9 +35,14 @@ impl Store {
         self.start(challenge_id, account_uri, None, now).await
     }
 
-    /// Like [`Store::start_challenge`], and in the same statement claims the job for
-    /// `holder` until `now + lease`, for the replica that validates at once (no second
-    /// statement to claim it, none to read the job back: the caller has it).
+    /// The client asked for a challenge to be validated (RFC 8555 §7.5.1). Moves it
+    /// pending → processing, only while its authorization is pending and unexpired, and in
+    /// the same compare-and-set statement claims the job for `holder` until `now + lease`,
+    /// for the replica that validates at once (no second statement to claim it, none to
+    /// read the job back: the caller has it). True if this call moved it (so exactly one
+    /// caller starts the validation); false if it was not pending or the authorization no
+    /// longer allows it. `account_uri` is the account URL as this client sees it, kept for
+    /// CAA (RFC 8657).
     pub async fn start_validation(
         &self,
         challenge_id: i64,
@@ -93,10 +96,23 @@ impl Store {
         Ok(moved == 1)
     }
 
+    /// Claims the validation of one processing challenge, as [`Store::claim_validation_jobs`]
+    /// does for each candidate. Only tests claim a named challenge.
+    #[cfg(feature = "testing")]
+    pub async fn claim_validation(
+        &self,
+        challenge_id: i64,
+        holder: &str,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Option<ValidationJob>, Error> {
+        self.claim(challenge_id, holder, now, lease).await
+    }
+
     /// Claims the validation of one processing challenge for `holder` until `now + lease`,
     /// if nobody holds an unexpired lease on it (compare-and-set). `None` if someone else
     /// does, or the challenge is not processing.
-    pub async fn claim_validation(
+    async fn claim(
         &self,
         challenge_id: i64,
         holder: &str,
@@ -123,8 +139,8 @@ impl Store {
 
     /// Claims up to `limit` processing challenges whose validation nobody holds: never
     /// claimed (the starting replica died before claiming) or whose lease expired (the
-    /// validating replica died). Each is claimed by the same compare-and-set as
-    /// [`Store::claim_validation`], so replicas sweeping together never share a job.
+    /// validating replica died). Each is claimed by its own compare-and-set, so replicas
+    /// sweeping together never share a job.
     pub async fn claim_validation_jobs(
         &self,
         holder: &str,
@@ -144,7 +160,7 @@ impl Store {
             .await?;
         let mut jobs = Vec::with_capacity(candidates.len());
         for id in candidates {
-            if let Some(job) = self.claim_validation(id, holder, now, lease).await? {
+            if let Some(job) = self.claim(id, holder, now, lease).await? {
                 jobs.push(job);
             }
         }
@@ -228,7 +244,7 @@ impl Store {
             .filter(
                 authorizations::Column::Id
                     .into_expr()
-                    .eq(orders::authorization_of_challenge(challenge_id)),
+                    .eq(links::authorization_of_challenge(challenge_id)),
             )
             .filter(authorizations::Column::Status.eq(AuthorizationStatus::Pending.as_str()))
             .exec(&tx)
@@ -236,14 +252,14 @@ impl Store {
             .rows_affected;
 
         if authorization_moved == 1 {
-            let authorization = orders::authorization_of_challenge(challenge_id);
+            let authorization = links::authorization_of_challenge(challenge_id);
             match result {
                 ValidationResult::Valid => {
-                    orders::promote_ready_linked(&tx, authorization).await?;
+                    links::promote_ready_linked(&tx, authorization).await?;
                 }
                 ValidationResult::Invalid(problem) => {
                     let pending = [OrderStatus::Pending];
-                    orders::invalidate_linked(&tx, authorization, &pending, problem).await?;
+                    links::invalidate_linked(&tx, authorization, &pending, problem).await?;
                 }
             }
         }

@@ -5,10 +5,12 @@
 //! makes no outbound connections (validation does). Entry points: [`Server::new`], then
 //! [`Server::run`]; [`routes::router`] is the one route table.
 
+pub mod accept_backoff;
 pub mod account_cache;
 pub mod authority;
 pub mod clock;
 pub mod config;
+pub mod conn_limit;
 pub mod extract;
 pub mod handlers;
 pub mod jobs;
@@ -33,11 +35,11 @@ use basalt_validation::Validator;
 use tokio::net::TcpListener;
 
 use crate::account_cache::AccountCache;
+use crate::clock::Clock;
+use crate::config::ServerConfig;
 use crate::jobs::expiry_cleanup;
 use crate::jobs::serving_certificate::{ServingCertificateError, ServingCertificates};
 use crate::jobs::validation::{ValidationWorker, WorkerSettings, validation_channel};
-use crate::clock::Clock;
-use crate::config::ServerConfig;
 use crate::nonces::Nonces;
 use crate::state::{App, AppState};
 use crate::tls::ServingCertResolver;
@@ -107,6 +109,7 @@ impl Server {
                 lease: config.validation_lease,
                 valid_authorization_lifetime: config.valid_authorization_lifetime,
                 caa_identities,
+                queue: config.validation_queue,
             },
         );
         let directories: HashMap<_, _> = config
@@ -154,8 +157,9 @@ impl Server {
     ) -> Result<(), StartError> {
         let tls = tls::server_config(self.resolver.clone()).map_err(StartError::Tls)?;
         let router = self.router();
+        let connections = self.state.config.connections.clone();
         let background = self.spawn_background();
-        tls::serve(listener, tls, router, shutdown).await;
+        tls::serve(listener, tls, router, &connections, shutdown).await;
         for task in background {
             task.abort();
         }

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use basalt_protocol::{Algorithm, JwsError, Problem, ProblemType};
 use basalt_signer::CsrError;
 
+use crate::jobs::validation::{QUEUE_FULL_RETRY_AFTER_SECS, QueueFull, ValidationStartError};
 use crate::nonces::NonceRejection;
 
 /// Seconds a client should wait before retrying while the database is unreachable.
@@ -31,6 +32,8 @@ pub enum AcmeError {
     Storage(basalt_storage::Error),
     /// Signing failed (an internal fault: the CSR was already accepted).
     Signer(basalt_signer::Error),
+    /// The validation queue had no place for a challenge's validation; nothing was started.
+    QueueFull(QueueFull),
 }
 
 pub type AcmeResult<T> = Result<T, AcmeError>;
@@ -60,6 +63,14 @@ impl From<basalt_signer::Error> for AcmeError {
         Self::Signer(e)
     }
 }
+impl From<ValidationStartError> for AcmeError {
+    fn from(e: ValidationStartError) -> Self {
+        match e {
+            ValidationStartError::Full(full) => Self::QueueFull(full),
+            ValidationStartError::Storage(e) => Self::Storage(e),
+        }
+    }
+}
 
 impl AcmeError {
     /// The problem document and an optional Retry-After (seconds).
@@ -87,8 +98,22 @@ impl AcmeError {
                     None,
                 )
             }
+            // RFC 8555 §6.7 rateLimited; §6.6: Retry-After says when to try again.
+            Self::QueueFull(full) => (queue_full_problem(*full), Some(QUEUE_FULL_RETRY_AFTER_SECS)),
         }
     }
+}
+
+fn queue_full_problem(full: QueueFull) -> Problem {
+    let detail = match full {
+        QueueFull::Account { limit } => format!(
+            "this account already has {limit} validations waiting or running; the challenge is still pending: answer it again after Retry-After"
+        ),
+        QueueFull::Total { limit } => format!(
+            "the server already has {limit} validations waiting or running; the challenge is still pending: answer it again after Retry-After"
+        ),
+    };
+    Problem::new(ProblemType::RateLimited, detail)
 }
 
 fn jws_problem(e: &JwsError) -> Problem {

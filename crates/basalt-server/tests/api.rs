@@ -8,6 +8,8 @@ mod support;
 mod account_cache;
 #[path = "api/accounts.rs"]
 mod accounts;
+#[path = "api/connections.rs"]
+mod connections;
 #[path = "api/jws_rules.rs"]
 mod jws_rules;
 #[path = "api/orders.rs"]
@@ -20,3 +22,5 @@ mod revocation;
 mod tls;
 #[path = "api/validation.rs"]
 mod validation;
+#[path = "api/validation_queue.rs"]
+mod validation_queue;

@@ -447,3 +447,48 @@ async fn run_job(
         at: now,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slots(total: usize, per_account: usize) -> QueueSlots {
+        QueueSlots::new(ValidationQueueLimits { total, per_account })
+    }
+
+    #[test]
+    fn an_account_gets_its_share_and_the_total_bounds_everyone() {
+        let queue = slots(3, 2);
+        let a1 = queue.try_reserve(1).unwrap();
+        let _a2 = queue.try_reserve(1).unwrap();
+        assert_eq!(
+            queue.try_reserve(1).err(),
+            Some(QueueFull::Account { limit: 2 })
+        );
+        let _b1 = queue.try_reserve(2).unwrap();
+        assert_eq!(
+            queue.try_reserve(3).err(),
+            Some(QueueFull::Total { limit: 3 })
+        );
+        drop(a1);
+        let _a3 = queue.try_reserve(1).unwrap();
+        assert_eq!(queue.lock().per_account.get(&1), Some(&2));
+    }
+
+    #[test]
+    fn the_sweep_gets_only_free_places_and_unused_ones_go_back() {
+        let queue = slots(3, 1);
+        let _a = queue.try_reserve(1).unwrap();
+        let mut swept = queue.reserve_free(5);
+        assert_eq!(swept.len(), 2, "only the free places");
+        assert!(queue.reserve_free(1).is_empty());
+        // A swept job of account 1 counts against it even over its share.
+        swept[0].attribute(1);
+        assert_eq!(queue.lock().per_account.get(&1), Some(&2));
+        swept.truncate(1);
+        assert_eq!(queue.lock().total, 2, "the unused place was given back");
+        drop(swept);
+        assert_eq!(queue.lock().per_account.get(&1), Some(&1));
+        assert_eq!(queue.lock().total, 1);
+    }
+}

@@ -253,3 +253,72 @@ async fn the_total_cap_closes_the_extra_connection_at_once() {
         "the connections under the cap stay open and served"
     );
 }
+
+/// Out of descriptors, `accept` fails at once every time: the loop must pause and log at most
+/// one line a second, not spin (issue 12: 1.75 million lines in 8 s). Runs
+/// [`out_of_descriptors_child`] in a child process whose descriptor limit is 128.
+#[test]
+fn accept_errors_pause_the_loop_and_are_logged_at_most_once_a_second() {
+    let exe = std::env::current_exe().unwrap();
+    let output = std::process::Command::new("prlimit")
+        .args(["--nofile=128:128", "--"])
+        .arg(exe)
+        .args([
+            "--exact",
+            "connections::out_of_descriptors_child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("BASALT_OUT_OF_DESCRIPTORS_CHILD", "1")
+        .output();
+    let output = match output {
+        Ok(output) => output,
+        Err(e) => {
+            println!("SKIP: cannot run prlimit to lower the descriptor limit: {e}");
+            return;
+        }
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the child failed: {stderr}");
+    let logged = stderr
+        .lines()
+        .filter(|l| l.contains("accept failed"))
+        .count();
+    assert!(
+        logged >= 1,
+        "the child never ran out of descriptors, so this proves nothing: {stderr}"
+    );
+    // The child holds the listener out of descriptors for 2 s: at most one line a second,
+    // plus one for a partial second at each end.
+    assert!(
+        logged <= 4,
+        "{logged} accept failures were logged in about 2 s"
+    );
+}
+
+/// The child of the test above: exhausts its descriptors with connections to its own
+/// listener, so connections stay queued that the listener cannot accept, for 2 s.
+#[tokio::test]
+#[ignore = "run in a child process with a low descriptor limit by the test above"]
+async fn out_of_descriptors_child() {
+    if std::env::var_os("BASALT_OUT_OF_DESCRIPTORS_CHILD").is_none() {
+        return;
+    }
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::WARN)
+        .init();
+    let server = listen(patient(10_000, 10_000)).await;
+    let mut held = Vec::new();
+    while let Ok(Ok(stream)) =
+        tokio::time::timeout(CLOSED_WITHIN, TcpStream::connect(server.addr)).await
+    {
+        held.push(stream);
+        if held.len() > 1000 {
+            break;
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    drop(held);
+}

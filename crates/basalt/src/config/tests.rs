@@ -96,7 +96,8 @@ fn unknown_keys_and_bad_values_are_refused_with_the_key_path() {
 
 #[test]
 fn zero_connection_and_queue_limits_are_refused_with_the_key_path() {
-    let cases: [(fn(&mut Config), &str); 5] = [
+    type BreakIt = fn(&mut Config);
+    let cases: [(BreakIt, &str); 5] = [
         (
             |c| c.server.tls_handshake_timeout = Duration::ZERO,
             "server.tls_handshake_timeout",

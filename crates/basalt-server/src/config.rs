@@ -40,6 +40,68 @@ pub struct ServerConfig {
     pub orders_per_page: u64,
     /// Largest accepted request body, in bytes.
     pub max_request_bytes: usize,
+    /// Timeouts and caps of the HTTPS listener.
+    pub connections: ConnectionSettings,
+    /// How many validations may wait or run at once in this process.
+    pub validation_queue: ValidationQueueLimits,
+}
+
+/// Timeouts and caps that keep slow or numerous clients from holding the listener (issue
+/// 12, "anyone can lock clients out"). The defaults are safe for a public port.
+#[derive(Debug, Clone)]
+pub struct ConnectionSettings {
+    /// From accept to the end of the TLS handshake.
+    pub tls_handshake_timeout: Duration,
+    /// From the end of the TLS handshake to a complete first request head, and for HTTP/1.1
+    /// from the start of each later request head (which also closes keep-alive connections
+    /// idle this long).
+    pub header_read_timeout: Duration,
+    /// HTTP/2 PING interval on an otherwise quiet connection.
+    pub http2_keep_alive_interval: Duration,
+    /// How long an HTTP/2 PING may go unanswered before the connection is closed.
+    pub http2_keep_alive_timeout: Duration,
+    /// HTTP/2 streams a client may have open at once (RFC 9113 §5.1.2).
+    pub http2_max_concurrent_streams: u32,
+    /// Connections open at once; more are closed at once, unread.
+    pub max_connections: usize,
+    /// Connections open at once from one source address (an IPv6 source by its /64).
+    pub max_connections_per_ip: usize,
+}
+
+impl Default for ConnectionSettings {
+    fn default() -> Self {
+        Self {
+            tls_handshake_timeout: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(10),
+            http2_keep_alive_interval: Duration::from_secs(30),
+            http2_keep_alive_timeout: Duration::from_secs(10),
+            http2_max_concurrent_streams: 100,
+            max_connections: 4096,
+            max_connections_per_ip: 256,
+        }
+    }
+}
+
+/// Bounds on validations waiting or running in this process (issue 12): a challenge POST
+/// over either bound is answered `rateLimited` and its challenge stays `pending`.
+#[derive(Debug, Clone, Copy)]
+pub struct ValidationQueueLimits {
+    /// Validations waiting or running at once.
+    pub total: usize,
+    /// Validations of one account waiting or running at once, so one account cannot take
+    /// the whole queue.
+    pub per_account: usize,
+}
+
+impl Default for ValidationQueueLimits {
+    fn default() -> Self {
+        Self {
+            total: 1024,
+            // One order may hold 100 identifiers (`policy::identifiers::MAX_IDENTIFIERS`),
+            // and clients answer all of its challenges at once.
+            per_account: 100,
+        }
+    }
 }
 
 /// One ACME directory: its own intermediate and its own policy.

@@ -7,10 +7,12 @@
 //! (validation does). Entry points: [`Server::new`], then
 //! [`Server::run`]; `routes.rs` is the one route table.
 
+mod accept_backoff;
 mod account_cache;
 mod authority;
 mod clock;
 mod config;
+mod conn_limit;
 mod extract;
 mod handlers;
 mod jobs;
@@ -27,10 +29,13 @@ mod urls;
 mod views;
 
 pub use crate::clock::{Clock, ManualClock, SystemClock};
-pub use crate::config::{DirectoryConfig, DirectoryMetaConfig, IssuancePolicy, ServerConfig};
+pub use crate::config::{
+    ConnectionSettings, DirectoryConfig, DirectoryMetaConfig, IssuancePolicy, ServerConfig,
+    ValidationQueueLimits,
+};
 pub use crate::jobs::serving_certificate::{ServingCertificateError, ServingCertificates};
 pub use crate::nonces::{NonceRejection, Nonces};
-pub use crate::tls::ServingCertResolver;
+pub use crate::tls::{ServingCertResolver, certified_key, serve as serve_https, server_config};
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -111,6 +116,7 @@ impl Server {
                 lease: config.validation_lease,
                 valid_authorization_lifetime: config.valid_authorization_lifetime,
                 caa_identities,
+                queue: config.validation_queue,
             },
         );
         let directories: HashMap<_, _> = config
@@ -156,10 +162,11 @@ impl Server {
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), StartError> {
-        let tls = tls::server_config(self.resolver.clone()).map_err(StartError::Tls)?;
+        let tls = server_config(self.resolver.clone()).map_err(StartError::Tls)?;
         let router = self.router();
+        let connections = self.state.config.connections.clone();
         let background = self.spawn_background();
-        tls::serve(listener, tls, router, shutdown).await;
+        tls::serve(listener, tls, router, &connections, shutdown).await;
         for task in background {
             task.abort();
         }

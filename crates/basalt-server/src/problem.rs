@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use basalt_protocol::{Algorithm, JwsError, Problem, ProblemType};
 use basalt_signer::CsrError;
 
+use crate::jobs::validation::{QUEUE_FULL_RETRY_AFTER_SECS, QueueFull, ValidationStartError};
 use crate::nonces::NonceRejection;
 
 /// Seconds a client should wait before retrying while the database is unreachable.
@@ -37,6 +38,8 @@ pub(crate) enum AcmeError {
     /// The server's own fault (the RNG failed, a stored value does not decode): logged here,
     /// once, and answered with a generic detail.
     Internal(String),
+    /// The validation queue had no place for a challenge's validation; nothing was started.
+    QueueFull(QueueFull),
 }
 
 pub(crate) type AcmeResult<T> = Result<T, AcmeError>;
@@ -64,6 +67,14 @@ impl From<CsrError> for AcmeError {
 impl From<basalt_signer::Error> for AcmeError {
     fn from(e: basalt_signer::Error) -> Self {
         Self::Signer(e)
+    }
+}
+impl From<ValidationStartError> for AcmeError {
+    fn from(e: ValidationStartError) -> Self {
+        match e {
+            ValidationStartError::Full(full) => Self::QueueFull(full),
+            ValidationStartError::Storage(e) => Self::Storage(e),
+        }
     }
 }
 
@@ -96,6 +107,8 @@ impl AcmeError {
                 tracing::error!(error = %detail, "internal error");
                 (Problem::server_internal(INTERNAL_DETAIL), None)
             }
+            // RFC 8555 §6.7 rateLimited; §6.6: Retry-After says when to try again.
+            Self::QueueFull(full) => (queue_full_problem(*full), Some(QUEUE_FULL_RETRY_AFTER_SECS)),
         }
     }
 }
@@ -123,6 +136,18 @@ fn signer_problem(e: &basalt_signer::Error) -> Problem {
             Problem::server_internal("the certificate could not be signed; try again later")
         }
     }
+}
+
+fn queue_full_problem(full: QueueFull) -> Problem {
+    let detail = match full {
+        QueueFull::Account { limit } => format!(
+            "this account already has {limit} validations waiting or running; the challenge is still pending: answer it again after Retry-After"
+        ),
+        QueueFull::Total { limit } => format!(
+            "the server already has {limit} validations waiting or running; the challenge is still pending: answer it again after Retry-After"
+        ),
+    };
+    Problem::new(ProblemType::RateLimited, detail)
 }
 
 fn jws_problem(e: &JwsError) -> Problem {

@@ -1,20 +1,30 @@
 //! HTTPS only (RFC 8555 §6.1): rustls with a certificate that can be swapped while running,
-//! and the accept loop serving the router over HTTP/1.1 and HTTP/2.
+//! and the accept loop serving the router over HTTP/1.1 and HTTP/2, with the timeouts and
+//! connection caps that keep slow or numerous clients from locking others out.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use axum::http::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
-use hyper_util::service::TowerToHyperService;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 use tokio_rustls::TlsAcceptor;
+use tower::Service;
+
+use crate::accept_backoff::{AcceptBackoff, LogLimiter, is_connection_error};
+use crate::config::ConnectionSettings;
+use crate::conn_limit::{ConnectionGuard, ConnectionLimits, Refused};
 
 /// Hands rustls the current serving certificate; `set` replaces it for new handshakes
 /// without a restart.
@@ -47,7 +57,7 @@ impl ResolvesServerCert for ServingCertResolver {
 }
 
 /// Builds a rustls `CertifiedKey` from a PEM chain and a PKCS#8 PEM key.
-pub(crate) fn certified_key(chain_pem: &str, key_pem: &str) -> Result<CertifiedKey, String> {
+pub fn certified_key(chain_pem: &str, key_pem: &str) -> Result<CertifiedKey, String> {
     let chain = CertificateDer::pem_slice_iter(chain_pem.as_bytes())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("serving certificate chain: {e}"))?;
@@ -58,7 +68,7 @@ pub(crate) fn certified_key(chain_pem: &str, key_pem: &str) -> Result<CertifiedK
 }
 
 /// The TLS configuration, built once: TLS 1.2 and 1.3, ALPN h2 and http/1.1.
-pub(crate) fn server_config(
+pub fn server_config(
     resolver: Arc<ServingCertResolver>,
 ) -> Result<Arc<rustls::ServerConfig>, String> {
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
@@ -73,42 +83,164 @@ pub(crate) fn server_config(
 }
 
 /// Accepts connections until `shutdown` completes; each connection is served on its own task.
-pub(crate) async fn serve(
+///
+/// Every limit of `settings` applies here (issue 12): connections over the caps are closed
+/// unread, accept failures pause the loop instead of spinning (see `accept_backoff`), a
+/// TLS handshake and the first request head each have a deadline, and hyper gets a timer so
+/// its HTTP/1 header timeout and HTTP/2 keep-alive actually run (without one it drops them
+/// silently).
+pub async fn serve(
     listener: TcpListener,
     config: Arc<rustls::ServerConfig>,
     router: Router,
+    settings: &ConnectionSettings,
     shutdown: impl Future<Output = ()>,
 ) {
     let acceptor = TlsAcceptor::from(config);
+    let limits = ConnectionLimits::new(settings.max_connections, settings.max_connections_per_ip);
+    let http = http_builder(settings);
+    let mut backoff = AcceptBackoff::default();
+    let mut accept_log = LogLimiter::new(LOG_INTERVAL);
+    let mut refusal_log = LogLimiter::new(LOG_INTERVAL);
     tokio::pin!(shutdown);
     loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    continue;
-                }
-            },
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let acceptor = acceptor.clone();
-        let service = TowerToHyperService::new(router.clone());
-        tokio::spawn(async move {
-            let _ = stream.set_nodelay(true);
-            let tls = match acceptor.accept(stream).await {
-                Ok(tls) => tls,
-                Err(e) => {
-                    tracing::debug!(peer = %peer, error = %e, "TLS handshake failed");
-                    return;
+        let (stream, peer) = match accepted {
+            Ok(conn) => {
+                backoff.on_success();
+                conn
+            }
+            Err(e) => {
+                let pause = (!is_connection_error(&e)).then(|| backoff.on_error());
+                if let Some(suppressed) = accept_log.admit(Instant::now()) {
+                    tracing::warn!(
+                        error = %e,
+                        pause_ms = pause.map_or(0, |p| p.as_millis() as u64),
+                        suppressed,
+                        "accept failed"
+                    );
                 }
-            };
-            if let Err(e) = Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(tls), service)
-                .await
-            {
+                if let Some(pause) = pause {
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => {}
+                        () = &mut shutdown => break,
+                    }
+                }
+                continue;
+            }
+        };
+        let guard = match limits.try_admit(peer.ip()) {
+            Ok(guard) => guard,
+            Err(refused) => {
+                if let Some(suppressed) = refusal_log.admit(Instant::now()) {
+                    let cap = match refused {
+                        Refused::Total => "server.max_connections",
+                        Refused::PerSource => "server.max_connections_per_ip",
+                    };
+                    tracing::warn!(peer = %peer, cap, suppressed, "connection refused: limit reached");
+                }
+                // Closed unread: an attacker over the cap costs one accept and one close.
+                drop(stream);
+                continue;
+            }
+        };
+        tokio::spawn(serve_connection(
+            Connection {
+                stream,
+                peer,
+                guard,
+            },
+            acceptor.clone(),
+            http.clone(),
+            router.clone(),
+            settings.tls_handshake_timeout,
+            settings.header_read_timeout,
+        ));
+    }
+}
+
+/// At most one log line per second about failed accepts, and one about refused connections.
+const LOG_INTERVAL: Duration = Duration::from_secs(1);
+
+/// An accepted connection and its place under the caps, given back when it is dropped.
+struct Connection {
+    stream: TcpStream,
+    peer: SocketAddr,
+    guard: ConnectionGuard,
+}
+
+/// hyper's connection builder with a timer, so HTTP/1's header timeout (which also ends
+/// idle keep-alive connections) and HTTP/2's keep-alive PINGs run.
+fn http_builder(settings: &ConnectionSettings) -> Builder<TokioExecutor> {
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(settings.header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(settings.http2_keep_alive_interval)
+        .keep_alive_timeout(settings.http2_keep_alive_timeout)
+        .max_concurrent_streams(settings.http2_max_concurrent_streams);
+    builder
+}
+
+/// The TLS handshake within `handshake_timeout`, the first request head within
+/// `header_read_timeout` after it, then HTTP until either side closes. hyper-util reads the
+/// first bytes to tell HTTP/1 from HTTP/2 without any deadline, and HTTP/2 has no header
+/// timeout, so the deadline for the first request is kept here for both.
+async fn serve_connection(
+    conn: Connection,
+    acceptor: TlsAcceptor,
+    http: Builder<TokioExecutor>,
+    router: Router,
+    handshake_timeout: Duration,
+    header_read_timeout: Duration,
+) {
+    let Connection {
+        stream,
+        peer,
+        guard: _guard,
+    } = conn;
+    let _ = stream.set_nodelay(true);
+    let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(e)) => {
+            tracing::debug!(peer = %peer, error = %e, "TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(peer = %peer, "TLS handshake timed out");
+            return;
+        }
+    };
+    let first_request = Arc::new(Notify::new());
+    let seen = first_request.clone();
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        seen.notify_one();
+        router.clone().call(request)
+    });
+    let connection = http.serve_connection(TokioIo::new(tls), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        ended = connection.as_mut() => {
+            if let Err(e) = ended {
                 tracing::debug!(peer = %peer, error = %e, "connection ended with an error");
             }
-        });
+            return;
+        }
+        arrived = tokio::time::timeout(header_read_timeout, first_request.notified()) => {
+            if arrived.is_err() {
+                tracing::debug!(peer = %peer, "no request within the header read timeout");
+                return;
+            }
+        }
+    }
+    if let Err(e) = connection.await {
+        tracing::debug!(peer = %peer, error = %e, "connection ended with an error");
     }
 }

@@ -8,6 +8,8 @@ mod support;
 mod account_cache;
 #[path = "api/accounts.rs"]
 mod accounts;
+#[path = "api/connections.rs"]
+mod connections;
 #[path = "api/hostile_input.rs"]
 mod hostile_input;
 #[path = "api/jws_rules.rs"]
@@ -22,3 +24,5 @@ mod revocation;
 mod tls;
 #[path = "api/validation.rs"]
 mod validation;
+#[path = "api/validation_queue.rs"]
+mod validation_queue;

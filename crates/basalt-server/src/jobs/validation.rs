@@ -10,9 +10,17 @@
 //! The challenge POST may wait a little for its own job ([`ValidationQueue::start`]):
 //! a validation on a healthy network takes milliseconds, so answering with the result saves
 //! the client a poll and, for clients that honour `Retry-After`, a whole second.
+//!
+//! The work this process takes on is bounded (issue 12: names that black-hole cost up to
+//! the attempt timeout each, and an unbounded queue let one account starve the others): at
+//! most `total` jobs wait or run here at once, and at most `per_account` of one account. A
+//! challenge POST takes its place ([`Slot`]) before anything is written, so a POST over
+//! either bound changes nothing and is answered `rateLimited`; the sweep claims only as many
+//! jobs as there are free places. The bound is per process, like `concurrency`: each
+//! replica protects its own worker.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -23,6 +31,7 @@ use basalt_validation::{CaaPolicy, ValidationRequest, Validator};
 use time::OffsetDateTime;
 
 use crate::clock::Clock;
+use crate::config::ValidationQueueLimits;
 
 /// How often the sweep looks for jobs nobody holds.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
@@ -32,6 +41,7 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
 struct Request {
     job: ValidationJob,
     done: Option<oneshot::Sender<StoredResult>>,
+    slot: Slot,
 }
 
 /// The result of a validation as [`Store::record_validation`] stored it, so the challenge
@@ -57,12 +67,139 @@ pub(crate) enum Started {
     Finished(StoredResult),
 }
 
+/// Seconds a client whose challenge POST found the queue full should wait before answering
+/// the challenge again: places free as validations finish, each within the attempt timeout
+/// (10 s by default).
+pub(crate) const QUEUE_FULL_RETRY_AFTER_SECS: u64 = 10;
+
+/// Which bound a challenge POST found reached; nothing was started or stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QueueFull {
+    /// `limit` validations of this account are waiting or running here.
+    Account { limit: usize },
+    /// `limit` validations are waiting or running here.
+    Total { limit: usize },
+}
+
+/// Why [`ValidationQueue::start`] did not start a validation it was asked to.
+#[derive(Debug)]
+pub(crate) enum ValidationStartError {
+    /// The queue is full; the challenge is unchanged.
+    Full(QueueFull),
+    /// Storage failed.
+    Storage(basalt_storage::Error),
+}
+
+impl From<basalt_storage::Error> for ValidationStartError {
+    fn from(e: basalt_storage::Error) -> Self {
+        Self::Storage(e)
+    }
+}
+
 /// The handle handlers use to start validations.
 #[derive(Clone)]
 pub(crate) struct ValidationQueue {
     sender: mpsc::UnboundedSender<Request>,
     holder: Arc<str>,
     lease: Duration,
+    slots: QueueSlots,
+}
+
+/// How many validations wait or run in this process, in all and per account.
+#[derive(Debug, Default)]
+struct Counts {
+    total: usize,
+    per_account: HashMap<i64, usize>,
+}
+
+/// The places of the bounded queue, shared by the queue handle and the worker.
+#[derive(Clone)]
+struct QueueSlots {
+    counts: Arc<Mutex<Counts>>,
+    limits: ValidationQueueLimits,
+}
+
+/// One place in the queue, held from before the job is started in the database until its
+/// result is recorded (or it is given up); dropping it frees the place.
+struct Slot {
+    counts: Arc<Mutex<Counts>>,
+    account: Option<i64>,
+}
+
+impl QueueSlots {
+    fn new(limits: ValidationQueueLimits) -> Self {
+        Self {
+            counts: Arc::default(),
+            limits,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A place for one more validation of `account`, checked and taken under one lock so
+    /// concurrent POSTs cannot both take the last one.
+    fn try_reserve(&self, account: i64) -> Result<Slot, QueueFull> {
+        let mut counts = self.lock();
+        let of_account = counts.per_account.get(&account).copied().unwrap_or(0);
+        if of_account >= self.limits.per_account {
+            return Err(QueueFull::Account {
+                limit: self.limits.per_account,
+            });
+        }
+        if counts.total >= self.limits.total {
+            return Err(QueueFull::Total {
+                limit: self.limits.total,
+            });
+        }
+        counts.total += 1;
+        counts.per_account.insert(account, of_account + 1);
+        Ok(Slot {
+            counts: self.counts.clone(),
+            account: Some(account),
+        })
+    }
+
+    /// Up to `wanted` places for jobs the sweep has yet to claim (their accounts are known
+    /// only once claimed; see [`Slot::attribute`]).
+    fn reserve_free(&self, wanted: usize) -> Vec<Slot> {
+        let mut counts = self.lock();
+        let n = wanted.min(self.limits.total.saturating_sub(counts.total));
+        counts.total += n;
+        (0..n)
+            .map(|_| Slot {
+                counts: self.counts.clone(),
+                account: None,
+            })
+            .collect()
+    }
+}
+
+impl Slot {
+    /// Counts a swept job against its account too. It may take the account over its share:
+    /// the job is already in the database (a POST admitted it, here or on a replica that
+    /// died), so it is run rather than left; the account's new POSTs wait until it is done.
+    fn attribute(&mut self, account: i64) {
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        *counts.per_account.entry(account).or_insert(0) += 1;
+        self.account = Some(account);
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        counts.total = counts.total.saturating_sub(1);
+        if let Some(account) = self.account
+            && let Some(n) = counts.per_account.get_mut(&account)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                counts.per_account.remove(&account);
+            }
+        }
+    }
 }
 
 impl ValidationQueue {
@@ -71,13 +208,20 @@ impl ValidationQueue {
     /// at once (no polling delay, no statement to read the job back), and this waits at
     /// most `max_wait` for the stored result. If the worker cannot run it (shutting down),
     /// the lease runs out and a sweep, here or on another replica, validates it.
+    ///
+    /// A place in the bounded queue is taken first: when there is none, nothing is written
+    /// and the answer is [`ValidationStartError::Full`] (the challenge stays `pending`).
     pub(crate) async fn start(
         &self,
         store: &Store,
         job: ValidationJob,
         now: OffsetDateTime,
         max_wait: Duration,
-    ) -> Result<Started, basalt_storage::Error> {
+    ) -> Result<Started, ValidationStartError> {
+        let slot = self
+            .slots
+            .try_reserve(job.account_id)
+            .map_err(ValidationStartError::Full)?;
         let account_uri = job.account_uri.clone().unwrap_or_default();
         let started = store
             .start_validation(
@@ -97,6 +241,7 @@ impl ValidationQueue {
             .send(Request {
                 job,
                 done: Some(done),
+                slot,
             })
             .is_err()
         {
@@ -120,6 +265,8 @@ pub(crate) struct WorkerSettings {
     /// The CAA identities of each directory that checks CAA (RFC 8659); a directory
     /// missing here does not check it.
     pub caa_identities: HashMap<String, Vec<String>>,
+    /// Bounds on validations waiting or running here.
+    pub queue: ValidationQueueLimits,
 }
 
 /// Runs validations claimed from the database.
@@ -129,6 +276,7 @@ pub(crate) struct ValidationWorker {
     clock: Arc<dyn Clock>,
     settings: WorkerSettings,
     receiver: mpsc::UnboundedReceiver<Request>,
+    slots: QueueSlots,
 }
 
 /// Creates the queue handle and the worker that serves it.
@@ -138,12 +286,15 @@ pub(crate) fn validation_channel(
     clock: Arc<dyn Clock>,
     settings: WorkerSettings,
 ) -> (ValidationQueue, ValidationWorker) {
+    // Unbounded as a channel, bounded by the queue's places: every request holds one.
     let (sender, receiver) = mpsc::unbounded_channel();
+    let slots = QueueSlots::new(settings.queue);
     (
         ValidationQueue {
             sender,
             holder: settings.holder.as_str().into(),
             lease: settings.lease,
+            slots: slots.clone(),
         },
         ValidationWorker {
             store,
@@ -151,6 +302,7 @@ pub(crate) fn validation_channel(
             clock,
             settings,
             receiver,
+            slots,
         },
     )
 }
@@ -164,18 +316,20 @@ impl ValidationWorker {
         loop {
             tokio::select! {
                 received = self.receiver.recv() => {
-                    let Some(Request { job, done }) = received else { break };
+                    let Some(Request { job, done, slot }) = received else { break };
                     let Ok(permit) = permits.clone().acquire_owned().await else { break };
-                    self.spawn(job, permit, done);
+                    self.spawn(job, permit, done, slot);
                 }
                 _ = sweep.tick() => self.sweep(&permits).await,
             }
         }
     }
 
+    /// Claims jobs nobody holds, as many as there are both free workers and free places in
+    /// the queue (places not used are given back when `slots` is dropped).
     async fn sweep(&self, permits: &Arc<Semaphore>) {
-        let free = permits.available_permits() as u64;
-        if free == 0 {
+        let slots = self.slots.reserve_free(permits.available_permits());
+        if slots.is_empty() {
             return;
         }
         let jobs = self
@@ -184,28 +338,31 @@ impl ValidationWorker {
                 &self.settings.holder,
                 self.clock.now(),
                 self.settings.lease,
-                free,
+                slots.len() as u64,
             )
             .await;
         match jobs {
             Ok(jobs) => {
-                for job in jobs {
+                for (job, mut slot) in jobs.into_iter().zip(slots) {
+                    slot.attribute(job.account_id);
                     let Ok(permit) = permits.clone().acquire_owned().await else {
                         return;
                     };
-                    self.spawn(job, permit, None);
+                    self.spawn(job, permit, None, slot);
                 }
             }
             Err(e) => tracing::warn!(error = %e, "validation sweep failed"),
         }
     }
 
-    /// Runs `job`; `done` hears what was stored (dropped unheard if nothing was).
+    /// Runs `job`; `done` hears what was stored (dropped unheard if nothing was). The job's
+    /// place in the queue is freed once its result is recorded.
     fn spawn(
         &self,
         job: ValidationJob,
         permit: tokio::sync::OwnedSemaphorePermit,
         done: Option<oneshot::Sender<StoredResult>>,
+        slot: Slot,
     ) {
         let store = self.store.clone();
         let validator = self.validator.clone();
@@ -215,6 +372,7 @@ impl ValidationWorker {
         tokio::spawn(async move {
             let stored = run_job(&store, &validator, clock.as_ref(), valid_for, caa, job).await;
             drop(permit);
+            drop(slot);
             if let (Some(stored), Some(done)) = (stored, done) {
                 let _ = done.send(stored);
             }
@@ -288,4 +446,49 @@ async fn run_job(
         validation_record: record,
         at: now,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slots(total: usize, per_account: usize) -> QueueSlots {
+        QueueSlots::new(ValidationQueueLimits { total, per_account })
+    }
+
+    #[test]
+    fn an_account_gets_its_share_and_the_total_bounds_everyone() {
+        let queue = slots(3, 2);
+        let a1 = queue.try_reserve(1).unwrap();
+        let _a2 = queue.try_reserve(1).unwrap();
+        assert_eq!(
+            queue.try_reserve(1).err(),
+            Some(QueueFull::Account { limit: 2 })
+        );
+        let _b1 = queue.try_reserve(2).unwrap();
+        assert_eq!(
+            queue.try_reserve(3).err(),
+            Some(QueueFull::Total { limit: 3 })
+        );
+        drop(a1);
+        let _a3 = queue.try_reserve(1).unwrap();
+        assert_eq!(queue.lock().per_account.get(&1), Some(&2));
+    }
+
+    #[test]
+    fn the_sweep_gets_only_free_places_and_unused_ones_go_back() {
+        let queue = slots(3, 1);
+        let _a = queue.try_reserve(1).unwrap();
+        let mut swept = queue.reserve_free(5);
+        assert_eq!(swept.len(), 2, "only the free places");
+        assert!(queue.reserve_free(1).is_empty());
+        // A swept job of account 1 counts against it even over its share.
+        swept[0].attribute(1);
+        assert_eq!(queue.lock().per_account.get(&1), Some(&2));
+        swept.truncate(1);
+        assert_eq!(queue.lock().total, 2, "the unused place was given back");
+        drop(swept);
+        assert_eq!(queue.lock().per_account.get(&1), Some(&1));
+        assert_eq!(queue.lock().total, 1);
+    }
 }

@@ -19,7 +19,10 @@ use tower::ServiceExt;
 
 use basalt_server::Server;
 use basalt_server::SystemClock;
-use basalt_server::{DirectoryConfig, DirectoryMetaConfig, IssuancePolicy, ServerConfig};
+use basalt_server::{
+    ConnectionSettings, DirectoryConfig, DirectoryMetaConfig, IssuancePolicy, ServerConfig,
+    ValidationQueueLimits,
+};
 use basalt_signer::{InitOptions, Issuer, PkiPaths, init_pki};
 use basalt_storage::{StorageConfig, Store};
 use basalt_testkit::dns::TestDns;
@@ -60,6 +63,13 @@ pub struct Options {
     pub terms_of_service: Option<String>,
     /// A clock the test moves; the system clock when `None`.
     pub clock: Option<basalt_server::ManualClock>,
+    /// Timeouts and caps of the listener (tests that serve TLS).
+    pub connections: ConnectionSettings,
+    pub validation_queue: ValidationQueueLimits,
+    /// Port every http-01 fetch connects to; the test responder's when `None`.
+    pub http01_port: Option<u16>,
+    /// Deadline of one validation attempt.
+    pub attempt_timeout: Duration,
 }
 
 impl Default for Options {
@@ -68,6 +78,10 @@ impl Default for Options {
             orders_per_page: 100,
             terms_of_service: None,
             clock: None,
+            connections: ConnectionSettings::default(),
+            validation_queue: ValidationQueueLimits::default(),
+            http01_port: None,
+            attempt_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -145,10 +159,10 @@ impl TestCa {
         .await
         .unwrap();
         let validator = Validator::new(ValidationConfig {
-            http01_port: http_port,
+            http01_port: options.http01_port.unwrap_or(http_port),
             resolvers: vec![dns.addr()],
             connect_timeout: Duration::from_secs(2),
-            attempt_timeout: Duration::from_secs(5),
+            attempt_timeout: options.attempt_timeout,
             ..ValidationConfig::default()
         })
         .unwrap();
@@ -176,6 +190,8 @@ impl TestCa {
             valid_authorization_lifetime: Duration::from_secs(30 * 24 * 3600),
             orders_per_page,
             max_request_bytes: 64 * 1024,
+            connections: options.connections,
+            validation_queue: options.validation_queue,
         };
         let clock: Arc<dyn basalt_server::Clock> = match options.clock {
             Some(manual) => Arc::new(manual),

@@ -72,6 +72,8 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         valid_authorization_lifetime: config.validation.valid_authorization_lifetime,
         orders_per_page: config.server.orders_per_page,
         max_request_bytes: config.server.max_request_bytes,
+        connections: config.connection_settings(),
+        validation_queue: config.validation_queue_limits(),
     };
 
     let listener = tokio::net::TcpListener::bind(config.server.listen)

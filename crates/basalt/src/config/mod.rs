@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use basalt_server::{ConnectionSettings, ValidationQueueLimits};
 use serde::{Deserialize, Serialize};
 
 const HOUR: u64 = 3600;
@@ -46,6 +47,25 @@ pub(crate) struct ServerSection {
     pub(crate) orders_per_page: u64,
     /// Largest request body accepted, in bytes.
     pub(crate) max_request_bytes: usize,
+    /// From accept to the end of the TLS handshake.
+    #[serde(with = "crate::duration")]
+    pub(crate) tls_handshake_timeout: Duration,
+    /// From the handshake to a complete first request head; for HTTP/1.1 also per later
+    /// request head, which closes keep-alive connections idle this long.
+    #[serde(with = "crate::duration")]
+    pub(crate) header_read_timeout: Duration,
+    /// HTTP/2 PING interval on a quiet connection.
+    #[serde(with = "crate::duration")]
+    pub(crate) http2_keep_alive_interval: Duration,
+    /// How long an HTTP/2 PING may go unanswered.
+    #[serde(with = "crate::duration")]
+    pub(crate) http2_keep_alive_timeout: Duration,
+    /// HTTP/2 streams open at once per connection.
+    pub(crate) http2_max_concurrent_streams: u32,
+    /// Connections open at once; more are closed unread.
+    pub(crate) max_connections: usize,
+    /// Connections open at once from one source address (IPv6: one /64).
+    pub(crate) max_connections_per_ip: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,6 +103,10 @@ pub(crate) struct ValidationSection {
     /// How long a valid authorization is reused for new orders.
     #[serde(with = "crate::duration")]
     pub(crate) valid_authorization_lifetime: Duration,
+    /// Validations waiting or running at once per process.
+    pub(crate) queue_limit: usize,
+    /// Validations of one account waiting or running at once per process.
+    pub(crate) queue_limit_per_account: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,6 +159,8 @@ impl Default for Config {
 
 impl Default for ServerSection {
     fn default() -> Self {
+        // The listener's limits have one set of defaults, the server crate's.
+        let connections = ConnectionSettings::default();
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
             serving_names: Vec::new(),
@@ -143,6 +169,13 @@ impl Default for ServerSection {
             account_cache_ttl: Duration::from_secs(5),
             orders_per_page: 100,
             max_request_bytes: 64 * 1024,
+            tls_handshake_timeout: connections.tls_handshake_timeout,
+            header_read_timeout: connections.header_read_timeout,
+            http2_keep_alive_interval: connections.http2_keep_alive_interval,
+            http2_keep_alive_timeout: connections.http2_keep_alive_timeout,
+            http2_max_concurrent_streams: connections.http2_max_concurrent_streams,
+            max_connections: connections.max_connections,
+            max_connections_per_ip: connections.max_connections_per_ip,
         }
     }
 }
@@ -159,6 +192,7 @@ impl Default for StorageSection {
 
 impl Default for ValidationSection {
     fn default() -> Self {
+        let queue = ValidationQueueLimits::default();
         Self {
             http01_port: 80,
             tlsalpn01_port: 443,
@@ -168,6 +202,8 @@ impl Default for ValidationSection {
             attempt_timeout: Duration::from_secs(10),
             lease: Duration::from_secs(60),
             valid_authorization_lifetime: Duration::from_secs(30 * DAY),
+            queue_limit: queue.total,
+            queue_limit_per_account: queue.per_account,
         }
     }
 }
@@ -249,7 +285,72 @@ impl Config {
         if self.server.serving_certificate_lifetime < Duration::from_secs(HOUR) {
             bail!("server.serving_certificate_lifetime: must be at least one hour");
         }
+        self.validate_limits()
+    }
+
+    /// The listener's and the validation queue's limits: a zero would refuse everything
+    /// (or, for a timeout, every client), so each must be positive.
+    fn validate_limits(&self) -> anyhow::Result<()> {
+        let server = &self.server;
+        for (key, value) in [
+            ("server.tls_handshake_timeout", server.tls_handshake_timeout),
+            ("server.header_read_timeout", server.header_read_timeout),
+            (
+                "server.http2_keep_alive_interval",
+                server.http2_keep_alive_interval,
+            ),
+            (
+                "server.http2_keep_alive_timeout",
+                server.http2_keep_alive_timeout,
+            ),
+        ] {
+            if value.is_zero() {
+                bail!("{key}: must be longer than zero");
+            }
+        }
+        for (key, value) in [
+            (
+                "server.http2_max_concurrent_streams",
+                server.http2_max_concurrent_streams as usize,
+            ),
+            ("server.max_connections", server.max_connections),
+            (
+                "server.max_connections_per_ip",
+                server.max_connections_per_ip,
+            ),
+            ("validation.queue_limit", self.validation.queue_limit),
+            (
+                "validation.queue_limit_per_account",
+                self.validation.queue_limit_per_account,
+            ),
+        ] {
+            if value == 0 {
+                bail!("{key}: must be at least 1");
+            }
+        }
         Ok(())
+    }
+
+    /// The listener's limits as the server takes them.
+    pub(crate) fn connection_settings(&self) -> ConnectionSettings {
+        let server = &self.server;
+        ConnectionSettings {
+            tls_handshake_timeout: server.tls_handshake_timeout,
+            header_read_timeout: server.header_read_timeout,
+            http2_keep_alive_interval: server.http2_keep_alive_interval,
+            http2_keep_alive_timeout: server.http2_keep_alive_timeout,
+            http2_max_concurrent_streams: server.http2_max_concurrent_streams,
+            max_connections: server.max_connections,
+            max_connections_per_ip: server.max_connections_per_ip,
+        }
+    }
+
+    /// The validation queue's bounds as the server takes them.
+    pub(crate) fn validation_queue_limits(&self) -> ValidationQueueLimits {
+        ValidationQueueLimits {
+            total: self.validation.queue_limit,
+            per_account: self.validation.queue_limit_per_account,
+        }
     }
 
     /// The database URL, defaulting to the SQLite file in the data directory.

@@ -93,3 +93,42 @@ fn unknown_keys_and_bad_values_are_refused_with_the_key_path() {
             .starts_with("validation.concurrency")
     );
 }
+
+#[test]
+fn zero_connection_and_queue_limits_are_refused_with_the_key_path() {
+    type BreakIt = fn(&mut Config);
+    let cases: [(BreakIt, &str); 5] = [
+        (
+            |c| c.server.tls_handshake_timeout = Duration::ZERO,
+            "server.tls_handshake_timeout",
+        ),
+        (
+            |c| c.server.max_connections_per_ip = 0,
+            "server.max_connections_per_ip",
+        ),
+        (
+            |c| c.server.http2_keep_alive_timeout = Duration::ZERO,
+            "server.http2_keep_alive_timeout",
+        ),
+        (|c| c.validation.queue_limit = 0, "validation.queue_limit"),
+        (
+            |c| c.validation.queue_limit_per_account = 0,
+            "validation.queue_limit_per_account",
+        ),
+    ];
+    for (break_it, key) in cases {
+        let mut config = Config::default();
+        break_it(&mut config);
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.starts_with(key), "{key}: {err}");
+    }
+    let text = "[server]\nheader_read_timeout = \"2s\"\nmax_connections = 10\n[validation]\nqueue_limit_per_account = 3\n";
+    let config: Config = toml::from_str(text).unwrap();
+    config.validate().unwrap();
+    assert_eq!(
+        config.connection_settings().header_read_timeout,
+        Duration::from_secs(2)
+    );
+    assert_eq!(config.connection_settings().max_connections, 10);
+    assert_eq!(config.validation_queue_limits().per_account, 3);
+}

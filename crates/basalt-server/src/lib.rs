@@ -107,6 +107,11 @@ impl Server {
                 lease: config.validation_lease,
                 valid_authorization_lifetime: config.valid_authorization_lifetime,
                 caa_identities,
+                egress: config
+                    .directories
+                    .iter()
+                    .filter_map(|d| Some((d.name.clone(), d.egress.clone()?)))
+                    .collect(),
             },
         );
         let directories: HashMap<_, _> = config

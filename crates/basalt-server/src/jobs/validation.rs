@@ -19,7 +19,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use basalt_protocol::KeyAuthorization;
 use basalt_storage::{Store, ValidationJob, ValidationResult};
-use basalt_validation::{CaaPolicy, ValidationRequest, Validator};
+use basalt_validation::{CaaPolicy, EgressPolicy, ValidationRequest, Validator};
 use time::OffsetDateTime;
 
 use crate::clock::Clock;
@@ -120,6 +120,9 @@ pub struct WorkerSettings {
     /// The CAA identities of each directory that checks CAA (RFC 8659); a directory
     /// missing here does not check it.
     pub caa_identities: HashMap<String, Vec<String>>,
+    /// The egress policy of each directory that has its own; the others use the
+    /// validator's.
+    pub egress: HashMap<String, EgressPolicy>,
 }
 
 /// Runs validations claimed from the database.
@@ -212,8 +215,18 @@ impl ValidationWorker {
         let clock = self.clock.clone();
         let valid_for = self.settings.valid_authorization_lifetime;
         let caa = caa_policy(&self.settings.caa_identities, &job);
+        let egress = self.settings.egress.get(&job.directory).cloned();
         tokio::spawn(async move {
-            let stored = run_job(&store, &validator, clock.as_ref(), valid_for, caa, job).await;
+            let stored = run_job(
+                &store,
+                &validator,
+                clock.as_ref(),
+                valid_for,
+                caa,
+                egress,
+                job,
+            )
+            .await;
             drop(permit);
             if let (Some(stored), Some(done)) = (stored, done) {
                 let _ = done.send(stored);
@@ -238,6 +251,7 @@ async fn run_job(
     clock: &dyn Clock,
     valid_for: Duration,
     caa: Option<CaaPolicy>,
+    egress: Option<EgressPolicy>,
     job: ValidationJob,
 ) -> Option<StoredResult> {
     let started = Instant::now();
@@ -248,6 +262,7 @@ async fn run_job(
         key_authorization: KeyAuthorization::new(&job.token, &job.account_key_thumbprint),
         wildcard: job.wildcard,
         caa,
+        egress,
     };
     let outcome = validator.validate(&request).await;
     let result = match &outcome.problem {

@@ -23,7 +23,7 @@ use basalt_server::config::{DirectoryConfig, DirectoryMetaConfig, IssuancePolicy
 use basalt_signer::{InitOptions, Issuer, PkiPaths, init_pki};
 use basalt_storage::{StorageConfig, Store};
 use basalt_testkit::dns::TestDns;
-use basalt_validation::{ValidationConfig, Validator};
+use basalt_validation::{EgressPolicy, ValidationConfig, Validator};
 
 pub const ORIGIN: &str = "https://localhost:8443";
 pub const HOST: &str = "localhost:8443";
@@ -60,6 +60,8 @@ pub struct Options {
     pub terms_of_service: Option<String>,
     /// A clock the test moves; the system clock when `None`.
     pub clock: Option<basalt_server::clock::ManualClock>,
+    /// The directory's own egress policy; the validator's (loopback allowed) when `None`.
+    pub directory_egress: Option<EgressPolicy>,
 }
 
 impl Default for Options {
@@ -68,6 +70,7 @@ impl Default for Options {
             orders_per_page: 100,
             terms_of_service: None,
             clock: None,
+            directory_egress: None,
         }
     }
 }
@@ -149,6 +152,12 @@ impl TestCa {
             resolvers: vec![dns.addr()],
             connect_timeout: Duration::from_secs(2),
             attempt_timeout: Duration::from_secs(5),
+            // The responders and the test DNS's default answers are loopback, which the
+            // default egress policy refuses.
+            egress: EgressPolicy {
+                allow: vec!["127.0.0.0/8".parse().unwrap(), "::1".parse().unwrap()],
+                deny: vec![],
+            },
             ..ValidationConfig::default()
         })
         .unwrap();
@@ -168,6 +177,7 @@ impl TestCa {
                     caa_identities: vec!["basalt".into()],
                 },
                 check_caa: true,
+                egress: options.directory_egress,
             }],
             nonce_lifetime: Duration::from_secs(3600),
             account_cache_ttl: Duration::from_secs(5),

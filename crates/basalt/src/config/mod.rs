@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use basalt_validation::{Cidr, EgressPolicy};
 use serde::{Deserialize, Serialize};
 
 const HOUR: u64 = 3600;
@@ -83,6 +84,12 @@ pub(crate) struct ValidationSection {
     /// How long a valid authorization is reused for new orders.
     #[serde(with = "crate::duration")]
     pub(crate) valid_authorization_lifetime: Duration,
+    /// Address ranges validation may connect to although the default egress policy refuses
+    /// them (loopback, link-local, ...), e.g. `["127.0.0.0/8", "::1"]` for tests.
+    pub(crate) egress_allow: Vec<String>,
+    /// Address ranges validation must never connect to, on top of the default refusals;
+    /// wins over `egress_allow`.
+    pub(crate) egress_deny: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,6 +124,12 @@ pub(crate) struct DirectorySection {
     pub(crate) caa_identities: Vec<String>,
     /// Check CAA (RFC 8659) before issuing; off only for zones that never publish CAA.
     pub(crate) check_caa: bool,
+    /// This directory's `validation.egress_allow`; unset: the validation section's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) egress_allow: Option<Vec<String>>,
+    /// This directory's `validation.egress_deny`; unset: the validation section's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) egress_deny: Option<Vec<String>>,
 }
 
 impl Default for Config {
@@ -168,6 +181,8 @@ impl Default for ValidationSection {
             attempt_timeout: Duration::from_secs(10),
             lease: Duration::from_secs(60),
             valid_authorization_lifetime: Duration::from_secs(30 * DAY),
+            egress_allow: Vec::new(),
+            egress_deny: Vec::new(),
         }
     }
 }
@@ -193,6 +208,8 @@ impl DirectorySection {
             website: None,
             caa_identities: vec!["basalt".to_owned()],
             check_caa: true,
+            egress_allow: None,
+            egress_deny: None,
         }
     }
 }
@@ -240,6 +257,10 @@ impl Config {
                 bail!("directories.{name}.certificate_lifetime: must be at least one minute");
             }
         }
+        for name in self.directories.keys() {
+            self.directory_egress(name)?;
+        }
+        self.egress()?;
         if self.validation.concurrency == 0 {
             bail!("validation.concurrency: must be at least 1");
         }
@@ -250,6 +271,37 @@ impl Config {
             bail!("server.serving_certificate_lifetime: must be at least one hour");
         }
         Ok(())
+    }
+
+    /// The validator's egress policy, from `validation.egress_allow`/`egress_deny`.
+    pub(crate) fn egress(&self) -> anyhow::Result<EgressPolicy> {
+        Ok(EgressPolicy {
+            allow: cidrs("validation.egress_allow", &self.validation.egress_allow)?,
+            deny: cidrs("validation.egress_deny", &self.validation.egress_deny)?,
+        })
+    }
+
+    /// The egress policy of directory `name` when it sets either key (the other inherited
+    /// from `[validation]`); `None` when it sets neither, so it uses the validator's.
+    pub(crate) fn directory_egress(&self, name: &str) -> anyhow::Result<Option<EgressPolicy>> {
+        let Some(dir) = self.directories.get(name) else {
+            return Ok(None);
+        };
+        if dir.egress_allow.is_none() && dir.egress_deny.is_none() {
+            return Ok(None);
+        }
+        let allow = dir
+            .egress_allow
+            .as_ref()
+            .unwrap_or(&self.validation.egress_allow);
+        let deny = dir
+            .egress_deny
+            .as_ref()
+            .unwrap_or(&self.validation.egress_deny);
+        Ok(Some(EgressPolicy {
+            allow: cidrs(&format!("directories.{name}.egress_allow"), allow)?,
+            deny: cidrs(&format!("directories.{name}.egress_deny"), deny)?,
+        }))
     }
 
     /// The database URL, defaulting to the SQLite file in the data directory.
@@ -269,6 +321,14 @@ impl Config {
              # Precedence: defaults < this file < command-line flags.\n\n{body}"
         ))
     }
+}
+
+/// Address ranges from their strings; the error names the key.
+fn cidrs(key: &str, values: &[String]) -> anyhow::Result<Vec<Cidr>> {
+    values
+        .iter()
+        .map(|value| value.parse::<Cidr>().with_context(|| key.to_owned()))
+        .collect()
 }
 
 #[cfg(test)]

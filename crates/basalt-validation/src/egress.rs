@@ -19,17 +19,14 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
+use crate::error::Error;
+
 /// An address range, `addr/prefix` (or one address).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Cidr {
     addr: IpAddr,
     prefix: u8,
 }
-
-/// Why a CIDR string could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not an address range (expected e.g. 10.0.0.0/8, fd00::/8 or 127.0.0.1)")]
-pub struct CidrParseError(String);
 
 impl Cidr {
     /// The range of `addr` with the first `prefix` bits fixed; `None` when `prefix` is longer
@@ -87,10 +84,10 @@ fn mask128(prefix: u8) -> u128 {
 }
 
 impl FromStr for Cidr {
-    type Err = CidrParseError;
+    type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let error = || CidrParseError(s.to_owned());
+        let error = || Error::Cidr(s.to_owned());
         let (addr, prefix) = match s.split_once('/') {
             Some((addr, prefix)) => (addr, Some(prefix)),
             None => (s, None),
@@ -368,7 +365,10 @@ mod tests {
             "10.0.0.0/8"
         );
         assert_eq!("::1".parse::<Cidr>().unwrap().to_string(), "::1/128");
-        assert_eq!("0.0.0.0/0".parse::<Cidr>().unwrap().to_string(), "0.0.0.0/0");
+        assert_eq!(
+            "0.0.0.0/0".parse::<Cidr>().unwrap().to_string(),
+            "0.0.0.0/0"
+        );
         for bad in [
             "",
             "10.0.0.0/33",

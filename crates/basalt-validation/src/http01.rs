@@ -216,67 +216,62 @@ async fn fetch(
     url: &Url,
     expected: &str,
 ) -> (Option<SocketAddr>, Option<Problem>) {
-    {
-        let mut response = match client.get(url.clone()).send().await {
-            Ok(response) => response,
-            Err(error) => return (None, Some(request_problem(config, &error, url))),
-        };
-        let remote = response.remote_addr();
-        let final_url = response.url().clone();
-        let status = response.status();
-        if status != StatusCode::OK {
-            // RFC 8555 §8.3: the server must answer the GET with the key authorization; only
-            // a 200 carries it.
-            return (
-                remote,
-                Some(Problem::unauthorized(format!(
-                    "{final_url} returned HTTP {status}; the key authorization must be served with status 200"
-                ))),
-            );
-        }
-
-        let max = config.max_body_bytes;
-        let too_large = || {
-            Problem::unauthorized(format!(
-                "{final_url} returned a body larger than {max} bytes; a key authorization is far shorter, so the response was not read"
-            ))
-        };
-        if response
-            .content_length()
-            .is_some_and(|length| length > max as u64)
-        {
-            return (remote, Some(too_large()));
-        }
-        let mut body = Vec::new();
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    if body.len() + chunk.len() > max {
-                        return (remote, Some(too_large()));
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(None) => break,
-                Err(error) => return (remote, Some(request_problem(config, &error, &final_url))),
-            }
-        }
-
-        // RFC 8555 §8.3: the body is the key authorization; whitespace around it (a trailing
-        // newline left by `echo`) is ignored.
-        let received = body.trim_ascii();
-        if received == expected.as_bytes() {
-            return (remote, None);
-        }
-        (
+    let mut response = match client.get(url.clone()).send().await {
+        Ok(response) => response,
+        Err(error) => return (None, Some(request_problem(config, &error, url))),
+    };
+    let remote = response.remote_addr();
+    let final_url = response.url().clone();
+    let status = response.status();
+    if status != StatusCode::OK {
+        // RFC 8555 §8.3: the server must answer the GET with the key authorization; only
+        // a 200 carries it.
+        return (
             remote,
-            Some(wrong_body_problem(
-                identifier,
-                &final_url,
-                expected,
-                received,
-            )),
-        )
+            Some(Problem::unauthorized(format!(
+                "{final_url} returned HTTP {status}; the key authorization must be served with status 200"
+            ))),
+        );
     }
+
+    let max = config.max_body_bytes;
+    let too_large = || {
+        Problem::unauthorized(format!(
+            "{final_url} returned a body larger than {max} bytes; a key authorization is far shorter, so the response was not read"
+        ))
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > max as u64)
+    {
+        return (remote, Some(too_large()));
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > max {
+                    return (remote, Some(too_large()));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(error) => return (remote, Some(request_problem(config, &error, &final_url))),
+        }
+    }
+
+    // RFC 8555 §8.3: the body is the key authorization; whitespace around it (a trailing
+    // newline left by `echo`) is ignored.
+    let received = body.trim_ascii();
+    if received == expected.as_bytes() {
+        return (remote, None);
+    }
+    (
+        remote,
+        Some(wrong_body_problem(
+            identifier, &final_url, expected, received,
+        )),
+    )
 }
 
 /// The detail for a body that is not the key authorization. The body is quoted only when it
@@ -348,67 +343,65 @@ fn refused_problem(refused: &dyn StdError, url: &Url) -> Problem {
 
 /// Explains a failed request from the root cause in reqwest's error chain.
 fn request_problem(config: &ValidationConfig, error: &reqwest::Error, fallback: &Url) -> Problem {
-    {
-        let url = error.url().unwrap_or(fallback);
-        let authority = authority(url);
-        // First: a refusal can be wrapped in a redirect error too.
-        if let Some(refused) = find::<EgressRefused>(error) {
-            return refused_problem(refused, url);
-        }
-        if let Some(refused) = find::<NoAllowedAddress>(error) {
-            return refused_problem(refused, url);
-        }
-        if let Some(rejected) = find::<RedirectRejected>(error) {
-            return Problem::new(
-                ProblemType::Connection,
-                format!("redirect rejected: {rejected}"),
-            );
-        }
-        if let Some(failure) = find::<LookupFailure>(error) {
-            return Problem::new(
-                ProblemType::Dns,
-                format!("DNS problem: {failure} (fetching {url})"),
-            );
-        }
-        if let Some(tls) = find::<rustls::Error>(error) {
-            return Problem::new(
-                ProblemType::Tls,
-                format!("TLS handshake with {authority} failed: {tls} (fetching {url})"),
-            );
-        }
-        if error.is_timeout() {
-            let detail = if error.is_connect() {
-                format!(
-                    "connect timeout: no connection to {authority} within {} (fetching {url})",
-                    humantime::format_duration(config.connect_timeout)
-                )
-            } else {
-                format!(
-                    "timed out: {url} did not answer within {}",
-                    humantime::format_duration(config.attempt_timeout)
-                )
-            };
-            return Problem::new(ProblemType::Connection, detail);
-        }
-        let detail = match find::<io::Error>(error).map(io::Error::kind) {
-            Some(io::ErrorKind::ConnectionRefused) => {
-                format!(
-                    "connection refused: nothing accepted a connection to {authority} (fetching {url})"
-                )
-            }
-            Some(io::ErrorKind::ConnectionReset) => {
-                format!("connection reset by {authority} (fetching {url})")
-            }
-            Some(io::ErrorKind::ConnectionAborted | io::ErrorKind::UnexpectedEof) => {
-                format!("connection closed early by {authority} (fetching {url})")
-            }
-            Some(io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable) => {
-                format!("{authority} is unreachable (fetching {url})")
-            }
-            _ => format!("fetching {url} failed: {}", chain(error)),
-        };
-        Problem::new(ProblemType::Connection, detail)
+    let url = error.url().unwrap_or(fallback);
+    let authority = authority(url);
+    // First: a refusal can be wrapped in a redirect error too.
+    if let Some(refused) = find::<EgressRefused>(error) {
+        return refused_problem(refused, url);
     }
+    if let Some(refused) = find::<NoAllowedAddress>(error) {
+        return refused_problem(refused, url);
+    }
+    if let Some(rejected) = find::<RedirectRejected>(error) {
+        return Problem::new(
+            ProblemType::Connection,
+            format!("redirect rejected: {rejected}"),
+        );
+    }
+    if let Some(failure) = find::<LookupFailure>(error) {
+        return Problem::new(
+            ProblemType::Dns,
+            format!("DNS problem: {failure} (fetching {url})"),
+        );
+    }
+    if let Some(tls) = find::<rustls::Error>(error) {
+        return Problem::new(
+            ProblemType::Tls,
+            format!("TLS handshake with {authority} failed: {tls} (fetching {url})"),
+        );
+    }
+    if error.is_timeout() {
+        let detail = if error.is_connect() {
+            format!(
+                "connect timeout: no connection to {authority} within {} (fetching {url})",
+                humantime::format_duration(config.connect_timeout)
+            )
+        } else {
+            format!(
+                "timed out: {url} did not answer within {}",
+                humantime::format_duration(config.attempt_timeout)
+            )
+        };
+        return Problem::new(ProblemType::Connection, detail);
+    }
+    let detail = match find::<io::Error>(error).map(io::Error::kind) {
+        Some(io::ErrorKind::ConnectionRefused) => {
+            format!(
+                "connection refused: nothing accepted a connection to {authority} (fetching {url})"
+            )
+        }
+        Some(io::ErrorKind::ConnectionReset) => {
+            format!("connection reset by {authority} (fetching {url})")
+        }
+        Some(io::ErrorKind::ConnectionAborted | io::ErrorKind::UnexpectedEof) => {
+            format!("connection closed early by {authority} (fetching {url})")
+        }
+        Some(io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable) => {
+            format!("{authority} is unreachable (fetching {url})")
+        }
+        _ => format!("fetching {url} failed: {}", chain(error)),
+    };
+    Problem::new(ProblemType::Connection, detail)
 }
 
 /// The redirect policy: at most `max_redirects` hops, only http and https, only to ports

@@ -30,7 +30,7 @@ mod validator;
 
 pub use caa::CaaPolicy;
 pub use config::{ValidationConfig, default_user_agent};
-pub use egress::{Cidr, CidrParseError, EgressPolicy, EgressRefused};
+pub use egress::{Cidr, EgressPolicy, EgressRefused};
 pub use error::Error;
 pub use outcome::{ValidationOutcome, ValidationRecord};
 pub use validator::{ValidationRequest, Validator};

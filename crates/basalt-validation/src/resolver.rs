@@ -284,8 +284,9 @@ impl reqwest::dns::Resolve for PolicedResolver {
             let (allowed, refused) = police(&policy, found.addresses);
             if allowed.is_empty() {
                 // Nothing left to dial (lookup_addresses never answers an empty list).
-                return Err(Box::new(NoAllowedAddress(refused))
-                    as Box<dyn std::error::Error + Send + Sync>);
+                return Err(
+                    Box::new(NoAllowedAddress(refused)) as Box<dyn std::error::Error + Send + Sync>
+                );
             }
             // Port 0: reqwest puts in the URL's port.
             let addrs: reqwest::dns::Addrs =
@@ -309,10 +310,7 @@ impl fmt::Display for NoAllowedAddress {
 impl std::error::Error for NoAllowedAddress {}
 
 /// Splits `addresses` into those `policy` allows (order kept) and the refusals of the rest.
-fn police(
-    policy: &EgressPolicy,
-    addresses: Vec<IpAddr>,
-) -> (Vec<IpAddr>, Vec<EgressRefused>) {
+fn police(policy: &EgressPolicy, addresses: Vec<IpAddr>) -> (Vec<IpAddr>, Vec<EgressRefused>) {
     let mut allowed = Vec::with_capacity(addresses.len());
     let mut refused = Vec::new();
     for ip in addresses {

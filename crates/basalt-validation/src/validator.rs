@@ -177,10 +177,7 @@ impl Validator {
     }
 
     async fn attempt(&self, request: &ValidationRequest) -> ValidationOutcome {
-        let egress = request
-            .egress
-            .as_ref()
-            .unwrap_or(&self.inner.config.egress);
+        let egress = request.egress.as_ref().unwrap_or(&self.inner.config.egress);
         match request.challenge_type {
             ChallengeType::Http01 => {
                 self.inner

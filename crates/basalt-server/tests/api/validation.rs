@@ -191,6 +191,19 @@ async fn caa_is_checked_again_at_finalize_after_eight_hours() {
     let _ = second_url;
 }
 
+/// Orders `name`, answers its http-01 challenge and waits for the result: the order URL and
+/// the challenge as finally seen.
+async fn http01_result(ca: &TestCa, client: &Client, name: &str) -> (String, serde_json::Value) {
+    let (order_url, order) = client.order(ca, &[name]).await;
+    let authz_url = order["authorizations"][0].as_str().unwrap();
+    let challenge = client.answer_http01(ca, authz_url).await;
+    let challenge_url = challenge["url"].as_str().unwrap();
+    let challenge = client
+        .poll_until(ca, challenge_url, &["valid", "invalid"])
+        .await;
+    (order_url, challenge)
+}
+
 /// Issue 12, defect 1: a DNS answer outside the directory's egress policy fails the challenge
 /// with a `connection` problem saying the address is not allowed, and nothing is dialled.
 /// The validator allows all of 127.0.0.0/8; the directory narrows it to 127.0.0.1, so this
@@ -205,19 +218,14 @@ async fn a_dns_answer_outside_the_egress_policy_fails_with_a_connection_problem(
         ..Options::default()
     })
     .await;
-    ca.dns.records().set_a("two.test", vec!["127.0.0.2".parse().unwrap()]);
-    ca.dns.records().set_aaaa("two.test", vec![]);
+    let records = ca.dns.records();
+    records.set_a("two.test", vec!["127.0.0.2".parse().unwrap()]);
+    records.set_aaaa("two.test", vec![]);
+    records.set_a("one.test", vec!["127.0.0.1".parse().unwrap()]);
+    records.set_aaaa("one.test", vec![]);
     let client = Client::register(&ca).await;
-    let (order_url, order) = client.order(&ca, &["two.test"]).await;
-    let authz_url = order["authorizations"][0].as_str().unwrap();
-    let challenge = client.answer_http01(&ca, authz_url).await;
-    let challenge = client
-        .poll_until(
-            &ca,
-            challenge["url"].as_str().unwrap(),
-            &["valid", "invalid"],
-        )
-        .await;
+
+    let (order_url, challenge) = http01_result(&ca, &client, "two.test").await;
     assert_eq!(challenge["status"], "invalid", "{challenge}");
     assert_eq!(
         challenge["error"]["type"], "urn:ietf:params:acme:error:connection",
@@ -238,17 +246,6 @@ async fn a_dns_answer_outside_the_egress_policy_fails_with_a_connection_problem(
     );
 
     // Control: in the same directory, a name answering the one allowed address validates.
-    ca.dns.records().set_a("one.test", vec!["127.0.0.1".parse().unwrap()]);
-    ca.dns.records().set_aaaa("one.test", vec![]);
-    let (_, order) = client.order(&ca, &["one.test"]).await;
-    let authz_url = order["authorizations"][0].as_str().unwrap();
-    let challenge = client.answer_http01(&ca, authz_url).await;
-    let challenge = client
-        .poll_until(
-            &ca,
-            challenge["url"].as_str().unwrap(),
-            &["valid", "invalid"],
-        )
-        .await;
+    let (_, challenge) = http01_result(&ca, &client, "one.test").await;
     assert_eq!(challenge["status"], "valid", "{challenge}");
 }

@@ -48,6 +48,41 @@ fn answer(dns: &TestDns, name: &str, a: Vec<Ipv4Addr>, aaaa: Vec<Ipv6Addr>) {
     dns.records().set_aaaa(name, aaaa);
 }
 
+/// The http-01 responder on 127.0.0.1; its port.
+async fn loopback_responder() -> u16 {
+    serve_http(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        Targets::default(),
+    )
+    .await
+    .expect("the responder starts")
+    .port()
+}
+
+/// tls-alpn-01 of `name`, answered only with `ip`, where the responder listens: refused under
+/// `refusing` without a handshake, valid under `allowing`.
+async fn tls_alpn01_refusal(
+    ip: Ipv4Addr,
+    name: &str,
+    refusing: EgressPolicy,
+    allowing: EgressPolicy,
+) {
+    let dns = start_dns().await;
+    let responder = TlsAlpnResponder::bind(SocketAddr::from((ip, 0)))
+        .await
+        .expect("the responder starts");
+    responder.serve_key_authorization(name, key_authorization(TOKEN).as_str());
+    answer(&dns, name, vec![ip], vec![]);
+    let mut config = config(&dns, 1);
+    config.tlsalpn01_port = responder.addr().port();
+    let request = request(Identifier::dns(name), ChallengeType::TlsAlpn01, TOKEN);
+
+    let outcome = with_policy(&config, refusing).validate(&request).await;
+    assert_refused(&outcome, &ip.to_string());
+    assert!(responder.handshakes().await.is_empty());
+    assert_valid(&with_policy(&config, allowing).validate(&request).await);
+}
+
 fn with_policy(config: &ValidationConfig, egress: EgressPolicy) -> Validator {
     Validator::new(ValidationConfig {
         egress,
@@ -65,20 +100,19 @@ async fn dns_answers_and_ip_identifiers_naming_this_host_or_link_local_are_refus
         return;
     }
     let dns = start_dns().await;
-    let port = serve_http(
-        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        Targets::default(),
-    )
-    .await
-    .expect("the responder starts")
-    .port();
+    let port = loopback_responder().await;
     for ip in [IpAddr::V6(Ipv6Addr::LOCALHOST), IpAddr::V4(METADATA)] {
         serve_http(SocketAddr::new(ip, port), Targets::default())
             .await
             .expect("the responder starts");
     }
     answer(&dns, "zero.test", vec![Ipv4Addr::UNSPECIFIED], vec![]);
-    answer(&dns, "unspecified.test", vec![], vec![Ipv6Addr::UNSPECIFIED]);
+    answer(
+        &dns,
+        "unspecified.test",
+        vec![],
+        vec![Ipv6Addr::UNSPECIFIED],
+    );
     answer(&dns, "metadata.test", vec![METADATA], vec![]);
     let cases = [
         (Identifier::dns("zero.test"), "0.0.0.0"),
@@ -111,30 +145,13 @@ async fn tls_alpn01_does_not_dial_a_link_local_answer() {
     ) {
         return;
     }
-    let dns = start_dns().await;
-    let responder = TlsAlpnResponder::bind(SocketAddr::from((METADATA, 0)))
-        .await
-        .expect("the responder starts");
-    responder.serve_key_authorization("metadata.test", key_authorization(TOKEN).as_str());
-    answer(&dns, "metadata.test", vec![METADATA], vec![]);
-    let mut config = config(&dns, 1);
-    config.tlsalpn01_port = responder.addr().port();
-    let tls_alpn = |validator: Validator| async move {
-        validator
-            .validate(&request(
-                Identifier::dns("metadata.test"),
-                ChallengeType::TlsAlpn01,
-                TOKEN,
-            ))
-            .await
-    };
-
-    let outcome = tls_alpn(with_policy(&config, EgressPolicy::default())).await;
-    assert_refused(&outcome, "169.254.169.254");
-    assert!(responder.handshakes().await.is_empty());
-
-    let outcome = tls_alpn(with_policy(&config, policy(&["169.254.0.0/16"], &[]))).await;
-    assert_valid(&outcome);
+    tls_alpn01_refusal(
+        METADATA,
+        "metadata.test",
+        EgressPolicy::default(),
+        policy(&["169.254.0.0/16"], &[]),
+    )
+    .await;
 }
 
 /// A responder on 127.0.0.1 whose `hop_` tokens redirect to `hop`, and one on 127.0.0.2 on
@@ -158,7 +175,12 @@ async fn hop_responders(hop: &str) -> u16 {
 async fn redirects_to_addresses_outside_the_policy_are_refused_however_written() {
     let dns = start_dns().await;
     answer(&dns, "two.test", vec![LOOPBACK_2], vec![]);
-    answer(&dns, "mapped.test", vec![], vec![LOOPBACK_2.to_ipv6_mapped()]);
+    answer(
+        &dns,
+        "mapped.test",
+        vec![],
+        vec![LOOPBACK_2.to_ipv6_mapped()],
+    );
     // Every spelling of 127.0.0.2 a redirect could use: a literal, the numeric forms WHATWG
     // URL parsing turns into it, IPv4-mapped IPv6, and names resolving to it.
     for hop in [
@@ -192,13 +214,7 @@ async fn redirects_to_addresses_outside_the_policy_are_refused_however_written()
 #[tokio::test]
 async fn ipv4_mapped_dns_answers_are_judged_as_the_ipv4_address() {
     let dns = start_dns().await;
-    let port = serve_http(
-        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        Targets::default(),
-    )
-    .await
-    .expect("the responder starts")
-    .port();
+    let port = loopback_responder().await;
     answer(
         &dns,
         "mapped.test",
@@ -226,13 +242,7 @@ async fn ipv4_mapped_dns_answers_are_judged_as_the_ipv4_address() {
 #[tokio::test]
 async fn an_ip_identifier_outside_the_policy_is_not_dialled() {
     let dns = start_dns().await;
-    let port = serve_http(
-        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        Targets::default(),
-    )
-    .await
-    .expect("the responder starts")
-    .port();
+    let port = loopback_responder().await;
     let config = config(&dns, port);
     let identifier = Identifier::ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
     let outcome = http01(
@@ -242,19 +252,20 @@ async fn an_ip_identifier_outside_the_policy_is_not_dialled() {
     )
     .await;
     assert_refused(&outcome, "127.0.0.1");
-    assert_valid(&http01(&with_policy(&config, config.egress.clone()), identifier, TOKEN).await);
+    assert_valid(
+        &http01(
+            &with_policy(&config, config.egress.clone()),
+            identifier,
+            TOKEN,
+        )
+        .await,
+    );
 }
 
 #[tokio::test]
 async fn names_that_urls_read_as_ipv4_addresses_are_not_fetched() {
     let dns = start_dns().await;
-    let port = serve_http(
-        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        Targets::default(),
-    )
-    .await
-    .expect("the responder starts")
-    .port();
+    let port = loopback_responder().await;
     // Loopback is allowed here, so only the identifier check stands between these names and
     // the responder on 127.0.0.1.
     let validator = Validator::new(config(&dns, port)).expect("validator builds");
@@ -271,39 +282,19 @@ async fn names_that_urls_read_as_ipv4_addresses_are_not_fetched() {
 
 #[tokio::test]
 async fn tls_alpn01_does_not_dial_a_loopback_address_outside_the_policy() {
-    let dns = start_dns().await;
-    let responder = TlsAlpnResponder::bind(SocketAddr::from((LOOPBACK_2, 0)))
-        .await
-        .expect("the responder starts");
-    responder.serve_key_authorization("two.test", key_authorization(TOKEN).as_str());
-    answer(&dns, "two.test", vec![LOOPBACK_2], vec![]);
-    let mut config = config(&dns, 1);
-    config.tlsalpn01_port = responder.addr().port();
-    let validate = |validator: Validator| async move {
-        validator
-            .validate(&request(
-                Identifier::dns("two.test"),
-                ChallengeType::TlsAlpn01,
-                TOKEN,
-            ))
-            .await
-    };
-    let outcome = validate(with_policy(&config, policy(&["127.0.0.1/32"], &[]))).await;
-    assert_refused(&outcome, "127.0.0.2");
-    assert!(responder.handshakes().await.is_empty());
-    assert_valid(&validate(with_policy(&config, policy(&["127.0.0.0/8"], &[]))).await);
+    tls_alpn01_refusal(
+        LOOPBACK_2,
+        "two.test",
+        policy(&["127.0.0.1/32"], &[]),
+        policy(&["127.0.0.0/8"], &[]),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn the_requests_policy_overrides_the_configured_one() {
     let dns = start_dns().await;
-    let port = serve_http(
-        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        Targets::default(),
-    )
-    .await
-    .expect("the responder starts")
-    .port();
+    let port = loopback_responder().await;
     let config = config(&dns, port);
     let mut refused = request(Identifier::dns("a.test"), ChallengeType::Http01, TOKEN);
     refused.egress = Some(EgressPolicy::default());
@@ -322,13 +313,7 @@ async fn the_requests_policy_overrides_the_configured_one() {
 #[tokio::test]
 async fn another_hosts_body_is_never_quoted() {
     let dns = start_dns().await;
-    let port = serve_http(
-        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        Targets::default(),
-    )
-    .await
-    .expect("the responder starts")
-    .port();
+    let port = loopback_responder().await;
     let validator = Validator::new(config(&dns, port)).expect("validator builds");
     // a.test redirects to b.test, whose answer is not the key authorization.
     let outcome = http01(

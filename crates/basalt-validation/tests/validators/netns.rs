@@ -25,7 +25,16 @@ pub(crate) fn enter(test: &str, addresses: &[&str]) -> bool {
         return true;
     }
     let probe = Command::new("unshare")
-        .args(["--user", "--map-root-user", "--net", "ip", "link", "set", "lo", "up"])
+        .args([
+            "--user",
+            "--map-root-user",
+            "--net",
+            "ip",
+            "link",
+            "set",
+            "lo",
+            "up",
+        ])
         .output();
     match probe {
         Ok(output) if output.status.success() => {}

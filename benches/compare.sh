@@ -203,7 +203,8 @@ status_kb() {
 start_basalt() {
     local name=$1 data=$2 database_url=$3
     local args=(serve --data "$data" --listen "127.0.0.1:$ACME_PORT" --http01-port "$HTTP01_PORT"
-        --tlsalpn01-port "$TLSALPN01_PORT" --resolver "127.0.0.1:$DNS_PORT" --log-format json)
+        --tlsalpn01-port "$TLSALPN01_PORT" --resolver "127.0.0.1:$DNS_PORT" --log-format json
+        --egress-allow 127.0.0.0/8 --egress-allow ::1)
     [ -n "$database_url" ] && args+=(--database-url "$database_url")
     DIRECTORY_URL="https://127.0.0.1:$ACME_PORT/acme/default/directory"
     SERVER_CA=$data/root.pem

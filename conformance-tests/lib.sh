@@ -37,6 +37,7 @@ start_ca() {
     DNS_PID=$!
     "$BIN/basalt" serve --data "$WORK/data" --listen "127.0.0.1:$ACME_PORT" \
         --http01-port "$HTTP01_PORT" --tlsalpn01-port "$TLSALPN01_PORT" --resolver "$DNS_ADDR" \
+        --egress-allow 127.0.0.0/8 --egress-allow ::1 \
         >"$WORK/basalt.log" 2>&1 &
     BASALT_PID=$!
     for _ in $(seq 1 100); do

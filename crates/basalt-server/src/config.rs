@@ -115,6 +115,9 @@ pub struct DirectoryConfig {
     /// valid and again at finalize when the validation is older than 8 hours. Off only for
     /// internal zones that never publish CAA.
     pub check_caa: bool,
+    /// Where this directory's validations may connect, when it differs from the
+    /// validator's configured egress policy (`None`: the validator's).
+    pub egress: Option<basalt_validation::EgressPolicy>,
 }
 
 /// What certificates and orders of a directory look like.

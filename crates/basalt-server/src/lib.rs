@@ -117,6 +117,11 @@ impl Server {
                 valid_authorization_lifetime: config.valid_authorization_lifetime,
                 caa_identities,
                 queue: config.validation_queue,
+                egress: config
+                    .directories
+                    .iter()
+                    .filter_map(|d| Some((d.name.clone(), d.egress.clone()?)))
+                    .collect(),
             },
         );
         let directories: HashMap<_, _> = config

@@ -8,6 +8,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::egress::EgressPolicy;
+
 /// Settings of the challenge validators. Read once, when the [`crate::Validator`] is built.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidationConfig {
@@ -31,6 +33,10 @@ pub struct ValidationConfig {
     pub max_redirects: usize,
     /// The User-Agent of http-01 requests, so operators see who is fetching their files.
     pub user_agent: String,
+    /// Which addresses validation may connect to, unless a [`crate::ValidationRequest`]
+    /// brings its own (a directory's override). The default refuses special-purpose
+    /// addresses such as loopback and link-local.
+    pub egress: EgressPolicy,
 }
 
 impl Default for ValidationConfig {
@@ -46,6 +52,7 @@ impl Default for ValidationConfig {
             max_body_bytes: 64 * 1024,
             max_redirects: 10,
             user_agent: default_user_agent(),
+            egress: EgressPolicy::default(),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! is a [`crate::ValidationOutcome`] carrying a problem, which the caller records on the
 //! challenge. [`Error`] is only for the server itself being unable to validate at all.
 
-/// Why a [`crate::Validator`] could not be built.
+/// Why a [`crate::Validator`] could not be built (or its configuration read).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The system DNS configuration could not be read (only when no resolver is configured).
@@ -22,4 +22,7 @@ pub enum Error {
     /// The TLS client configuration for tls-alpn-01 could not be built.
     #[error("cannot build the TLS client configuration for tls-alpn-01: {0}")]
     TlsAlpn01Client(#[source] rustls::Error),
+    /// An egress policy range ([`crate::Cidr`]) could not be read.
+    #[error("{0:?} is not an address range (expected e.g. 10.0.0.0/8, fd00::/8 or 127.0.0.1)")]
+    Cidr(String),
 }

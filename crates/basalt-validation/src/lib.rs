@@ -7,6 +7,10 @@
 //! [`basalt_protocol::Problem`], not an `Err`: [`Error`] is only for the server being unable
 //! to validate at all (for example, no DNS configuration).
 //!
+//! Every address a validator connects to is first checked against an [`EgressPolicy`]
+//! (`egress.rs`), so a challenge cannot be aimed at the CA host, loopback or link-local
+//! services.
+//!
 //! After a successful challenge the validator also checks CAA (RFC 8659, with RFC 8657's
 //! `accounturi` and `validationmethods`) when the request carries a [`CaaPolicy`];
 //! [`Validator::check_caa`] runs the same check on its own, for finalization.
@@ -14,6 +18,7 @@
 mod caa;
 mod config;
 mod dns01;
+mod egress;
 mod error;
 mod http01;
 mod outcome;
@@ -25,6 +30,7 @@ mod validator;
 
 pub use caa::CaaPolicy;
 pub use config::{ValidationConfig, default_user_agent};
+pub use egress::{Cidr, EgressPolicy, EgressRefused};
 pub use error::Error;
 pub use outcome::{ValidationOutcome, ValidationRecord};
 pub use validator::{ValidationRequest, Validator};

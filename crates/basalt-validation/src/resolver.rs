@@ -20,6 +20,7 @@ use hickory_resolver::proto::rr::{RData, Record, RecordType};
 use hickory_resolver::{Resolver, TokioResolver};
 
 use crate::config::ValidationConfig;
+use crate::egress::{EgressPolicy, EgressRefused};
 use crate::error::Error;
 use crate::trace::{HostLookup, Trace};
 
@@ -241,11 +242,22 @@ impl DnsResolver {
     }
 }
 
-/// Every lookup reqwest makes (the first URL and every redirect target) goes through the
-/// configured resolver, and is recorded in the validation's trace.
-impl reqwest::dns::Resolve for DnsResolver {
+/// The resolver the HTTP client dials through: every lookup reqwest makes (the first URL and
+/// every redirect target) goes through the configured resolver, is recorded in the
+/// validation's trace, and only the addresses the egress policy allows are handed back. The
+/// client dials exactly what this returns and looks nothing up again, so this is the check on
+/// the address dialled for every name, DNS rebinding included. (IP literals skip the
+/// resolver; `http01.rs` checks them.)
+#[derive(Debug, Clone)]
+pub(crate) struct PolicedResolver {
+    pub(crate) resolver: DnsResolver,
+    pub(crate) policy: EgressPolicy,
+}
+
+impl reqwest::dns::Resolve for PolicedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let resolver = self.clone();
+        let resolver = self.resolver.clone();
+        let policy = self.policy.clone();
         // Taken now, while the request's task is polling: the returned future may be polled
         // elsewhere.
         let trace = Trace::current();
@@ -263,17 +275,51 @@ impl reqwest::dns::Resolve for DnsResolver {
                     answers,
                 });
             }
-            match result {
-                Ok(found) => {
-                    // Port 0: reqwest puts in the URL's port.
-                    let addrs: reqwest::dns::Addrs =
-                        Box::new(found.addresses.into_iter().map(|ip| SocketAddr::new(ip, 0)));
-                    Ok(addrs)
+            let found = match result {
+                Ok(found) => found,
+                Err(failure) => {
+                    return Err(Box::new(failure) as Box<dyn std::error::Error + Send + Sync>);
                 }
-                Err(failure) => Err(Box::new(failure) as Box<dyn std::error::Error + Send + Sync>),
+            };
+            let (allowed, refused) = police(&policy, found.addresses);
+            if allowed.is_empty() {
+                // Nothing left to dial (lookup_addresses never answers an empty list).
+                return Err(
+                    Box::new(NoAllowedAddress(refused)) as Box<dyn std::error::Error + Send + Sync>
+                );
             }
+            // Port 0: reqwest puts in the URL's port.
+            let addrs: reqwest::dns::Addrs =
+                Box::new(allowed.into_iter().map(|ip| SocketAddr::new(ip, 0)));
+            Ok(addrs)
         })
     }
+}
+
+/// Every address a name resolved to was refused by the egress policy; each refusal says why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NoAllowedAddress(pub(crate) Vec<EgressRefused>);
+
+impl fmt::Display for NoAllowedAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let refusals: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&refusals.join("; "))
+    }
+}
+
+impl std::error::Error for NoAllowedAddress {}
+
+/// Splits `addresses` into those `policy` allows (order kept) and the refusals of the rest.
+fn police(policy: &EgressPolicy, addresses: Vec<IpAddr>) -> (Vec<IpAddr>, Vec<EgressRefused>) {
+    let mut allowed = Vec::with_capacity(addresses.len());
+    let mut refused = Vec::new();
+    for ip in addresses {
+        match policy.check(ip) {
+            Ok(()) => allowed.push(ip),
+            Err(refusal) => refused.push(refusal),
+        }
+    }
+    (allowed, refused)
 }
 
 /// The value of one TXT record. RFC 8555 §8.4 puts one value in one record; a record longer

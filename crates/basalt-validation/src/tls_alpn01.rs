@@ -3,7 +3,8 @@
 //! certificate naming the identifier and carrying the key authorization digest.
 //!
 //! The validator connects to the configured port (443 in production) of each address the
-//! resolver gives, IPv6 first, until one accepts; sends the DNS name (for an IP identifier,
+//! resolver gives that the egress policy allows (checked immediately before each dial, so
+//! nothing is sent to a refused address), IPv6 first, until one accepts; sends the DNS name (for an IP identifier,
 //! its reverse-DNS name) as SNI; requires the server to negotiate `acme-tls/1`; then checks the
 //! leaf certificate (RFC 8737 §3):
 //!
@@ -35,6 +36,7 @@ use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::FromDer;
 
 use crate::config::ValidationConfig;
+use crate::egress::EgressPolicy;
 use crate::error::Error;
 use crate::outcome::{ValidationOutcome, ValidationRecord};
 use crate::resolver::DnsResolver;
@@ -76,6 +78,7 @@ impl TlsAlpn01 {
         &self,
         identifier: &Identifier,
         key_authorization: &KeyAuthorization,
+        policy: &EgressPolicy,
     ) -> ValidationOutcome {
         if identifier.is_wildcard() {
             // RFC 8737 §3 has the name itself in the certificate; a wildcard is no host to
@@ -134,7 +137,7 @@ impl TlsAlpn01 {
             );
         };
 
-        let (tcp, remote) = match self.connect(&identifier.value, &addresses).await {
+        let (tcp, remote) = match self.connect(&identifier.value, &addresses, policy).await {
             Ok(connected) => connected,
             Err(problem) => return ValidationOutcome::invalid(vec![record], problem),
         };
@@ -155,15 +158,22 @@ impl TlsAlpn01 {
         }
     }
 
-    /// The first address (in the resolver's order, IPv6 first) that accepts a TCP connection
-    /// within the connect timeout; when none does, the problem lists every attempt.
+    /// The first address (in the resolver's order, IPv6 first) that `policy` allows and that
+    /// accepts a TCP connection within the connect timeout; when none does, the problem lists
+    /// every attempt, refusals included.
     async fn connect(
         &self,
         host: &str,
         addresses: &[IpAddr],
+        policy: &EgressPolicy,
     ) -> Result<(TcpStream, SocketAddr), Problem> {
         let mut failures = Vec::new();
         for ip in addresses {
+            // The one dial of this validator: checked right here, on the address dialled.
+            if let Err(refused) = policy.check(*ip) {
+                failures.push(refused.to_string());
+                continue;
+            }
             let remote = SocketAddr::new(*ip, self.port);
             match tokio::time::timeout(self.connect_timeout, TcpStream::connect(remote)).await {
                 Ok(Ok(tcp)) => return Ok((tcp, remote)),

@@ -8,6 +8,7 @@ use basalt_protocol::{ChallengeType, Identifier, KeyAuthorization, Problem, Prob
 use crate::caa::{self, CaaPolicy};
 use crate::config::ValidationConfig;
 use crate::dns01;
+use crate::egress::EgressPolicy;
 use crate::error::Error;
 use crate::http01::Http01;
 use crate::outcome::ValidationOutcome;
@@ -30,6 +31,9 @@ pub struct ValidationRequest {
     /// Whose CAA identities and which account to check after the challenge succeeded;
     /// `None` when CAA is not checked (disabled for this directory).
     pub caa: Option<CaaPolicy>,
+    /// Where this validation may connect (a directory's own policy); `None` means the
+    /// [`ValidationConfig`]'s.
+    pub egress: Option<EgressPolicy>,
 }
 
 /// The challenge validators, sharing one resolver and one HTTP client. Cheap to clone (an
@@ -173,6 +177,7 @@ impl Validator {
     }
 
     async fn attempt(&self, request: &ValidationRequest) -> ValidationOutcome {
+        let egress = request.egress.as_ref().unwrap_or(&self.inner.config.egress);
         match request.challenge_type {
             ChallengeType::Http01 => {
                 self.inner
@@ -181,6 +186,7 @@ impl Validator {
                         &request.identifier,
                         &request.token,
                         &request.key_authorization,
+                        egress,
                     )
                     .await
             }
@@ -195,7 +201,7 @@ impl Validator {
             ChallengeType::TlsAlpn01 => {
                 self.inner
                     .tls_alpn01
-                    .validate(&request.identifier, &request.key_authorization)
+                    .validate(&request.identifier, &request.key_authorization, egress)
                     .await
             }
         }

@@ -8,8 +8,12 @@
 mod caa;
 #[path = "validators/dns01.rs"]
 mod dns01;
+#[path = "validators/egress.rs"]
+mod egress;
 #[path = "validators/http01.rs"]
 mod http01;
+#[path = "validators/netns.rs"]
+mod netns;
 #[path = "validators/responder.rs"]
 mod responder;
 #[path = "validators/tls_alpn01.rs"]
@@ -20,7 +24,9 @@ use std::time::Duration;
 
 use basalt_protocol::{ChallengeType, Identifier, KeyAuthorization, ProblemType};
 use basalt_testkit::dns::TestDns;
-use basalt_validation::{ValidationConfig, ValidationOutcome, ValidationRequest, Validator};
+use basalt_validation::{
+    EgressPolicy, ValidationConfig, ValidationOutcome, ValidationRequest, Validator,
+};
 
 /// The account key thumbprint every test key authorization uses.
 const THUMBPRINT: &str = "9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI";
@@ -32,14 +38,30 @@ async fn start_dns() -> TestDns {
         .expect("the test DNS server starts")
 }
 
-/// Short timeouts, so failing cases end quickly; everything else production-like.
+/// Short timeouts, so failing cases end quickly; loopback allowed, since every responder
+/// listens there; everything else production-like.
 fn config(dns: &TestDns, http01_port: u16) -> ValidationConfig {
     ValidationConfig {
         http01_port,
         resolvers: vec![dns.addr()],
         connect_timeout: Duration::from_millis(900),
         attempt_timeout: Duration::from_secs(3),
+        egress: policy(&["127.0.0.0/8", "::1"], &[]),
         ..ValidationConfig::default()
+    }
+}
+
+/// An egress policy from CIDR strings.
+fn policy(allow: &[&str], deny: &[&str]) -> EgressPolicy {
+    let parse = |ranges: &[&str]| {
+        ranges
+            .iter()
+            .map(|range| range.parse().expect("a valid CIDR"))
+            .collect()
+    };
+    EgressPolicy {
+        allow: parse(allow),
+        deny: parse(deny),
     }
 }
 
@@ -59,6 +81,7 @@ fn request(
         key_authorization: key_authorization(token),
         wildcard: false,
         caa: None,
+        egress: None,
     }
 }
 

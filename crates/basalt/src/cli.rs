@@ -71,6 +71,11 @@ pub(crate) struct ServeArgs {
     /// DNS resolver IP:PORT for every lookup the CA makes; repeatable (validation.resolvers).
     #[arg(long = "resolver")]
     pub(crate) resolvers: Vec<SocketAddr>,
+    /// Address range validation may connect to although the default egress policy refuses
+    /// it, e.g. 127.0.0.0/8 for tests on loopback; repeatable, replaces
+    /// validation.egress_allow.
+    #[arg(long = "egress-allow", value_name = "CIDR")]
+    pub(crate) egress_allow: Vec<String>,
     /// Database URL: sqlite://PATH, postgres://… (storage.database_url).
     #[arg(long, env = "BASALT_DATABASE_URL")]
     pub(crate) database_url: Option<String>,

@@ -27,7 +27,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use basalt_protocol::KeyAuthorization;
 use basalt_storage::{Store, ValidationJob, ValidationResult};
-use basalt_validation::{CaaPolicy, ValidationRequest, Validator};
+use basalt_validation::{CaaPolicy, EgressPolicy, ValidationRequest, Validator};
 use time::OffsetDateTime;
 
 use crate::clock::Clock;
@@ -267,6 +267,9 @@ pub(crate) struct WorkerSettings {
     pub caa_identities: HashMap<String, Vec<String>>,
     /// Bounds on validations waiting or running here.
     pub queue: ValidationQueueLimits,
+    /// The egress policy of each directory that has its own; the others use the
+    /// validator's.
+    pub egress: HashMap<String, EgressPolicy>,
 }
 
 /// Runs validations claimed from the database.
@@ -369,8 +372,18 @@ impl ValidationWorker {
         let clock = self.clock.clone();
         let valid_for = self.settings.valid_authorization_lifetime;
         let caa = caa_policy(&self.settings.caa_identities, &job);
+        let egress = self.settings.egress.get(&job.directory).cloned();
         tokio::spawn(async move {
-            let stored = run_job(&store, &validator, clock.as_ref(), valid_for, caa, job).await;
+            let stored = run_job(
+                &store,
+                &validator,
+                clock.as_ref(),
+                valid_for,
+                caa,
+                egress,
+                job,
+            )
+            .await;
             drop(permit);
             drop(slot);
             if let (Some(stored), Some(done)) = (stored, done) {
@@ -396,6 +409,7 @@ async fn run_job(
     clock: &dyn Clock,
     valid_for: Duration,
     caa: Option<CaaPolicy>,
+    egress: Option<EgressPolicy>,
     job: ValidationJob,
 ) -> Option<StoredResult> {
     let started = Instant::now();
@@ -406,6 +420,7 @@ async fn run_job(
         key_authorization: KeyAuthorization::new(&job.token, &job.account_key_thumbprint),
         wildcard: job.wildcard,
         caa,
+        egress,
     };
     let outcome = validator.validate(&request).await;
     let result = match &outcome.problem {

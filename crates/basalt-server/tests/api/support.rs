@@ -26,7 +26,7 @@ use basalt_server::{
 use basalt_signer::{InitOptions, Issuer, PkiPaths, init_pki};
 use basalt_storage::{StorageConfig, Store};
 use basalt_testkit::dns::TestDns;
-use basalt_validation::{ValidationConfig, Validator};
+use basalt_validation::{EgressPolicy, ValidationConfig, Validator};
 
 pub const ORIGIN: &str = "https://localhost:8443";
 pub const HOST: &str = "localhost:8443";
@@ -70,6 +70,8 @@ pub struct Options {
     pub http01_port: Option<u16>,
     /// Deadline of one validation attempt.
     pub attempt_timeout: Duration,
+    /// The directory's own egress policy; the validator's (loopback allowed) when `None`.
+    pub directory_egress: Option<EgressPolicy>,
 }
 
 impl Default for Options {
@@ -82,6 +84,7 @@ impl Default for Options {
             validation_queue: ValidationQueueLimits::default(),
             http01_port: None,
             attempt_timeout: Duration::from_secs(5),
+            directory_egress: None,
         }
     }
 }
@@ -163,6 +166,12 @@ impl TestCa {
             resolvers: vec![dns.addr()],
             connect_timeout: Duration::from_secs(2),
             attempt_timeout: options.attempt_timeout,
+            // The responders and the test DNS's default answers are loopback, which the
+            // default egress policy refuses.
+            egress: EgressPolicy {
+                allow: vec!["127.0.0.0/8".parse().unwrap(), "::1".parse().unwrap()],
+                deny: vec![],
+            },
             ..ValidationConfig::default()
         })
         .unwrap();
@@ -182,6 +191,7 @@ impl TestCa {
                     caa_identities: vec!["basalt".into()],
                 },
                 check_caa: true,
+                egress: options.directory_egress,
             }],
             nonce_lifetime: Duration::from_secs(3600),
             account_cache_ttl: Duration::from_secs(5),

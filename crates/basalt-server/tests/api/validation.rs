@@ -190,3 +190,62 @@ async fn caa_is_checked_again_at_finalize_after_eight_hours() {
     reply.assert_status(StatusCode::OK);
     let _ = second_url;
 }
+
+/// Orders `name`, answers its http-01 challenge and waits for the result: the order URL and
+/// the challenge as finally seen.
+async fn http01_result(ca: &TestCa, client: &Client, name: &str) -> (String, serde_json::Value) {
+    let (order_url, order) = client.order(ca, &[name]).await;
+    let authz_url = order["authorizations"][0].as_str().unwrap();
+    let challenge = client.answer_http01(ca, authz_url).await;
+    let challenge_url = challenge["url"].as_str().unwrap();
+    let challenge = client
+        .poll_until(ca, challenge_url, &["valid", "invalid"])
+        .await;
+    (order_url, challenge)
+}
+
+/// Issue 12, defect 1: a DNS answer outside the directory's egress policy fails the challenge
+/// with a `connection` problem saying the address is not allowed, and nothing is dialled.
+/// The validator allows all of 127.0.0.0/8; the directory narrows it to 127.0.0.1, so this
+/// also shows the directory's policy reaching the validation.
+#[tokio::test]
+async fn a_dns_answer_outside_the_egress_policy_fails_with_a_connection_problem() {
+    let ca = TestCa::start_with(Options {
+        directory_egress: Some(basalt_validation::EgressPolicy {
+            allow: vec!["127.0.0.1/32".parse().unwrap()],
+            deny: vec![],
+        }),
+        ..Options::default()
+    })
+    .await;
+    let records = ca.dns.records();
+    records.set_a("two.test", vec!["127.0.0.2".parse().unwrap()]);
+    records.set_aaaa("two.test", vec![]);
+    records.set_a("one.test", vec!["127.0.0.1".parse().unwrap()]);
+    records.set_aaaa("one.test", vec![]);
+    let client = Client::register(&ca).await;
+
+    let (order_url, challenge) = http01_result(&ca, &client, "two.test").await;
+    assert_eq!(challenge["status"], "invalid", "{challenge}");
+    assert_eq!(
+        challenge["error"]["type"], "urn:ietf:params:acme:error:connection",
+        "{challenge}"
+    );
+    let detail = challenge["error"]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("127.0.0.2") && detail.contains("not allowed"),
+        "{detail}"
+    );
+    assert!(
+        challenge["validationRecord"][0]["addressUsed"].is_null(),
+        "{challenge}"
+    );
+    assert_eq!(
+        client.post(&ca, &order_url, None).await.json()["status"],
+        "invalid"
+    );
+
+    // Control: in the same directory, a name answering the one allowed address validates.
+    let (_, challenge) = http01_result(&ca, &client, "one.test").await;
+    assert_eq!(challenge["status"], "valid", "{challenge}");
+}

@@ -26,6 +26,7 @@ impl Setup {
         let https = serve_https().await;
         let targets = Targets {
             https_port: https.port(),
+            ..Targets::default()
         };
         let http = serve_http(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), targets)
             .await

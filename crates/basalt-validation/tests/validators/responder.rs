@@ -27,6 +27,9 @@ pub(crate) const BODY_CAP: usize = 1024;
 pub(crate) struct Targets {
     /// The port of the HTTPS responder, when one runs.
     pub(crate) https_port: u16,
+    /// The host (name or literal, as written in a URL) `hop_` tokens redirect to, on the
+    /// same port.
+    pub(crate) hop: Option<String>,
 }
 
 /// Starts the responder on `bind` (port 0 for a free one) and returns its address.
@@ -57,6 +60,7 @@ fn router(targets: Targets) -> Router {
     Router::new()
         .route("/.well-known/acme-challenge/{token}", get(challenge))
         .route("/elsewhere/{token}", get(elsewhere))
+        .route("/secret/{token}", get(secret))
         .with_state(targets)
 }
 
@@ -101,14 +105,22 @@ async fn challenge(
         .into_response(),
         "othername" => {
             // Same port, another name: only the validator's resolver knows `b.test`.
-            let port = headers
-                .get(header::HOST)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|host| host.rsplit_once(':'))
-                .map(|(_, port)| port.to_owned())
-                .unwrap_or_default();
+            let port = port_of(&headers);
             Redirect::temporary(&format!("http://b.test:{port}/elsewhere/{token}")).into_response()
         }
+        "othersecret" => {
+            // Another host answers with something that is not the key authorization.
+            let port = port_of(&headers);
+            Redirect::temporary(&format!("http://b.test:{port}/secret/{token}")).into_response()
+        }
+        "hop" => match &targets.hop {
+            Some(hop) => {
+                let port = port_of(&headers);
+                Redirect::temporary(&format!("http://{hop}:{port}/elsewhere/{token}"))
+                    .into_response()
+            }
+            None => StatusCode::NOT_FOUND.into_response(),
+        },
         "ua" => {
             let agent = headers
                 .get(header::USER_AGENT)
@@ -130,6 +142,23 @@ async fn challenge(
 
 async fn elsewhere(Path(token): Path<String>) -> String {
     key_authorization(&token)
+}
+
+/// What a service behind the CA might answer; must never reach a challenge's error.
+pub(crate) const SECRET: &str = "SECRET-instance-credentials";
+
+async fn secret() -> String {
+    format!("{SECRET}\nmore secrets")
+}
+
+/// The port of the Host header, so redirects stay on the port the validator used.
+fn port_of(headers: &HeaderMap) -> String {
+    headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|host| host.rsplit_once(':'))
+        .map(|(_, port)| port.to_owned())
+        .unwrap_or_default()
 }
 
 /// A self-signed certificate for `a.test`, ring provider, no client auth.

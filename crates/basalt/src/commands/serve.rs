@@ -46,6 +46,7 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         resolvers: config.validation.resolvers.clone(),
         connect_timeout: config.validation.connect_timeout,
         attempt_timeout: config.validation.attempt_timeout,
+        egress: config.egress()?,
         ..ValidationConfig::default()
     })
     .context("building the validator")?;
@@ -53,7 +54,9 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let directories = config
         .directories
         .iter()
-        .map(|(name, section)| directory_config(data, name, section))
+        .map(|(name, section)| {
+            directory_config(data, name, section, config.directory_egress(name)?)
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let root_path = PkiPaths::new(data).root_cert();
     let root_pem = std::fs::read_to_string(&root_path)
@@ -128,6 +131,9 @@ fn apply_flags(config: &mut Config, args: &ServeArgs) {
     if !args.resolvers.is_empty() {
         config.validation.resolvers = args.resolvers.clone();
     }
+    if !args.egress_allow.is_empty() {
+        config.validation.egress_allow = args.egress_allow.clone();
+    }
     if let Some(url) = &args.database_url {
         config.storage.database_url = url.clone();
     }
@@ -137,6 +143,7 @@ fn directory_config(
     data: &Path,
     name: &str,
     section: &crate::config::DirectorySection,
+    egress: Option<basalt_validation::EgressPolicy>,
 ) -> anyhow::Result<DirectoryConfig> {
     let cert = data.join(&section.intermediate_cert);
     let key = data.join(&section.intermediate_key);
@@ -158,6 +165,7 @@ fn directory_config(
             caa_identities: section.caa_identities.clone(),
         },
         check_caa: section.check_caa,
+        egress,
     })
 }
 

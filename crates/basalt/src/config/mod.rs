@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use basalt_server::{ConnectionSettings, ValidationQueueLimits};
+use basalt_validation::{Cidr, EgressPolicy};
 use serde::{Deserialize, Serialize};
 
 const HOUR: u64 = 3600;
@@ -107,6 +108,12 @@ pub(crate) struct ValidationSection {
     pub(crate) queue_limit: usize,
     /// Validations of one account waiting or running at once per process.
     pub(crate) queue_limit_per_account: usize,
+    /// Address ranges validation may connect to although the default egress policy refuses
+    /// them (loopback, link-local, ...), e.g. `["127.0.0.0/8", "::1"]` for tests.
+    pub(crate) egress_allow: Vec<String>,
+    /// Address ranges validation must never connect to, on top of the default refusals;
+    /// wins over `egress_allow`.
+    pub(crate) egress_deny: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,6 +148,12 @@ pub(crate) struct DirectorySection {
     pub(crate) caa_identities: Vec<String>,
     /// Check CAA (RFC 8659) before issuing; off only for zones that never publish CAA.
     pub(crate) check_caa: bool,
+    /// This directory's `validation.egress_allow`; unset: the validation section's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) egress_allow: Option<Vec<String>>,
+    /// This directory's `validation.egress_deny`; unset: the validation section's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) egress_deny: Option<Vec<String>>,
 }
 
 impl Default for Config {
@@ -204,6 +217,8 @@ impl Default for ValidationSection {
             valid_authorization_lifetime: Duration::from_secs(30 * DAY),
             queue_limit: queue.total,
             queue_limit_per_account: queue.per_account,
+            egress_allow: Vec::new(),
+            egress_deny: Vec::new(),
         }
     }
 }
@@ -229,6 +244,8 @@ impl DirectorySection {
             website: None,
             caa_identities: vec!["basalt".to_owned()],
             check_caa: true,
+            egress_allow: None,
+            egress_deny: None,
         }
     }
 }
@@ -276,6 +293,10 @@ impl Config {
                 bail!("directories.{name}.certificate_lifetime: must be at least one minute");
             }
         }
+        for name in self.directories.keys() {
+            self.directory_egress(name)?;
+        }
+        self.egress()?;
         if self.validation.concurrency == 0 {
             bail!("validation.concurrency: must be at least 1");
         }
@@ -353,6 +374,37 @@ impl Config {
         }
     }
 
+    /// The validator's egress policy, from `validation.egress_allow`/`egress_deny`.
+    pub(crate) fn egress(&self) -> anyhow::Result<EgressPolicy> {
+        Ok(EgressPolicy {
+            allow: cidrs("validation.egress_allow", &self.validation.egress_allow)?,
+            deny: cidrs("validation.egress_deny", &self.validation.egress_deny)?,
+        })
+    }
+
+    /// The egress policy of directory `name` when it sets either key (the other inherited
+    /// from `[validation]`); `None` when it sets neither, so it uses the validator's.
+    pub(crate) fn directory_egress(&self, name: &str) -> anyhow::Result<Option<EgressPolicy>> {
+        let Some(dir) = self.directories.get(name) else {
+            return Ok(None);
+        };
+        if dir.egress_allow.is_none() && dir.egress_deny.is_none() {
+            return Ok(None);
+        }
+        let allow = dir
+            .egress_allow
+            .as_ref()
+            .unwrap_or(&self.validation.egress_allow);
+        let deny = dir
+            .egress_deny
+            .as_ref()
+            .unwrap_or(&self.validation.egress_deny);
+        Ok(Some(EgressPolicy {
+            allow: cidrs(&format!("directories.{name}.egress_allow"), allow)?,
+            deny: cidrs(&format!("directories.{name}.egress_deny"), deny)?,
+        }))
+    }
+
     /// The database URL, defaulting to the SQLite file in the data directory.
     pub(crate) fn database_url(&self, data: &Path) -> String {
         if self.storage.database_url.is_empty() {
@@ -370,6 +422,14 @@ impl Config {
              # Precedence: defaults < this file < command-line flags.\n\n{body}"
         ))
     }
+}
+
+/// Address ranges from their strings; the error names the key.
+fn cidrs(key: &str, values: &[String]) -> anyhow::Result<Vec<Cidr>> {
+    values
+        .iter()
+        .map(|value| value.parse::<Cidr>().with_context(|| key.to_owned()))
+        .collect()
 }
 
 #[cfg(test)]

@@ -132,3 +132,51 @@ fn zero_connection_and_queue_limits_are_refused_with_the_key_path() {
     assert_eq!(config.connection_settings().max_connections, 10);
     assert_eq!(config.validation_queue_limits().per_account, 3);
 }
+
+#[test]
+fn egress_ranges_are_checked_at_load_and_directories_inherit_what_they_do_not_set() {
+    let mut config = Config::default();
+    config.validation.egress_allow = vec!["127.0.0.0/8".into(), "::1".into()];
+    config.validation.egress_deny = vec!["10.9.0.0/16".into()];
+    assert!(config.validate().is_ok());
+    assert_eq!(config.egress().unwrap().allow.len(), 2);
+    assert_eq!(config.directory_egress("default").unwrap(), None);
+
+    let dir = config.directories.get_mut("default").unwrap();
+    dir.egress_allow = Some(vec![]);
+    let own = config.directory_egress("default").unwrap().unwrap();
+    assert!(own.allow.is_empty());
+    assert_eq!(own.deny, config.egress().unwrap().deny);
+
+    config.validation.egress_allow = vec!["127.0.0.1/33".into()];
+    let err = config.validate().unwrap_err();
+    assert!(
+        format!("{err:#}").starts_with("validation.egress_allow"),
+        "{err:#}"
+    );
+    config.validation.egress_allow = vec![];
+    config.directories.get_mut("default").unwrap().egress_deny = Some(vec!["nonsense".into()]);
+    let err = config.validate().unwrap_err();
+    assert!(
+        format!("{err:#}").starts_with("directories.default.egress_deny"),
+        "{err:#}"
+    );
+}
+
+#[test]
+fn the_serve_flag_allows_egress_ranges() {
+    use clap::Parser;
+    let cli = crate::cli::Cli::try_parse_from([
+        "basalt",
+        "serve",
+        "--egress-allow",
+        "127.0.0.0/8",
+        "--egress-allow",
+        "::1",
+    ])
+    .unwrap();
+    let crate::cli::Command::Serve(args) = cli.command else {
+        panic!("serve expected");
+    };
+    assert_eq!(args.egress_allow, vec!["127.0.0.0/8", "::1"]);
+}

@@ -67,6 +67,7 @@ impl Fixture {
                 policy: IssuancePolicy::default(),
                 meta: DirectoryMetaConfig::default(),
                 check_caa: false,
+                egress: None,
             },
             now: OffsetDateTime::now_utc().replace_nanosecond(0).unwrap(),
         }

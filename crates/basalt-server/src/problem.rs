@@ -177,9 +177,24 @@ fn storage_problem(e: &basalt_storage::Error) -> (Problem, Option<u64>) {
             Problem::malformed("no such resource").with_status(404),
             None,
         ),
-        basalt_storage::Error::Conflict(detail) => {
-            (Problem::malformed(detail.clone()).with_status(409), None)
+        // The driver's text (which may quote SQL) goes to the log only.
+        basalt_storage::Error::Duplicate { what, detail } => {
+            tracing::warn!(duplicate = what, error = %detail, "uniqueness conflict");
+            (
+                Problem::malformed(format!(
+                    "the request conflicts with an existing {what}; nothing was changed"
+                ))
+                .with_status(409),
+                None,
+            )
         }
+        basalt_storage::Error::WrongState { what, current } => (
+            Problem::malformed(format!(
+                "{what} is {current}, so this request no longer applies to it; fetch it again"
+            ))
+            .with_status(409),
+            None,
+        ),
         basalt_storage::Error::Unavailable(detail) => {
             tracing::error!(error = %detail, "database unavailable");
             (

@@ -19,8 +19,11 @@ use crate::time::{from_unix, to_unix};
 
 const TABLE: &str = "accounts";
 
+/// The uniqueness rule of account keys: one account per key in each directory.
+pub const ACCOUNT_KEY: &str = "account key";
+
 impl Store {
-    /// Creates an account. `Error::Conflict` if the key already has an account in this
+    /// Creates an account. `Error::Duplicate` if the key already has an account in this
     /// directory (the caller then answers with the existing account, RFC 8555 §7.3.1).
     pub async fn insert_account(&self, new: &NewAccount) -> Result<AccountRecord, Error> {
         let model = accounts::ActiveModel {
@@ -35,7 +38,8 @@ impl Store {
         };
         let id = accounts::Entity::insert(model)
             .exec(&self.db)
-            .await?
+            .await
+            .map_err(|e| Error::from(e).duplicate_of(ACCOUNT_KEY))?
             .last_insert_id;
         load(&self.db, id).await?.ok_or(Error::NotFound)
     }
@@ -83,7 +87,7 @@ impl Store {
 
     /// Deactivates an account (RFC 8555 §7.3.6) and, in the same transaction, cancels its
     /// pending operations as the RFC recommends: pending authorizations become deactivated,
-    /// pending and ready orders become invalid. `Error::Conflict` if the account is not
+    /// pending and ready orders become invalid. `Error::WrongState` if the account is not
     /// valid.
     pub async fn deactivate_account(
         &self,
@@ -103,10 +107,10 @@ impl Store {
             .rows_affected;
         if updated == 0 {
             let current = load(&tx, id).await?.ok_or(Error::NotFound)?;
-            return Err(Error::Conflict(format!(
-                "account {id} is {}, not valid",
-                current.status
-            )));
+            return Err(Error::WrongState {
+                what: format!("account {id}"),
+                current: current.status.to_string(),
+            });
         }
         // Authorizations before orders: the lock order every transaction follows.
         authorizations::Entity::update_many()
@@ -144,7 +148,7 @@ impl Store {
 
     /// Key rollover (RFC 8555 §7.3.5): compare-and-set on the old thumbprint, so of two
     /// concurrent rollovers only one succeeds. `Error::NotFound` if the account no longer
-    /// has `old_thumbprint`; `Error::Conflict` if the new key already belongs to an account
+    /// has `old_thumbprint`; `Error::Duplicate` if the new key already belongs to an account
     /// in the same directory (the unique index decides, race-free).
     pub async fn change_account_key(
         &self,
@@ -160,7 +164,8 @@ impl Store {
             .filter(accounts::Column::Id.eq(id))
             .filter(accounts::Column::KeyThumbprint.eq(old_thumbprint))
             .exec(&tx)
-            .await?
+            .await
+            .map_err(|e| Error::from(e).duplicate_of(ACCOUNT_KEY))?
             .rows_affected;
         if updated == 0 {
             return Err(Error::NotFound);

@@ -83,7 +83,7 @@ impl Store {
 
     /// Deactivates an authorization (RFC 8555 §7.5.2): pending or valid → deactivated, and
     /// in the same transaction its linked pending or ready orders become invalid (they can
-    /// no longer be finalized with it). `Error::Conflict` if the authorization is in
+    /// no longer be finalized with it). `Error::WrongState` if the authorization is in
     /// another state.
     pub async fn deactivate_authorization(&self, id: i64) -> Result<AuthorizationRecord, Error> {
         let tx = self.db.begin().await?;
@@ -102,10 +102,10 @@ impl Store {
             .rows_affected;
         if moved == 0 {
             let current = load(&tx, id).await?.ok_or(Error::NotFound)?;
-            return Err(Error::Conflict(format!(
-                "authorization {id} is {}; only pending or valid authorizations can be deactivated",
-                current.status
-            )));
+            return Err(Error::WrongState {
+                what: format!("authorization {id}"),
+                current: current.status.to_string(),
+            });
         }
         let active = [OrderStatus::Pending, OrderStatus::Ready];
         let problem =

@@ -116,7 +116,7 @@ impl Store {
 
 /// Inserts the certificate issued for `order` and returns it as stored, built from the row
 /// written rather than read back (one round trip less while finalization holds the write
-/// lock). A duplicate serial is `Error::Conflict` (the caller's transaction then rolls
+/// lock). A duplicate serial is `Error::Duplicate` (the caller's transaction then rolls
 /// back).
 pub(crate) async fn insert(
     conn: &impl ConnectionTrait,
@@ -143,7 +143,8 @@ pub(crate) async fn insert(
     insert.id = NotSet;
     row.id = certificates::Entity::insert(insert)
         .exec(conn)
-        .await?
+        .await
+        .map_err(|e| Error::from(e).duplicate_of("certificate serial"))?
         .last_insert_id;
     record(row)
 }

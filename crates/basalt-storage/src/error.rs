@@ -1,7 +1,9 @@
 //! The storage error type, and the one place database errors are classified.
 //!
-//! Callers are expected to map them roughly as: `NotFound` → 404, `Conflict` → 409 or a
-//! more precise ACME problem, `Unavailable` → 503 with `Retry-After`, `Internal` → 500.
+//! Callers are expected to map them roughly as: `NotFound` → 404, `Duplicate` and
+//! `WrongState` → 409 or a more precise ACME problem (phrased by the caller: the driver's
+//! text in `Duplicate::detail` is for logs only), `Unavailable` → 503 with `Retry-After`,
+//! `Internal` → 500.
 //! So only errors that a retry a moment later could fix are classified as `Unavailable`.
 
 use sea_orm::{DbErr, RuntimeErr, SqlErr, sqlx};
@@ -13,9 +15,16 @@ pub enum Error {
     /// calls documented to say so).
     #[error("not found")]
     NotFound,
-    /// A uniqueness rule or a status transition was violated; the message says which.
-    #[error("conflict: {0}")]
-    Conflict(String),
+    /// A uniqueness rule refused the write. `what` names the rule in the caller's terms
+    /// ("account key", "certificate serial"), or is [`UNEXPECTED_DUPLICATE`] when the
+    /// database reported one no method expected; `detail` is the driver's message, for logs
+    /// only (it may quote SQL).
+    #[error("duplicate {what}: {detail}")]
+    Duplicate { what: &'static str, detail: String },
+    /// A status compare-and-set found the row in another state: `what` names the row
+    /// (`"order 7"`), `current` the state it is in.
+    #[error("{what} is {current}")]
+    WrongState { what: String, current: String },
     /// The database cannot be reached: connection refused, pool timeout, connection lost,
     /// (SQLite) the file stayed locked past the busy timeout, or (MySQL) a deadlock or lock
     /// wait timeout rolled the statement back.
@@ -28,8 +37,11 @@ pub enum Error {
 
 impl From<DbErr> for Error {
     fn from(err: DbErr) -> Self {
-        if let Some(SqlErr::UniqueConstraintViolation(message)) = err.sql_err() {
-            return Self::Conflict(message);
+        if let Some(SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
+            return Self::Duplicate {
+                what: UNEXPECTED_DUPLICATE,
+                detail,
+            };
         }
         match &err {
             DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => Self::Unavailable(err.to_string()),
@@ -89,6 +101,20 @@ fn is_connection_error(err: &sqlx::Error) -> bool {
             }
         }
         _ => false,
+    }
+}
+
+/// `Duplicate::what` of a uniqueness violation that no storage method expected.
+pub const UNEXPECTED_DUPLICATE: &str = "record";
+
+impl Error {
+    /// Names the uniqueness rule of a [`Error::Duplicate`] the calling method expects;
+    /// other errors pass through.
+    pub(crate) fn duplicate_of(self, what: &'static str) -> Self {
+        match self {
+            Self::Duplicate { detail, .. } => Self::Duplicate { what, detail },
+            other => other,
+        }
     }
 }
 

@@ -58,12 +58,15 @@ mod orders;
 pub mod records;
 mod secrets;
 mod serving;
+#[cfg(feature = "testing")]
+mod testing;
 mod time;
 mod validation;
 
+pub use accounts::ACCOUNT_KEY;
 pub use config::StorageConfig;
 pub use connect::Store;
-pub use error::Error;
+pub use error::{Error, UNEXPECTED_DUPLICATE};
 pub use records::{
     AccountRecord, AuthorizationPlan, AuthorizationRecord, CertificateRecord, ChallengeRecord,
     FinalizeOutcome, NewAccount, NewAuthorization, NewCertificate, NewChallenge, NewOrder,

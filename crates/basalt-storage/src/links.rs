@@ -36,10 +36,9 @@ pub(crate) async fn lock_for_reuse(
         .lock_shared()
         .one(conn)
         .await?
-        .ok_or_else(|| {
-            Error::Conflict(format!(
-                "authorization {id} does not exist or belongs to another account"
-            ))
+        .ok_or_else(|| Error::WrongState {
+            what: format!("authorization {id}"),
+            current: "absent or another account's".to_owned(),
         })?;
     let status = parse_enum(
         &model.status,
@@ -53,9 +52,15 @@ pub(crate) async fn lock_for_reuse(
         AuthorizationStatus::Pending | AuthorizationStatus::Valid
     ) || model.expires_at <= now
     {
-        return Err(Error::Conflict(format!(
-            "authorization {id} is {status} or expired and cannot be reused"
-        )));
+        let current = if model.expires_at <= now {
+            "expired".to_owned()
+        } else {
+            status.to_string()
+        };
+        return Err(Error::WrongState {
+            what: format!("authorization {id}"),
+            current,
+        });
     }
     Ok(status)
 }

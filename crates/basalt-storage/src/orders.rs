@@ -25,10 +25,10 @@ const TABLE: &str = "orders";
 
 impl Store {
     /// Creates an order and its authorizations in one transaction, for a valid account
-    /// (`Error::Conflict` otherwise): new authorizations
+    /// (`Error::WrongState` otherwise): new authorizations
     /// (with their challenges) are inserted, reused ones are linked after checking, under a
     /// shared row lock, that they belong to the account and are still pending or valid and
-    /// unexpired (`Error::Conflict` otherwise: the caller's plan went stale; plan again).
+    /// unexpired (`Error::WrongState` otherwise: the caller's plan went stale; plan again).
     /// The order starts `ready` when every authorization is reused and already valid
     /// (RFC 8555 §7.1.6), `pending` otherwise.
     pub async fn create_order(&self, new: &NewOrder) -> Result<OrderRecord, Error> {
@@ -68,10 +68,10 @@ impl Store {
             .await?
             .ok_or(Error::NotFound)?;
         if account_status != AccountStatus::Valid.as_str() {
-            return Err(Error::Conflict(format!(
-                "account {} is {account_status}, not valid",
-                new.account_id
-            )));
+            return Err(Error::WrongState {
+                what: format!("account {}", new.account_id),
+                current: account_status,
+            });
         }
 
         let mut authorization_ids = BTreeSet::new();
@@ -260,7 +260,7 @@ impl Store {
     }
 
     /// Marks a ready (or processing) order invalid with the problem that ended it.
-    /// `Error::NotFound` if there is no such order, `Error::Conflict` if it is in another
+    /// `Error::NotFound` if there is no such order, `Error::WrongState` if it is in another
     /// state (nothing changes then).
     pub async fn fail_order(&self, order_id: i64, problem: &Problem) -> Result<(), Error> {
         let moved = orders::Entity::update_many()
@@ -279,10 +279,10 @@ impl Store {
             .rows_affected;
         if moved == 0 {
             let order = load(&self.db, order_id).await?.ok_or(Error::NotFound)?;
-            return Err(Error::Conflict(format!(
-                "order {order_id} is {}, neither ready nor processing",
-                order.status
-            )));
+            return Err(Error::WrongState {
+                what: format!("order {order_id}"),
+                current: order.status.to_string(),
+            });
         }
         Ok(())
     }

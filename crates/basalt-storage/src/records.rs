@@ -55,7 +55,7 @@ pub struct NewOrder {
 pub enum AuthorizationPlan {
     /// Link an existing authorization of the same account (found with
     /// `Store::reusable_authorization`); it must still be pending or valid, and unexpired,
-    /// when the order is created, or `create_order` fails with `Error::Conflict`.
+    /// when the order is created, or `create_order` fails with `Error::WrongState`.
     Reuse(i64),
     /// Create a new pending authorization with these challenges.
     Create(NewAuthorization),

@@ -71,7 +71,7 @@ pub(crate) async fn new_account(
             Ok(Registration::Created(account))
         }
         // Another request registered the same key meanwhile: answer as for a known key.
-        Err(basalt_storage::Error::Conflict(_)) => {
+        Err(basalt_storage::Error::Duplicate { .. }) => {
             let existing = store
                 .account_by_thumbprint(&directory.name, &thumbprint)
                 .await?

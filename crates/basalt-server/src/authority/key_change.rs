@@ -89,7 +89,7 @@ pub(crate) async fn change_key(
             tracing::info!(account.id = account.id, "account key changed");
             Ok(updated)
         }
-        Err(basalt_storage::Error::Conflict(_)) => {
+        Err(basalt_storage::Error::Duplicate { .. }) => {
             let holder = store
                 .account_by_thumbprint(&account.directory, &new_thumbprint)
                 .await?;

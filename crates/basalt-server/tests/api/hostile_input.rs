@@ -84,3 +84,38 @@ async fn bad_path_ids_and_query_strings_get_problem_documents() {
     let reply = client.post(&ca, &orders, None).await;
     assert_refused(&reply, "malformed", 400);
 }
+
+/// A uniqueness violation where no storage method expects one reaches the client as a
+/// typed conflict phrased at the edge: never the driver's text, which quotes SQL.
+#[tokio::test]
+async fn an_unexpected_uniqueness_violation_shows_no_sql_text() {
+    let ca = TestCa::start().await;
+    let client = Client::register(&ca).await;
+    client.order(&ca, &["first.test"]).await;
+    // One order per account: the second newOrder breaks a rule the code never expects.
+    ca.store
+        .execute_for_test("CREATE UNIQUE INDEX test_one_order_each ON orders (account_id)")
+        .await
+        .unwrap();
+    let reply = client
+        .post(
+            &ca,
+            &url("/new-order"),
+            Some(json!({"identifiers": [{"type": "dns", "value": "second.test"}]})),
+        )
+        .await;
+    let problem = reply.assert_problem("malformed", 409);
+    let detail = problem["detail"].as_str().unwrap().to_ascii_lowercase();
+    for leak in [
+        "unique",
+        "constraint",
+        "orders",
+        "account_id",
+        "sql",
+        "index",
+    ] {
+        assert!(!detail.contains(leak), "driver text leaked: {detail}");
+    }
+    assert!(reply.header("replay-nonce").is_some());
+    assert_eq!(order_count(&ca, &client).await, 1, "nothing more stored");
+}

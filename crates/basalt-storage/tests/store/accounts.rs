@@ -2,7 +2,7 @@
 //! cascade, key change.
 
 use basalt_protocol::{AccountStatus, AuthorizationStatus, OrderStatus};
-use basalt_storage::{Error, NewAccount};
+use basalt_storage::{ACCOUNT_KEY, Error, NewAccount};
 
 use crate::support::{
     account, at, create_plan, new_account, new_order, on_every_backend,
@@ -20,7 +20,16 @@ async fn accounts_insert_conflict_lookup_and_contact() {
         assert!(a.terms_of_service_agreed);
 
         let again = s.insert_account(&new_account("thumb-a")).await;
-        assert!(matches!(again, Err(Error::Conflict(_))), "{again:?}");
+        assert!(
+            matches!(
+                again,
+                Err(Error::Duplicate {
+                    what: ACCOUNT_KEY,
+                    ..
+                })
+            ),
+            "{again:?}"
+        );
         let other_directory = s
             .insert_account(&NewAccount {
                 directory: "other".into(),
@@ -94,7 +103,7 @@ async fn account_deactivation_cancels_pending_work() {
 
         assert!(matches!(
             s.deactivate_account(a.id, at(200)).await,
-            Err(Error::Conflict(_))
+            Err(Error::WrongState { current, .. }) if current == "deactivated"
         ));
         // A deactivated account cannot order.
         let late = s
@@ -104,7 +113,10 @@ async fn account_deactivation_cancels_pending_work() {
                 vec![create_plan("d.test", false)],
             ))
             .await;
-        assert!(matches!(late, Err(Error::Conflict(_))), "{late:?}");
+        assert!(
+            matches!(&late, Err(Error::WrongState { current, .. }) if current == "deactivated"),
+            "{late:?}"
+        );
         assert!(
             s.order(others_order.id + 1).await.unwrap().is_none(),
             "nothing stored"
@@ -153,7 +165,16 @@ async fn account_key_change_is_compare_and_set() {
         );
         // The new key belongs to another account in this directory.
         let taken = s.change_account_key(a.id, "new", "taken", "{}").await;
-        assert!(matches!(taken, Err(Error::Conflict(_))), "{taken:?}");
+        assert!(
+            matches!(
+                taken,
+                Err(Error::Duplicate {
+                    what: ACCOUNT_KEY,
+                    ..
+                })
+            ),
+            "{taken:?}"
+        );
         assert_eq!(
             s.account(a.id).await.unwrap().unwrap().key_thumbprint,
             "new"

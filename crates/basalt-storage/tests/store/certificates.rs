@@ -135,7 +135,13 @@ async fn rejected_signing_leaves_the_order_ready_and_stores_nothing() {
             })
             .await;
         assert!(
-            matches!(duplicate, Err(Error::Conflict(_))),
+            matches!(
+                duplicate,
+                Err(Error::Duplicate {
+                    what: "certificate serial",
+                    ..
+                })
+            ),
             "{duplicate:?}"
         );
         assert_eq!(s.order(order.id).await.unwrap(), Some(order.clone()));
@@ -154,7 +160,7 @@ async fn rejected_signing_leaves_the_order_ready_and_stores_nothing() {
         let problem = Problem::new(ProblemType::BadCsr, "no");
         assert!(matches!(
             s.fail_order(order.id, &problem).await,
-            Err(Error::Conflict(_))
+            Err(Error::WrongState { current, .. }) if current == "valid"
         ));
         let third = ready_order(s, a.id).await;
         s.fail_order(third.id, &problem).await.unwrap();

@@ -160,7 +160,10 @@ async fn orders_create_new_and_reuse_authorizations() {
                 vec![AuthorizationPlan::Reuse(valid.id)],
             ))
             .await;
-        assert!(matches!(stolen, Err(Error::Conflict(_))), "{stolen:?}");
+        assert!(
+            matches!(stolen, Err(Error::WrongState { .. })),
+            "{stolen:?}"
+        );
         assert!(
             s.order_ids_for_account(b.id, None, 10)
                 .await
@@ -172,7 +175,7 @@ async fn orders_create_new_and_reuse_authorizations() {
         late.now = at(31 * DAY);
         assert!(matches!(
             s.create_order(&late).await,
-            Err(Error::Conflict(_))
+            Err(Error::WrongState { current, .. }) if current == "expired"
         ));
         assert_eq!(
             s.order_ids_for_account(a.id, None, 10).await.unwrap().len(),

@@ -41,8 +41,8 @@ async fn serving_certificate_is_renewed_after_two_thirds_of_its_lifetime() {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use basalt_server::jobs::serving_certificate::ServingCertificates;
     use basalt_server::clock::ManualClock;
+    use basalt_server::jobs::serving_certificate::ServingCertificates;
 
     let ca = crate::support::TestCa::start().await;
     let paths = basalt_signer::PkiPaths::new(ca.data.path());

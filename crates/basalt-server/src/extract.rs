@@ -274,11 +274,12 @@ fn check_account(account: &AccountRecord, urls: &Urls, kid: &str) -> Result<(), 
     }
 }
 
-/// The stored key of an account; a stored key that no longer parses is an internal fault.
+/// The stored key of an account, in canonical form; a stored key that no longer parses is an
+/// internal fault. Stored keys passed the key policy of their day and are not re-judged.
 fn account_key(account: &AccountRecord) -> Result<Jwk, AcmeError> {
     serde_json::from_str(&account.jwk)
         .ok()
-        .and_then(|v: serde_json::Value| Jwk::from_json(&v).ok())
+        .and_then(|v: serde_json::Value| Jwk::from_stored_json(&v).ok())
         .ok_or_else(|| {
             AcmeError::Storage(basalt_storage::Error::Internal(format!(
                 "account {} has an unreadable stored key",

@@ -10,6 +10,8 @@ mod account_cache;
 mod accounts;
 #[path = "api/jws_rules.rs"]
 mod jws_rules;
+#[path = "api/keys.rs"]
+mod keys;
 #[path = "api/orders.rs"]
 mod orders;
 #[path = "api/restart.rs"]

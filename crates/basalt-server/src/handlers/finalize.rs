@@ -15,7 +15,7 @@ use basalt_signer::{IssueRequest, check_csr};
 use basalt_storage::{FinalizeOutcome, NewCertificate};
 
 use crate::authority::caa_recheck::recheck_caa;
-use crate::extract::SignedRequest;
+use crate::extract::{SignedRequest, Signer};
 use crate::handlers::order::{is_owned, is_ready, order_not_found, order_response};
 use crate::policy::validity::{RequestedValidity, window};
 use crate::problem::{AcmeError, AcmeResult};
@@ -42,8 +42,9 @@ pub async fn finalize(
         .decode(request.csr.trim_end_matches('='))
         .map_err(|_| Problem::new(ProblemType::BadCsr, "\"csr\" is not base64url-encoded DER"))?;
     let csr = check_csr(&csr_der, &order.identifiers)?;
-    // RFC 8555 §11.1: the certificate key must not be the account key.
-    if csr.public_key.thumbprint() == account.key_thumbprint {
+    // RFC 8555 §11.1: the certificate key must not be the account key, compared in canonical
+    // form (RFC 7518 §6.3.1), never as the client once encoded it.
+    if matches!(&req.signer, Signer::Account { key, .. } if csr.public_key.same_key(key)) {
         return Err(Problem::new(
             ProblemType::BadCsr,
             "the CSR's public key is the account key; use a separate key for the certificate",

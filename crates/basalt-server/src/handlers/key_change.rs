@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use basalt_protocol::objects::KeyChangeRequest;
 use basalt_protocol::{Jwk, Jws, KeyRef, Problem};
 
-use crate::extract::SignedRequest;
+use crate::extract::{SignedRequest, Signer};
 use crate::problem::{AcmeError, AcmeResult, problem_response};
 use crate::response::AcmeResponse;
 use crate::state::AppState;
@@ -53,12 +53,20 @@ pub async fn key_change(
         ))
         .into());
     }
+    // Keys compare in canonical form (RFC 7518 §6.3.1); `new_key` came through
+    // `Jwk::from_json`, so a zero-padded copy of a key in use was already refused.
     let old_key = Jwk::from_json(&change.old_key)?;
-    if old_key.thumbprint() != account.key_thumbprint {
+    let Signer::Account {
+        key: account_key, ..
+    } = &req.signer
+    else {
+        return Err(Problem::unauthorized("keyChange must be signed with \"kid\"").into());
+    };
+    if !old_key.same_key(account_key) {
         return Err(Problem::unauthorized("\"oldKey\" is not the account's current key").into());
     }
     let new_thumbprint = new_key.thumbprint();
-    if new_thumbprint == account.key_thumbprint {
+    if new_key.same_key(account_key) {
         return Err(Problem::malformed("the new key is the same as the current key").into());
     }
     let directory = req.urls.directory_name();

@@ -48,7 +48,8 @@ pub async fn revoke_cert(
 
     let now = state.now();
     let authorized = match &req.signer {
-        Signer::Key(key) => key.thumbprint() == certificate_key.thumbprint(),
+        // RFC 8555 §7.6: the certificate's own key, compared in canonical form.
+        Signer::Key(key) => key.same_key(&certificate_key),
         Signer::Account { account, .. } => {
             account.id == stored.account_id
                 || state

@@ -53,6 +53,11 @@ pub struct DirectoryConfig {
     /// valid and again at finalize when the validation is older than 8 hours. Off only for
     /// internal zones that never publish CAA.
     pub check_caa: bool,
+    /// Accept orders for reserved identifiers (loopback, link-local, multicast and other
+    /// special-purpose addresses, `localhost` names; `Identifier::reserved`). Off by default:
+    /// a certificate for 127.0.0.1 or `localhost` under a fleet-wide root impersonates every
+    /// machine's loopback services. For test set-ups only.
+    pub allow_reserved_identifiers: bool,
 }
 
 /// What certificates and orders of a directory look like.

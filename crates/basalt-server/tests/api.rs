@@ -8,6 +8,8 @@ mod support;
 mod account_cache;
 #[path = "api/accounts.rs"]
 mod accounts;
+#[path = "api/identifiers.rs"]
+mod identifiers;
 #[path = "api/jws_rules.rs"]
 mod jws_rules;
 #[path = "api/keys.rs"]

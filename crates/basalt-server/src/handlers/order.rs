@@ -33,7 +33,10 @@ pub async fn new_order(
 ) -> AcmeResult<AcmeResponse> {
     let account = req.account()?;
     let request: NewOrderRequest = req.payload()?;
-    let identifiers = check_order_identifiers(&request.identifiers)?;
+    let identifiers = check_order_identifiers(
+        &request.identifiers,
+        req.directory.allow_reserved_identifiers,
+    )?;
     let policy = &req.directory.policy;
     let now = state.now();
     let validity = check_requested_validity(

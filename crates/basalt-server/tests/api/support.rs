@@ -60,6 +60,9 @@ pub struct Options {
     pub terms_of_service: Option<String>,
     /// A clock the test moves; the system clock when `None`.
     pub clock: Option<basalt_server::clock::ManualClock>,
+    /// The directory's `allow_reserved_identifiers`: tests that order 127.0.0.1 or ::1 (the
+    /// only addresses their responders listen on) opt in; off, as in production, otherwise.
+    pub allow_reserved_identifiers: bool,
 }
 
 impl Default for Options {
@@ -68,6 +71,7 @@ impl Default for Options {
             orders_per_page: 100,
             terms_of_service: None,
             clock: None,
+            allow_reserved_identifiers: false,
         }
     }
 }
@@ -168,6 +172,7 @@ impl TestCa {
                     caa_identities: vec!["basalt".into()],
                 },
                 check_caa: true,
+                allow_reserved_identifiers: options.allow_reserved_identifiers,
             }],
             nonce_lifetime: Duration::from_secs(3600),
             account_cache_ttl: Duration::from_secs(5),

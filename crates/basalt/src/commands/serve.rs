@@ -156,6 +156,7 @@ fn directory_config(
             caa_identities: section.caa_identities.clone(),
         },
         check_caa: section.check_caa,
+        allow_reserved_identifiers: section.allow_reserved_identifiers,
     })
 }
 

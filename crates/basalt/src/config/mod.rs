@@ -117,6 +117,9 @@ pub(crate) struct DirectorySection {
     pub(crate) caa_identities: Vec<String>,
     /// Check CAA (RFC 8659) before issuing; off only for zones that never publish CAA.
     pub(crate) check_caa: bool,
+    /// Accept orders for reserved identifiers (127.0.0.1, ::1, 169.254.0.0/16, multicast,
+    /// `localhost`, ...); off by default, for test set-ups only.
+    pub(crate) allow_reserved_identifiers: bool,
 }
 
 impl Default for Config {
@@ -193,6 +196,7 @@ impl DirectorySection {
             website: None,
             caa_identities: vec!["basalt".to_owned()],
             check_caa: true,
+            allow_reserved_identifiers: false,
         }
     }
 }

@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{Client, Options, TestCa, url};
+use crate::support::{Client, TestCa, url};
 
 async fn new_order(
     ca: &TestCa,
@@ -101,11 +101,7 @@ async fn reserved_identifiers_are_rejected_by_default() {
 /// A directory configured with `allow_reserved_identifiers` (test set-ups) takes them.
 #[tokio::test]
 async fn a_directory_may_allow_reserved_identifiers() {
-    let ca = TestCa::start_with(Options {
-        allow_reserved_identifiers: true,
-        ..Options::default()
-    })
-    .await;
+    let ca = TestCa::start_allowing_reserved().await;
     let client = Client::register(&ca).await;
     let all: Vec<(&str, &str)> = RESERVED.iter().map(|(k, v, _)| (*k, *v)).collect();
     let reply = new_order(&ca, &client, &all).await;
@@ -121,11 +117,7 @@ async fn a_directory_may_allow_reserved_identifiers() {
 /// labels are not A-labels of any valid U-label.
 #[tokio::test]
 async fn numeric_looking_names_and_invalid_a_labels_are_always_rejected() {
-    let ca = TestCa::start_with(Options {
-        allow_reserved_identifiers: true,
-        ..Options::default()
-    })
-    .await;
+    let ca = TestCa::start_allowing_reserved().await;
     let client = Client::register(&ca).await;
     let cases = [
         ("dns", "0x7f000001", "IPv4"),

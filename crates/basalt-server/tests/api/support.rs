@@ -81,6 +81,16 @@ impl TestCa {
         Self::start_with(Options::default()).await
     }
 
+    /// A CA whose directory allows reserved identifiers (`allow_reserved_identifiers`): the
+    /// tests' responders listen on 127.0.0.1 and ::1 only, and no test may dial anything else.
+    pub async fn start_allowing_reserved() -> Self {
+        Self::start_with(Options {
+            allow_reserved_identifiers: true,
+            ..Options::default()
+        })
+        .await
+    }
+
     pub async fn start_with(options: Options) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let data = tempfile::tempdir().unwrap();

@@ -27,19 +27,9 @@ fn forbid(ca: &TestCa, name: &str) {
     );
 }
 
-/// A CA whose directory allows reserved identifiers: the tests' responders listen on 127.0.0.1
-/// and ::1 only, and no test may dial anything else.
-async fn reserved_allowed() -> TestCa {
-    TestCa::start_with(Options {
-        allow_reserved_identifiers: true,
-        ..Options::default()
-    })
-    .await
-}
-
 #[tokio::test]
 async fn dns_names_get_three_challenges_and_ip_addresses_two() {
-    let ca = reserved_allowed().await;
+    let ca = TestCa::start_allowing_reserved().await;
     let client = Client::register(&ca).await;
     let (_, order) = client.order(&ca, &["three.test"]).await;
     let authz = client
@@ -97,7 +87,7 @@ async fn bad_ip_identifiers_are_reported_per_identifier() {
 
 #[tokio::test]
 async fn an_ip_address_certificate_via_http01() {
-    let ca = reserved_allowed().await;
+    let ca = TestCa::start_allowing_reserved().await;
     let client = Client::register(&ca).await;
     let reply = client
         .post(

@@ -35,7 +35,14 @@ start_ca() {
     for port in "$ACME_PORT" "$HTTP01_PORT" "$TLSALPN01_PORT" "$DNS_PORT" "$DNS_CONTROL_PORT"; do require_free_port "$port"; done
     "$BIN/basalt-test-dns" --listen "$DNS_ADDR" --control "$DNS_CONTROL" >"$WORK/dns.log" 2>&1 &
     DNS_PID=$!
-    "$BIN/basalt" serve --data "$WORK/data" --listen "127.0.0.1:$ACME_PORT" \
+    # The clients' responders listen on 127.0.0.1, and the IP-address scenarios order it: a
+    # reserved identifier, which the test directory must allow explicitly (docs/config.md).
+    cat >"$WORK/basalt.toml" <<'TOML'
+[directories.default]
+allow_reserved_identifiers = true
+TOML
+    "$BIN/basalt" serve --data "$WORK/data" --config "$WORK/basalt.toml" \
+        --listen "127.0.0.1:$ACME_PORT" \
         --http01-port "$HTTP01_PORT" --tlsalpn01-port "$TLSALPN01_PORT" --resolver "$DNS_ADDR" \
         --egress-allow 127.0.0.0/8 --egress-allow ::1 \
         >"$WORK/basalt.log" 2>&1 &

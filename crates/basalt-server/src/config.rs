@@ -118,6 +118,11 @@ pub struct DirectoryConfig {
     /// Where this directory's validations may connect, when it differs from the
     /// validator's configured egress policy (`None`: the validator's).
     pub egress: Option<basalt_validation::EgressPolicy>,
+    /// Accept orders for reserved identifiers (loopback, link-local, multicast and other
+    /// special-purpose addresses, `localhost` names; `Identifier::reserved`). Off by default:
+    /// a certificate for 127.0.0.1 or `localhost` under a fleet-wide root impersonates every
+    /// machine's loopback services. For test set-ups only.
+    pub allow_reserved_identifiers: bool,
 }
 
 /// What certificates and orders of a directory look like.

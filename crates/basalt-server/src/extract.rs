@@ -44,8 +44,14 @@ pub(crate) struct SignedRequest {
 impl SignedRequest {
     /// The account that signed with `kid`, for every endpoint but newAccount (RFC 8555 §6.2).
     pub(crate) fn account(&self) -> Result<&AccountRecord, AcmeError> {
+        self.account_and_key().map(|(account, _)| account)
+    }
+
+    /// The account that signed with `kid` and its key, as the signature was verified with
+    /// (canonical form: what key comparisons use, RFC 7518 §6.3.1).
+    pub(crate) fn account_and_key(&self) -> Result<(&AccountRecord, &Jwk), AcmeError> {
         match &self.signer {
-            SignedBy::Account { account, .. } => Ok(account),
+            SignedBy::Account { account, key } => Ok((account, key)),
             SignedBy::Key(_) => Err(Problem::malformed(
                 "this request must be signed by an account key and name it with \"kid\", not \"jwk\"",
             )
@@ -272,11 +278,12 @@ fn check_account(account: &AccountRecord, urls: &Urls, kid: &str) -> Result<(), 
     }
 }
 
-/// The stored key of an account; a stored key that no longer parses is an internal fault.
+/// The stored key of an account, in canonical form; a stored key that no longer parses is an
+/// internal fault. Stored keys passed the key policy of their day and are not re-judged.
 fn account_key(account: &AccountRecord) -> Result<Jwk, AcmeError> {
     serde_json::from_str(&account.jwk)
         .ok()
-        .and_then(|v: serde_json::Value| Jwk::from_json(&v).ok())
+        .and_then(|v: serde_json::Value| Jwk::from_stored_json(&v).ok())
         .ok_or_else(|| {
             AcmeError::Internal(format!(
                 "account {} has an unreadable stored key",

@@ -12,8 +12,12 @@ mod accounts;
 mod connections;
 #[path = "api/hostile_input.rs"]
 mod hostile_input;
+#[path = "api/identifiers.rs"]
+mod identifiers;
 #[path = "api/jws_rules.rs"]
 mod jws_rules;
+#[path = "api/keys.rs"]
+mod keys;
 #[path = "api/orders.rs"]
 mod orders;
 #[path = "api/restart.rs"]

@@ -1,16 +1,12 @@
 //! Which subject keys basalt certifies (in the spirit of Boulder's goodkey).
 //!
-//! ECDSA P-256 and P-384, RSA with a 2048–4096-bit modulus, and Ed25519: what current TLS
-//! stacks verify and ring can check a CSR signature with. P-521 is refused because ring cannot
-//! verify it; RSA under 2048 bits because it is breakable (CA/B Forum BR §6.1.5).
+//! ECDSA P-256 and P-384, RSA with a 2048-, 3072- or 4096-bit modulus and exponent 65537, and
+//! Ed25519: what current TLS stacks verify and ring can check a CSR signature with. P-521 is
+//! refused because ring cannot verify it. The RSA rule is the one account keys follow
+//! (`basalt_protocol::jwk::check_rsa_key`; CA/B Forum BR §6.1.5, §6.1.6).
 
 use basalt_protocol::Jwk;
-use basalt_protocol::jwk::EcCurve;
-
-use crate::encoding::magnitude;
-
-/// Smallest and largest accepted RSA modulus, in bits.
-const RSA_BITS: std::ops::RangeInclusive<usize> = 2048..=4096;
+use basalt_protocol::jwk::{EcCurve, check_rsa_key};
 
 /// `Ok` if `key` may be certified, else a sentence saying why not and what to use instead.
 pub(crate) fn check_key_policy(key: &Jwk) -> Result<(), String> {
@@ -24,30 +20,7 @@ pub(crate) fn check_key_policy(key: &Jwk) -> Result<(), String> {
             curve: EcCurve::P521,
             ..
         } => Err("P-521 keys are not accepted; use P-256, P-384, RSA or Ed25519".into()),
-        Jwk::Rsa { n, e } => {
-            let bits = bit_length(n);
-            if !RSA_BITS.contains(&bits) {
-                return Err(format!(
-                    "RSA keys must have a {}- to {}-bit modulus; this one has {bits} bits",
-                    RSA_BITS.start(),
-                    RSA_BITS.end()
-                ));
-            }
-            // RFC 8017 §3.1: e is odd and at least 3.
-            if e.last().is_none_or(|b| b & 1 == 0) || bit_length(e) < 2 {
-                return Err("the RSA public exponent must be odd and at least 3".into());
-            }
-            Ok(())
-        }
-    }
-}
-
-/// Number of significant bits in an unsigned big-endian integer.
-fn bit_length(bytes: &[u8]) -> usize {
-    let value = magnitude(bytes);
-    match value.first() {
-        Some(first) => value.len() * 8 - first.leading_zeros() as usize,
-        None => 0,
+        Jwk::Rsa { n, e } => check_rsa_key(n, e),
     }
 }
 
@@ -64,17 +37,29 @@ mod tests {
     #[test]
     fn rsa_modulus_is_counted_in_bits_not_bytes() {
         assert!(check_key_policy(&rsa(2048, &[1, 0, 1])).is_ok());
+        assert!(check_key_policy(&rsa(3072, &[1, 0, 1])).is_ok());
         assert!(check_key_policy(&rsa(4096, &[1, 0, 1])).is_ok());
         assert!(check_key_policy(&rsa(2047, &[1, 0, 1])).is_err());
+        assert!(check_key_policy(&rsa(2049, &[1, 0, 1])).is_err());
+        assert!(check_key_policy(&rsa(3000, &[1, 0, 1])).is_err());
         assert!(check_key_policy(&rsa(4097, &[1, 0, 1])).is_err());
         assert!(check_key_policy(&rsa(1024, &[1, 0, 1])).is_err());
     }
 
     #[test]
-    fn rsa_exponent_must_be_odd_and_above_one() {
-        assert!(check_key_policy(&rsa(2048, &[3])).is_ok());
-        assert!(check_key_policy(&rsa(2048, &[1])).is_err());
-        assert!(check_key_policy(&rsa(2048, &[1, 0, 0])).is_err());
+    fn rsa_exponent_must_be_65537() {
+        // CA/B Forum BR §6.1.6 allows any odd e ≥ 3; Boulder's goodkey, 65537 only.
+        assert!(check_key_policy(&rsa(2048, &[0, 1, 0, 1])).is_ok());
+        for e in [
+            &[3u8][..],
+            &[1],
+            &[1, 0, 0],
+            &[1, 0, 0, 1],
+            &[0x01, 0x00, 0x03],
+        ] {
+            let err = check_key_policy(&rsa(2048, e)).unwrap_err();
+            assert!(err.contains("65537"), "{e:?}: {err}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::OffsetDateTime;
 
-use basalt_protocol::{OrderStatus, Problem, ProblemType};
+use basalt_protocol::{Jwk, OrderStatus, Problem, ProblemType};
 use basalt_signer::{IssueRequest, check_csr};
 use basalt_storage::{AccountRecord, FinalizeOutcome, NewCertificate, OrderRecord, Store};
 use basalt_validation::Validator;
@@ -28,6 +28,8 @@ use crate::problem::{AcmeError, AcmeResult};
 pub(crate) struct FinalizeInput<'a> {
     /// The signing account.
     pub account: &'a AccountRecord,
+    /// Its key, as the request was verified with (canonical form).
+    pub account_key: &'a Jwk,
     /// The account URL the client used (RFC 8657 `accounturi` for the CAA recheck).
     pub account_uri: &'a str,
     pub order_id: i64,
@@ -54,8 +56,9 @@ pub(crate) async fn finalize(
         .decode(input.csr.trim_end_matches('='))
         .map_err(|_| Problem::new(ProblemType::BadCsr, "\"csr\" is not base64url-encoded DER"))?;
     let csr = check_csr(&csr_der, &order.identifiers)?;
-    // RFC 8555 §11.1: the certificate key must not be the account key.
-    if csr.public_key.thumbprint() == account.key_thumbprint {
+    // RFC 8555 §11.1: the certificate key must not be the account key, compared in canonical
+    // form (RFC 7518 §6.3.1), never as the client once encoded it.
+    if csr.public_key.same_key(input.account_key) {
         return Err(Problem::new(
             ProblemType::BadCsr,
             "the CSR's public key is the account key; use a separate key for the certificate",

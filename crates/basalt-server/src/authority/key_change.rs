@@ -6,7 +6,7 @@
 //! swapped.
 
 use basalt_protocol::objects::KeyChangeRequest;
-use basalt_protocol::{Jws, KeyRef, Problem};
+use basalt_protocol::{Jwk, Jws, KeyRef, Problem};
 use basalt_storage::{AccountRecord, Store};
 
 use crate::account_cache::AccountCache;
@@ -17,6 +17,8 @@ use crate::problem::{AcmeError, AcmeResult};
 pub(crate) struct KeyChangeInput<'a> {
     /// The account that signed the outer JWS.
     pub account: &'a AccountRecord,
+    /// Its current key, as the outer JWS was verified with (canonical form).
+    pub account_key: &'a Jwk,
     /// The account's URL, which the inner payload must name.
     pub account_url: &'a str,
     /// The outer JWS's `url`, which the inner one must repeat.
@@ -65,12 +67,14 @@ pub(crate) async fn change_key(
         ))
         .into());
     }
-    let old_key = basalt_protocol::Jwk::from_json(&change.old_key)?;
-    if old_key.thumbprint() != account.key_thumbprint {
+    // Keys compare in canonical form (RFC 7518 §6.3.1); `new_key` came through
+    // `Jwk::from_json`, so a zero-padded copy of a key in use was already refused.
+    let old_key = Jwk::from_json(&change.old_key)?;
+    if !old_key.same_key(input.account_key) {
         return Err(Problem::unauthorized("\"oldKey\" is not the account's current key").into());
     }
     let new_thumbprint = new_key.thumbprint();
-    if new_thumbprint == account.key_thumbprint {
+    if new_key.same_key(input.account_key) {
         return Err(Problem::malformed("the new key is the same as the current key").into());
     }
     let changed = store

@@ -30,7 +30,8 @@ pub(crate) async fn new_order(
     request: &NewOrderRequest,
     now: OffsetDateTime,
 ) -> AcmeResult<OrderRecord> {
-    let identifiers = check_order_identifiers(&request.identifiers)?;
+    let identifiers =
+        check_order_identifiers(&request.identifiers, directory.allow_reserved_identifiers)?;
     let policy = &directory.policy;
     let validity = check_requested_validity(
         request.not_before.as_deref(),

@@ -54,7 +54,8 @@ pub(crate) async fn revoke(
         })?;
 
     let authorized = match revoker {
-        Revoker::CertificateKey(key) => key.thumbprint() == certificate_key.thumbprint(),
+        // RFC 8555 §7.6: the certificate's own key, compared in canonical form.
+        Revoker::CertificateKey(key) => key.same_key(&certificate_key),
         Revoker::Account(account) => {
             account.id == stored.account_id
                 || store

@@ -68,9 +68,10 @@ pub(crate) async fn key_change(
     State(state): State<AppState>,
     req: SignedRequest,
 ) -> AcmeResult<Response> {
-    let account = req.account()?;
+    let (account, account_key) = req.account_and_key()?;
     let input = KeyChangeInput {
         account,
+        account_key,
         account_url: &req.urls.account(account.id),
         outer_url: &req.jws.header.url,
         inner: req.payload()?,

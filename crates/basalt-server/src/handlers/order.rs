@@ -57,11 +57,12 @@ pub(crate) async fn finalize_order(
     ResourceId(id): ResourceId<i64>,
     req: SignedRequest,
 ) -> AcmeResult<AcmeResponse> {
-    let account = req.account()?;
+    let (account, account_key) = req.account_and_key()?;
     let request: FinalizeRequest = req.payload()?;
     let now = state.now();
     let input = FinalizeInput {
         account,
+        account_key,
         account_uri: &req.urls.account(account.id),
         order_id: id,
         csr: &request.csr,

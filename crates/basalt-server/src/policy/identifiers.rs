@@ -9,7 +9,15 @@ pub(crate) const MAX_IDENTIFIERS: usize = 100;
 
 /// Parses and normalises an order's identifiers. Every bad identifier is reported, each in
 /// its own subproblem (RFC 8555 §6.7.1), not just the first. Duplicates are merged.
-pub(crate) fn check_order_identifiers(raw: &[RawIdentifier]) -> Result<Vec<Identifier>, Problem> {
+///
+/// Reserved identifiers (`Identifier::reserved`: loopback, link-local, multicast, ...,
+/// `localhost`) are `rejectedIdentifier` unless `allow_reserved` (the directory's
+/// `allow_reserved_identifiers`, for test set-ups): a certificate for one under a root every
+/// machine trusts would be good for that local service on every machine.
+pub(crate) fn check_order_identifiers(
+    raw: &[RawIdentifier],
+    allow_reserved: bool,
+) -> Result<Vec<Identifier>, Problem> {
     if raw.is_empty() {
         return Err(Problem::malformed("the order has no identifiers"));
     }
@@ -26,6 +34,9 @@ pub(crate) fn check_order_identifiers(raw: &[RawIdentifier]) -> Result<Vec<Ident
     let mut subproblems = Vec::new();
     for r in raw {
         match Identifier::parse(r) {
+            Ok(id) if !allow_reserved && id.reserved().is_some() => {
+                subproblems.push(reserved_rejection(r, &id));
+            }
             Ok(id) if !identifiers.contains(&id) => identifiers.push(id),
             Ok(_) => {}
             Err(sub) => subproblems.push(sub),
@@ -35,6 +46,23 @@ pub(crate) fn check_order_identifiers(raw: &[RawIdentifier]) -> Result<Vec<Ident
         return Ok(identifiers);
     }
     Err(rejection(subproblems))
+}
+
+/// The subproblem for a reserved identifier, naming it as the client sent it (like every
+/// other subproblem here) and saying which class it is in.
+fn reserved_rejection(raw: &RawIdentifier, id: &Identifier) -> Subproblem {
+    let class = id.reserved().unwrap_or("reserved");
+    Subproblem {
+        problem_type: ProblemType::RejectedIdentifier,
+        detail: format!(
+            "{:?} is {class}; this CA does not certify reserved identifiers",
+            raw.value
+        ),
+        identifier: Identifier {
+            identifier_type: id.identifier_type,
+            value: raw.value.clone(),
+        },
+    }
 }
 
 /// RFC 8555 §6.7.1: the top-level type is the subproblems' common type, `malformed` when
@@ -89,23 +117,62 @@ mod tests {
 
     #[test]
     fn every_bad_identifier_gets_a_subproblem() {
-        let p = check_order_identifiers(&[
-            raw("dns", "ok.test"),
-            raw("dns", "a..test"),
-            raw("dns", "*.*.a.test"),
-        ])
+        let p = check_order_identifiers(
+            &[
+                raw("dns", "ok.test"),
+                raw("dns", "a..test"),
+                raw("dns", "*.*.a.test"),
+            ],
+            false,
+        )
         .unwrap_err();
         assert_eq!(p.problem_type, ProblemType::RejectedIdentifier);
         assert_eq!(p.subproblems.len(), 2);
-        let mixed = check_order_identifiers(&[raw("dns", "a..test"), raw("email", "x@y.test")])
-            .unwrap_err();
+        let mixed =
+            check_order_identifiers(&[raw("dns", "a..test"), raw("email", "x@y.test")], false)
+                .unwrap_err();
         assert_eq!(mixed.problem_type, ProblemType::Malformed);
     }
 
     #[test]
     fn duplicates_merge_after_normalisation() {
-        let ids = check_order_identifiers(&[raw("dns", "A.test"), raw("dns", "a.test.")]).unwrap();
+        let ids =
+            check_order_identifiers(&[raw("dns", "A.test"), raw("dns", "a.test.")], false).unwrap();
         assert_eq!(ids, vec![Identifier::dns("a.test")]);
+    }
+
+    #[test]
+    fn reserved_identifiers_need_the_directory_to_allow_them() {
+        let order = [
+            raw("ip", "127.0.0.1"),
+            raw("ip", "::ffff:169.254.169.254"),
+            raw("dns", "LocalHost"),
+            raw("dns", "*.a.localhost"),
+            raw("ip", "10.0.0.1"),
+            raw("dns", "ok.test"),
+        ];
+        let p = check_order_identifiers(&order, false).unwrap_err();
+        assert_eq!(p.problem_type, ProblemType::RejectedIdentifier);
+        let subs: Vec<(&str, &str)> = p
+            .subproblems
+            .iter()
+            .map(|s| (s.identifier.value.as_str(), s.detail.as_str()))
+            .collect();
+        assert_eq!(subs.len(), 4, "{subs:?}");
+        for ((value, detail), class) in
+            subs.iter()
+                .zip(["loopback", "link-local", "RFC 6761", "RFC 6761"])
+        {
+            assert!(detail.contains(class), "{value}: {detail}");
+        }
+        assert_eq!(subs[2].0, "LocalHost");
+        let allowed = check_order_identifiers(&order, true).unwrap();
+        assert_eq!(allowed.len(), 6);
+        // Malformed names stay refused whatever the directory allows.
+        let p =
+            check_order_identifiers(&[raw("dns", "0x7f000001"), raw("dns", "xn--a.test")], true)
+                .unwrap_err();
+        assert_eq!(p.subproblems.len(), 2);
     }
 
     #[test]

@@ -208,11 +208,10 @@ pub(crate) async fn key_change(
             .set_claim("nonce", Some(Value::String("AAAA".into())), true)
             .unwrap();
     }
-    let signer = josekit::jws::ES256.signer_from_jwk(&new.key).unwrap();
     let inner = josekit::jws::serialize_flattened_json(
         inner_payload.to_string().as_bytes(),
         &header,
-        &signer,
+        new.signer(),
     )
     .unwrap();
     let inner: Value = serde_json::from_str(&inner).unwrap();

@@ -13,7 +13,7 @@ use axum::http::{Method, Request, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use josekit::jwk::Jwk as JoseJwk;
-use josekit::jws::{ES256, JwsHeaderSet, JwsSigner};
+use josekit::jws::{ES256, JwsHeaderSet, JwsSigner, RS256};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -72,6 +72,9 @@ pub struct Options {
     pub attempt_timeout: Duration,
     /// The directory's own egress policy; the validator's (loopback allowed) when `None`.
     pub directory_egress: Option<EgressPolicy>,
+    /// The directory's `allow_reserved_identifiers`: tests that order 127.0.0.1 or ::1 (the
+    /// only addresses their responders listen on) opt in; off, as in production, otherwise.
+    pub allow_reserved_identifiers: bool,
 }
 
 impl Default for Options {
@@ -85,6 +88,7 @@ impl Default for Options {
             http01_port: None,
             attempt_timeout: Duration::from_secs(5),
             directory_egress: None,
+            allow_reserved_identifiers: false,
         }
     }
 }
@@ -92,6 +96,16 @@ impl Default for Options {
 impl TestCa {
     pub async fn start() -> Self {
         Self::start_with(Options::default()).await
+    }
+
+    /// A CA whose directory allows reserved identifiers (`allow_reserved_identifiers`): the
+    /// tests' responders listen on 127.0.0.1 and ::1 only, and no test may dial anything else.
+    pub async fn start_allowing_reserved() -> Self {
+        Self::start_with(Options {
+            allow_reserved_identifiers: true,
+            ..Options::default()
+        })
+        .await
     }
 
     pub async fn start_with(options: Options) -> Self {
@@ -192,6 +206,7 @@ impl TestCa {
                 },
                 check_caa: true,
                 egress: options.directory_egress,
+                allow_reserved_identifiers: options.allow_reserved_identifiers,
             }],
             nonce_lifetime: Duration::from_secs(3600),
             account_cache_ttl: Duration::from_secs(5),
@@ -392,12 +407,38 @@ impl Client {
         }
     }
 
+    /// A client signing RS256 with a given RSA key (PKCS#8 PEM).
+    pub fn from_rsa_pkcs8_pem(pkcs8_pem: &str) -> Self {
+        let pair = josekit::jwk::alg::rsa::RsaKeyPair::from_pem(pkcs8_pem.as_bytes()).unwrap();
+        let key = pair.to_jwk_private_key();
+        let signer = Box::new(RS256.signer_from_jwk(&key).unwrap());
+        Self {
+            public: pair.to_jwk_public_key(),
+            key,
+            signer,
+            kid: None,
+            pkcs8_pem: pkcs8_pem.to_owned(),
+        }
+    }
+
+    /// The same client sending `public` as its `jwk` (e.g. a re-encoding of its key, or
+    /// another key altogether); it still signs with its own private key.
+    pub fn with_public(mut self, public: Value) -> Self {
+        self.public = JoseJwk::from_map(public.as_object().unwrap().clone()).unwrap();
+        self
+    }
+
+    /// The private key's JWS signer.
+    pub fn signer(&self) -> &dyn JwsSigner {
+        &*self.signer
+    }
+
     /// Another client with the same key (and the given account URL).
     pub fn same_key(&self, kid: Option<String>) -> Self {
         Self {
             key: self.key.clone(),
             public: self.public.clone(),
-            signer: Box::new(ES256.signer_from_jwk(&self.key).unwrap()),
+            signer: self.signer.box_clone(),
             kid,
             pkcs8_pem: self.pkcs8_pem.clone(),
         }
@@ -459,9 +500,23 @@ impl Client {
             .unwrap()
     }
 
+    /// The RFC 7638 thumbprint of the `jwk` this client sends, computed as a client does:
+    /// over the members as sent (so a non-minimal RSA encoding gives its own thumbprint).
     pub fn thumbprint(&self) -> String {
         let v: Value = serde_json::to_value(self.public.as_ref()).unwrap();
-        basalt_protocol::Jwk::from_json(&v).unwrap().thumbprint()
+        // RFC 7638 §3.2: the required members, in lexicographic order.
+        let members: &[&str] = match v["kty"].as_str() {
+            Some("RSA") => &["e", "kty", "n"],
+            Some("EC") => &["crv", "kty", "x", "y"],
+            _ => &["crv", "kty", "x"],
+        };
+        let json = members
+            .iter()
+            .map(|m| format!("\"{m}\":{}", v[*m]))
+            .collect::<Vec<_>>()
+            .join(",");
+        let digest = ring::digest::digest(&ring::digest::SHA256, format!("{{{json}}}").as_bytes());
+        URL_SAFE_NO_PAD.encode(digest.as_ref())
     }
 
     /// Orders these DNS names; returns (order URL, order object).

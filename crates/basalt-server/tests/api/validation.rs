@@ -29,7 +29,7 @@ fn forbid(ca: &TestCa, name: &str) {
 
 #[tokio::test]
 async fn dns_names_get_three_challenges_and_ip_addresses_two() {
-    let ca = TestCa::start().await;
+    let ca = TestCa::start_allowing_reserved().await;
     let client = Client::register(&ca).await;
     let (_, order) = client.order(&ca, &["three.test"]).await;
     let authz = client
@@ -87,7 +87,7 @@ async fn bad_ip_identifiers_are_reported_per_identifier() {
 
 #[tokio::test]
 async fn an_ip_address_certificate_via_http01() {
-    let ca = TestCa::start().await;
+    let ca = TestCa::start_allowing_reserved().await;
     let client = Client::register(&ca).await;
     let reply = client
         .post(

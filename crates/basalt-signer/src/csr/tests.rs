@@ -207,6 +207,16 @@ fn p521_and_rsa_1024_keys_break_key_policy() {
 }
 
 #[test]
+fn rsa_keys_with_exponent_3_break_key_policy() {
+    // CA/B Forum BR §6.1.6, Boulder's goodkey: e = 65537 only.
+    let err = check_csr(&fixture("rsa2048-e3-a.test.csr.der"), &[dns("a.test")]).unwrap_err();
+    assert!(
+        matches!(&err, CsrError::KeyPolicy(why) if why.contains("65537")),
+        "{err}"
+    );
+}
+
+#[test]
 fn sha1_signatures_are_refused() {
     let err = check_csr(&fixture("sha1-rsa2048-a.test.csr.der"), &[dns("a.test")]).unwrap_err();
     assert_eq!(

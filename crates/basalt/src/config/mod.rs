@@ -154,6 +154,9 @@ pub(crate) struct DirectorySection {
     /// This directory's `validation.egress_deny`; unset: the validation section's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) egress_deny: Option<Vec<String>>,
+    /// Accept orders for reserved identifiers (127.0.0.1, ::1, 169.254.0.0/16, multicast,
+    /// `localhost`, ...); off by default, for test set-ups only.
+    pub(crate) allow_reserved_identifiers: bool,
 }
 
 impl Default for Config {
@@ -246,6 +249,7 @@ impl DirectorySection {
             check_caa: true,
             egress_allow: None,
             egress_deny: None,
+            allow_reserved_identifiers: false,
         }
     }
 }

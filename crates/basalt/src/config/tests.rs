@@ -180,3 +180,21 @@ fn the_serve_flag_allows_egress_ranges() {
     };
     assert_eq!(args.egress_allow, vec!["127.0.0.0/8", "::1"]);
 }
+
+#[test]
+fn reserved_identifiers_are_refused_unless_a_directory_allows_them() {
+    assert!(!Config::default().directories["default"].allow_reserved_identifiers);
+    // What conformance-tests/lib.sh writes: one key, every other one at its default.
+    let config: Config =
+        toml::from_str("[directories.default]\nallow_reserved_identifiers = true\n").unwrap();
+    config.validate().unwrap();
+    let dir = &config.directories["default"];
+    assert!(dir.allow_reserved_identifiers);
+    assert_eq!(
+        DirectorySection {
+            allow_reserved_identifiers: false,
+            ..dir.clone()
+        },
+        DirectorySection::named("default")
+    );
+}

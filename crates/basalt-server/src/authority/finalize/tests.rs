@@ -7,7 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::OffsetDateTime;
 
-use basalt_protocol::{ChallengeType, Identifier, OrderStatus, ProblemType};
+use basalt_protocol::{ChallengeType, Identifier, Jwk, OrderStatus, ProblemType};
 use basalt_signer::{InitOptions, Issuer, PkiPaths, check_csr, init_pki};
 use basalt_storage::{
     AccountRecord, AuthorizationPlan, NewAccount, NewAuthorization, NewChallenge, NewOrder,
@@ -23,6 +23,8 @@ const NAME: &str = "a.test";
 
 struct Fixture {
     _data: tempfile::TempDir,
+    /// The key every account signs with unless a test says otherwise.
+    account_key: Jwk,
     store: Store,
     validator: Validator,
     directory: DirectoryConfig,
@@ -57,8 +59,13 @@ impl Fixture {
         })
         .await
         .unwrap();
+        let other = rcgen::KeyPair::generate().unwrap();
         Self {
             _data: data,
+            account_key: basalt_signer::public_key_jwk(
+                &rcgen::PublicKeyData::subject_public_key_info(&other),
+            )
+            .unwrap(),
             store,
             validator: Validator::new(ValidationConfig::default()).unwrap(),
             directory: DirectoryConfig {
@@ -68,6 +75,7 @@ impl Fixture {
                 meta: DirectoryMetaConfig::default(),
                 check_caa: false,
                 egress: None,
+                allow_reserved_identifiers: false,
             },
             now: OffsetDateTime::now_utc().replace_nanosecond(0).unwrap(),
         }
@@ -153,8 +161,21 @@ impl Fixture {
         csr: &str,
         now: OffsetDateTime,
     ) -> Result<OrderRecord, AcmeError> {
+        self.finalize_as(account, &self.account_key, order_id, csr, now)
+            .await
+    }
+
+    async fn finalize_as(
+        &self,
+        account: &AccountRecord,
+        account_key: &Jwk,
+        order_id: i64,
+        csr: &str,
+        now: OffsetDateTime,
+    ) -> Result<OrderRecord, AcmeError> {
         let input = FinalizeInput {
             account,
+            account_key,
             account_uri: "https://ca.test/acme/default/account/1",
             order_id,
             csr,
@@ -228,13 +249,12 @@ async fn the_account_key_is_refused_after_the_csr_is_parsed() {
     let key = rcgen::KeyPair::generate().unwrap();
     let csr = csr(&[NAME], &key);
     let der = URL_SAFE_NO_PAD.decode(&csr).unwrap();
-    let thumbprint = check_csr(&der, &[Identifier::dns(NAME)])
+    let key = check_csr(&der, &[Identifier::dns(NAME)])
         .unwrap()
-        .public_key
-        .thumbprint();
-    let account = f.account(&thumbprint).await;
+        .public_key;
+    let account = f.account(&key.thumbprint()).await;
     let order = f.order(&account, None, true).await;
-    let refused = f.finalize(&account, order.id, &csr, f.now).await;
+    let refused = f.finalize_as(&account, &key, order.id, &csr, f.now).await;
     assert_eq!(problem_type(refused), ProblemType::BadCsr);
     assert_eq!(f.status(&order).await, OrderStatus::Ready);
 }

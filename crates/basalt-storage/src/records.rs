@@ -144,6 +144,8 @@ pub struct ValidationJob {
     pub directory: String,
     /// The account URL the client used when it asked for validation (RFC 8657 `accounturi`).
     pub account_uri: Option<String>,
+    /// When the challenge was created (so the record of its result can be built whole).
+    pub challenge_created_at: OffsetDateTime,
 }
 
 /// The outcome of one validation.

@@ -18,8 +18,8 @@ use crate::codec::to_json;
 use crate::entities::{accounts, authorizations, challenges};
 use crate::error::Error;
 use crate::links;
-use crate::records::{ValidationJob, ValidationResult};
-use crate::time::{to_unix, unix_after};
+use crate::records::{ChallengeRecord, ValidationJob, ValidationResult};
+use crate::time::{from_unix_opt, to_unix, unix_after};
 
 impl Store {
     /// Like [`Store::start_validation`] without the claim: the job is left for a sweep
@@ -167,22 +167,25 @@ impl Store {
         Ok(jobs)
     }
 
-    /// Records the outcome of a validation, in one transaction:
-    /// * the challenge processing → valid (`validated_at = now`) or invalid (with the
-    ///   problem), lease cleared — a compare-and-set, so if another replica already recorded
-    ///   a result this returns `Ok` and changes nothing;
+    /// Records the outcome of `job`'s validation, in one transaction, and returns the
+    /// challenge as written (built from what was written: no statement reads it back), or
+    /// `None` when another result was recorded first:
+    /// * the challenge processing → valid (`validated_at = now`, in the whole seconds the
+    ///   database keeps) or invalid (with the problem), lease cleared — a compare-and-set, so
+    ///   if another replica already recorded a result this changes nothing;
     /// * its authorization pending → valid (expiring at `authorization_valid_until`) or
     ///   invalid (RFC 8555 §7.1.6);
     /// * the authorization's pending orders: invalid (with the problem) if it failed; ready
     ///   once all of an order's authorizations are valid.
     pub async fn record_validation(
         &self,
-        challenge_id: i64,
+        job: &ValidationJob,
         result: &ValidationResult,
         validation_record: Option<&str>,
         now: OffsetDateTime,
         authorization_valid_until: OffsetDateTime,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<ChallengeRecord>, Error> {
+        let challenge_id = job.challenge_id;
         let (challenge_status, validated_at, error, authorization_status) = match result {
             ValidationResult::Valid => (
                 ChallengeStatus::Valid,
@@ -226,7 +229,7 @@ impl Store {
                 .one(&tx)
                 .await?;
             tx.rollback().await?;
-            return exists.map(|_| ()).ok_or(Error::NotFound);
+            return exists.map(|_| None).ok_or(Error::NotFound);
         }
         // The authorization is named by a subquery on the challenge: no statement to read
         // its id first (each statement is a round trip while the write lock is held).
@@ -264,7 +267,22 @@ impl Store {
             }
         }
         tx.commit().await?;
-        Ok(())
+        let (status, error) = match result {
+            ValidationResult::Valid => (ChallengeStatus::Valid, None),
+            ValidationResult::Invalid(problem) => (ChallengeStatus::Invalid, Some(problem.clone())),
+        };
+        Ok(Some(ChallengeRecord {
+            id: challenge_id,
+            authorization_id: job.authorization_id,
+            challenge_type: job.challenge_type,
+            token: job.token.clone(),
+            status,
+            validated_at: from_unix_opt(validated_at, "challenges", "validated_at", challenge_id)?,
+            error,
+            validation_record: validation_record.map(str::to_owned),
+            account_uri: job.account_uri.clone(),
+            created_at: job.challenge_created_at,
+        }))
     }
 
     /// Everything a validator needs for one challenge (two statements: the challenge with
@@ -292,6 +310,7 @@ impl Store {
             account_key_thumbprint: account.key_thumbprint,
             directory: account.directory,
             account_uri: challenge.account_uri,
+            challenge_created_at: challenge.created_at,
         }))
     }
 }

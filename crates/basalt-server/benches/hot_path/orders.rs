@@ -13,7 +13,7 @@ use basalt_protocol::{ChallengeType, Identifier};
 use basalt_signer::IssuedCertificate;
 use basalt_storage::{
     AuthorizationPlan, FinalizeOutcome, NewAccount, NewAuthorization, NewCertificate, NewChallenge,
-    NewOrder, OrderRecord, Store, ValidationResult,
+    NewOrder, OrderRecord, Store, ValidationJob, ValidationResult,
 };
 
 use crate::csr::Pki;
@@ -146,12 +146,26 @@ impl OrderFlow {
         .await
         .expect("authorization")
         .expect("the order's authorization exists");
-        let challenge = authorization
+        let http01 = authorization
             .challenges
             .iter()
             .find(|c| c.challenge_type == ChallengeType::Http01)
-            .expect("an http-01 challenge")
-            .id;
+            .expect("an http-01 challenge");
+        let challenge = http01.id;
+        // What the challenge POST hands the worker (built from records it already holds).
+        let job = ValidationJob {
+            challenge_id: challenge,
+            authorization_id: authorization.id,
+            challenge_type: http01.challenge_type,
+            token: http01.token.clone(),
+            identifier: authorization.identifier.clone(),
+            wildcard: authorization.wildcard,
+            account_id: order.account_id,
+            account_key_thumbprint: "bench".to_owned(),
+            directory: order.directory.clone(),
+            account_uri: Some(ACCOUNT_URI.to_owned()),
+            challenge_created_at: http01.created_at,
+        };
         if last == Step::AuthorizationRead {
             return times;
         }
@@ -178,7 +192,7 @@ impl OrderFlow {
             &mut times,
             Step::RecordValidation,
             self.store.record_validation(
-                challenge,
+                &job,
                 &ValidationResult::Valid,
                 Some(VALIDATION_RECORD),
                 now,

@@ -5,11 +5,9 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use basalt_protocol::{AuthorizationStatus, ChallengeStatus, Problem};
-use basalt_storage::{
-    AccountRecord, AuthorizationRecord, ChallengeRecord, Store, ValidationJob, ValidationResult,
-};
+use basalt_storage::{AccountRecord, AuthorizationRecord, ChallengeRecord, Store, ValidationJob};
 
-use crate::jobs::validation::{Started, StoredResult, ValidationQueue};
+use crate::jobs::validation::{Started, ValidationQueue};
 use crate::problem::AcmeResult;
 
 /// How long answering a challenge waits for its validation before returning `processing`.
@@ -55,12 +53,13 @@ pub(crate) async fn answer_challenge(
         account_key_thumbprint: account.key_thumbprint.clone(),
         directory: account.directory.clone(),
         account_uri: Some(account_uri.to_owned()),
+        challenge_created_at: challenge.created_at,
     };
     let started = validation
         .start(store, job, now, CHALLENGE_RESULT_WAIT)
         .await?;
     Ok(match started {
-        Started::Finished(stored) => finished(challenge, account_uri, stored),
+        Started::Finished(stored) => *stored,
         Started::Running => ChallengeRecord {
             status: ChallengeStatus::Processing,
             account_uri: Some(account_uri.to_owned()),
@@ -88,24 +87,4 @@ pub(crate) async fn deactivate_authorization(
         .into());
     }
     Ok(store.deactivate_authorization(authz.id).await?)
-}
-
-/// The challenge as its validation left it in the database (see `Store::record_validation`).
-fn finished(
-    challenge: ChallengeRecord,
-    account_uri: &str,
-    stored: StoredResult,
-) -> ChallengeRecord {
-    let (status, validated_at, error) = match stored.result {
-        ValidationResult::Valid => (ChallengeStatus::Valid, Some(stored.at), None),
-        ValidationResult::Invalid(problem) => (ChallengeStatus::Invalid, None, Some(problem)),
-    };
-    ChallengeRecord {
-        status,
-        validated_at,
-        error,
-        validation_record: stored.validation_record,
-        account_uri: Some(account_uri.to_owned()),
-        ..challenge
-    }
 }

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use basalt_protocol::KeyAuthorization;
-use basalt_storage::{Store, ValidationJob, ValidationResult};
+use basalt_storage::{ChallengeRecord, Store, ValidationJob, ValidationResult};
 use basalt_validation::{CaaPolicy, EgressPolicy, ValidationRequest, Validator};
 use time::OffsetDateTime;
 
@@ -40,19 +40,8 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
 /// stored.
 struct Request {
     job: ValidationJob,
-    done: Option<oneshot::Sender<StoredResult>>,
+    done: Option<oneshot::Sender<ChallengeRecord>>,
     slot: Slot,
-}
-
-/// The result of a validation as [`Store::record_validation`] stored it, so the challenge
-/// POST can answer with it without reading it back.
-#[derive(Debug, Clone)]
-pub(crate) struct StoredResult {
-    pub result: ValidationResult,
-    /// What was checked (JSON), as stored in `validation_record`.
-    pub validation_record: Option<String>,
-    /// When it was recorded, in whole seconds as stored.
-    pub at: OffsetDateTime,
 }
 
 /// What became of a client's request to validate a challenge.
@@ -63,8 +52,9 @@ pub(crate) enum Started {
     Skipped,
     /// Started and claimed here; no result within the wait (the client polls).
     Running,
-    /// Started here, and its result is stored.
-    Finished(StoredResult),
+    /// Started here, and its result is stored: the challenge as
+    /// [`Store::record_validation`] wrote it.
+    Finished(Box<ChallengeRecord>),
 }
 
 /// Seconds a client whose challenge POST found the queue full should wait before answering
@@ -248,7 +238,7 @@ impl ValidationQueue {
             return Ok(Started::Running);
         }
         Ok(match tokio::time::timeout(max_wait, stored).await {
-            Ok(Ok(result)) => Started::Finished(result),
+            Ok(Ok(result)) => Started::Finished(Box::new(result)),
             _ => Started::Running,
         })
     }
@@ -364,7 +354,7 @@ impl ValidationWorker {
         &self,
         job: ValidationJob,
         permit: tokio::sync::OwnedSemaphorePermit,
-        done: Option<oneshot::Sender<StoredResult>>,
+        done: Option<oneshot::Sender<ChallengeRecord>>,
         slot: Slot,
     ) {
         let store = self.store.clone();
@@ -411,7 +401,7 @@ async fn run_job(
     caa: Option<CaaPolicy>,
     egress: Option<EgressPolicy>,
     job: ValidationJob,
-) -> Option<StoredResult> {
+) -> Option<ChallengeRecord> {
     let started = Instant::now();
     let request = ValidationRequest {
         identifier: job.identifier.clone(),
@@ -428,23 +418,18 @@ async fn run_job(
         Some(problem) => ValidationResult::Invalid(problem.clone()),
     };
     let record = serde_json::to_string(&outcome.records).ok();
-    // Whole seconds, as the database keeps it, so the answer matches later reads.
     let now = clock.now();
-    let now = now.replace_nanosecond(0).unwrap_or(now);
-    if let Err(e) = store
-        .record_validation(
-            job.challenge_id,
-            &result,
-            record.as_deref(),
-            now,
-            now + valid_for,
-        )
+    let stored = match store
+        .record_validation(&job, &result, record.as_deref(), now, now + valid_for)
         .await
     {
-        // The lease runs out and the job is validated again, here or on another replica.
-        tracing::error!(challenge.id = job.challenge_id, error = %e, "could not record validation result");
-        return None;
-    }
+        Ok(stored) => stored,
+        Err(e) => {
+            // The lease runs out and the job is validated again, here or on another replica.
+            tracing::error!(challenge.id = job.challenge_id, error = %e, "could not record validation result");
+            return None;
+        }
+    };
     tracing::info!(
         authz.id = job.authorization_id,
         challenge.id = job.challenge_id,
@@ -456,11 +441,9 @@ async fn run_job(
         duration_ms = started.elapsed().as_secs_f64() * 1000.0,
         "validation"
     );
-    Some(StoredResult {
-        result,
-        validation_record: record,
-        at: now,
-    })
+    // `None` when another replica's result was recorded first: the waiting POST then reads
+    // what is stored.
+    stored
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@ use basalt_protocol::OrderStatus;
 use basalt_storage::{FinalizeOutcome, OrderRecord, ValidationResult};
 
 use crate::support::{
-    ACCOUNT_URI, DAY, account, at, certificate, on_every_backend, order_with_new_authorizations,
-    ready_order,
+    ACCOUNT_URI, DAY, account, at, certificate, job_for, on_every_backend,
+    order_with_new_authorizations, ready_order,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -34,16 +34,20 @@ async fn concurrent_validations_of_one_order_leave_it_ready() {
                         .await
                         .unwrap()
                 );
-                challenge_ids.push(challenge);
+                challenge_ids.push(job_for(s, challenge).await);
             }
         }
         // Both authorizations of each order are recorded at the same time, by two replicas.
         let tasks = challenge_ids.chunks(2).flat_map(|pair| {
-            [(s.clone(), pair[0]), (replica.clone(), pair[1])].map(|(store, challenge)| {
+            [
+                (s.clone(), pair[0].clone()),
+                (replica.clone(), pair[1].clone()),
+            ]
+            .map(|(store, job)| {
                 tokio::spawn(async move {
                     store
                         .record_validation(
-                            challenge,
+                            &job,
                             &ValidationResult::Valid,
                             None,
                             at(20),

@@ -8,7 +8,8 @@ use std::time::Duration;
 use basalt_protocol::{ChallengeType, Identifier, OrderStatus};
 use basalt_storage::{
     AccountRecord, AuthorizationPlan, AuthorizationRecord, NewAccount, NewAuthorization,
-    NewCertificate, NewChallenge, NewOrder, OrderRecord, StorageConfig, Store, ValidationResult,
+    NewCertificate, NewChallenge, NewOrder, OrderRecord, StorageConfig, Store, ValidationJob,
+    ValidationResult,
 };
 use sea_orm::{ConnectionTrait, Database};
 use time::OffsetDateTime;
@@ -322,7 +323,7 @@ pub(crate) async fn validate(store: &Store, authorization_id: i64, result: Valid
     assert_eq!(job.challenge_id, challenge.id);
     store
         .record_validation(
-            challenge.id,
+            &job,
             &result,
             Some(r#"{"addr":"192.0.2.1"}"#),
             at(70),
@@ -364,4 +365,28 @@ pub(crate) async fn ready_order(store: &Store, account_id: i64) -> OrderRecord {
     let order = store.order(order.id).await.unwrap().unwrap();
     assert_eq!(order.status, OrderStatus::Ready);
     order
+}
+
+/// The validation job of challenge `challenge_id`, built from what is stored (as a worker
+/// would hold it), for tests that record results without claiming the job first.
+pub(crate) async fn job_for(store: &Store, challenge_id: i64) -> ValidationJob {
+    let (challenge, authorization) = store.challenge(challenge_id).await.unwrap().unwrap();
+    let account = store
+        .account(authorization.account_id)
+        .await
+        .unwrap()
+        .unwrap();
+    ValidationJob {
+        challenge_id,
+        authorization_id: authorization.id,
+        challenge_type: challenge.challenge_type,
+        token: challenge.token,
+        identifier: authorization.identifier,
+        wildcard: authorization.wildcard,
+        account_id: account.id,
+        account_key_thumbprint: account.key_thumbprint,
+        directory: account.directory,
+        account_uri: challenge.account_uri,
+        challenge_created_at: challenge.created_at,
+    }
 }

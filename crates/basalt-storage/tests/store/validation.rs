@@ -7,10 +7,10 @@ use basalt_protocol::{
     AuthorizationStatus, ChallengeStatus, ChallengeType, Identifier, OrderStatus, Problem,
     ProblemType,
 };
-use basalt_storage::{Error, ValidationResult};
+use basalt_storage::{Error, ValidationJob, ValidationResult};
 
 use crate::support::{
-    ACCOUNT_URI, DAY, account, at, new_authorization, on_every_backend,
+    ACCOUNT_URI, DAY, account, at, job_for, new_authorization, on_every_backend,
     order_with_new_authorizations, validate,
 };
 
@@ -96,15 +96,21 @@ async fn a_second_result_changes_nothing() {
             .unwrap()
             .challenges[0]
             .id;
-        s.record_validation(
-            challenge_id,
-            &ValidationResult::Invalid(Problem::new(ProblemType::Connection, "late")),
-            None,
-            at(80),
-            at(30 * DAY),
-        )
-        .await
-        .unwrap();
+        let job = job_for(s, challenge_id).await;
+        let late = s
+            .record_validation(
+                &job,
+                &ValidationResult::Invalid(Problem::new(ProblemType::Connection, "late")),
+                None,
+                at(80),
+                at(30 * DAY),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            late, None,
+            "the first result stands and is not reported as written"
+        );
         let (challenge, authorization) = s.challenge(challenge_id).await.unwrap().unwrap();
         assert_eq!(challenge.status, ChallengeStatus::Valid);
         assert_eq!(challenge.error, None);
@@ -115,8 +121,17 @@ async fn a_second_result_changes_nothing() {
             OrderStatus::Ready
         );
         assert_eq!(
-            s.record_validation(9999, &ValidationResult::Valid, None, at(80), at(DAY))
-                .await,
+            s.record_validation(
+                &ValidationJob {
+                    challenge_id: 9999,
+                    ..job
+                },
+                &ValidationResult::Valid,
+                None,
+                at(80),
+                at(DAY)
+            )
+            .await,
             Err(Error::NotFound)
         );
         assert_eq!(s.challenge(9999).await.unwrap(), None);
@@ -332,15 +347,14 @@ async fn sweeping_claims_orphaned_and_unclaimed_validations() {
             challenges[..3].to_vec()
         );
         // Recorded results leave the pool.
-        s.record_validation(
-            challenges[0],
-            &ValidationResult::Valid,
-            None,
-            at(40),
-            at(DAY),
-        )
-        .await
-        .unwrap();
+        let written = s
+            .record_validation(&jobs[0], &ValidationResult::Valid, None, at(40), at(DAY))
+            .await
+            .unwrap()
+            .expect("recorded");
+        // What it returns is what a later read finds.
+        let (stored, _) = s.challenge(challenges[0]).await.unwrap().unwrap();
+        assert_eq!(written, stored);
         let jobs = s
             .claim_validation_jobs("third", at(100), lease, 10)
             .await

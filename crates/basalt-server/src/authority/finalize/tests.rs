@@ -11,7 +11,7 @@ use basalt_protocol::{ChallengeType, Identifier, Jwk, OrderStatus, ProblemType};
 use basalt_signer::{InitOptions, Issuer, PkiPaths, check_csr, init_pki};
 use basalt_storage::{
     AccountRecord, AuthorizationPlan, NewAccount, NewAuthorization, NewChallenge, NewOrder,
-    OrderRecord, StorageConfig, Store, ValidationResult,
+    OrderRecord, StorageConfig, Store, ValidationJob, ValidationResult,
 };
 use basalt_validation::{ValidationConfig, Validator};
 
@@ -132,17 +132,30 @@ impl Fixture {
                 .await
                 .unwrap()
                 .unwrap();
-            let challenge = authz.challenges[0].id;
+            let challenge = &authz.challenges[0];
             let lease = Duration::from_secs(30);
             assert!(
                 self.store
-                    .start_validation(challenge, "acct", "test", self.now, lease)
+                    .start_validation(challenge.id, "acct", "test", self.now, lease)
                     .await
                     .unwrap()
             );
+            let job = ValidationJob {
+                challenge_id: challenge.id,
+                authorization_id: authz.id,
+                challenge_type: challenge.challenge_type,
+                token: challenge.token.clone(),
+                identifier: authz.identifier.clone(),
+                wildcard: false,
+                account_id: account.id,
+                account_key_thumbprint: account.key_thumbprint.clone(),
+                directory: "default".into(),
+                account_uri: Some("acct".into()),
+                challenge_created_at: challenge.created_at,
+            };
             self.store
                 .record_validation(
-                    challenge,
+                    &job,
                     &ValidationResult::Valid,
                     None,
                     self.now,

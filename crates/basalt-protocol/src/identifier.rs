@@ -48,12 +48,25 @@ impl IdentifierType {
     }
 }
 
-/// An identifier as it appears on the wire (RFC 8555 §7.1.3, §7.1.4).
+/// An identifier as it appears on the wire (RFC 8555 §7.1.3, §7.1.4), checked and
+/// normalised. Its fields are private so that [`Identifier::parse`] (or [`Identifier::dns`]
+/// and [`Identifier::ip`], which apply the same rules) is the only way to make one:
+/// deserialising goes through `parse` too, so every `Identifier` in the program, stored ones
+/// included, obeys the same rules.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RawIdentifier")]
 pub struct Identifier {
     #[serde(rename = "type")]
-    pub identifier_type: IdentifierType,
-    pub value: String,
+    identifier_type: IdentifierType,
+    value: String,
+}
+
+impl TryFrom<RawIdentifier> for Identifier {
+    type Error = String;
+
+    fn try_from(raw: RawIdentifier) -> Result<Self, String> {
+        Self::parse(&raw).map_err(|refused| refused.detail)
+    }
 }
 
 /// An identifier as a client sent it, before any check: the type is kept as a string so an
@@ -66,13 +79,16 @@ pub struct RawIdentifier {
 }
 
 impl Identifier {
-    pub fn dns(value: impl Into<String>) -> Self {
-        Self {
-            identifier_type: IdentifierType::Dns,
-            value: value.into(),
-        }
+    /// A DNS identifier, checked and normalised exactly as [`Identifier::parse`] does.
+    pub fn dns(name: &str) -> Result<Self, Subproblem> {
+        Self::parse(&RawIdentifier {
+            identifier_type: IdentifierType::Dns.as_str().to_owned(),
+            value: name.to_owned(),
+        })
     }
 
+    /// An IP identifier (RFC 8738): any address is well formed; the text form is the
+    /// canonical one (RFC 5952 for IPv6).
     pub fn ip(addr: IpAddr) -> Self {
         Self {
             identifier_type: IdentifierType::Ip,
@@ -86,17 +102,19 @@ impl Identifier {
         let reject = |problem_type, detail: String| Subproblem {
             problem_type,
             detail,
-            identifier: Self {
+            identifier: RawIdentifier {
                 // The subproblem names the identifier as sent; an unknown type is reported as dns
                 // because the wire type must be one RFC 8555 knows.
                 identifier_type: IdentifierType::parse(&raw.identifier_type)
-                    .unwrap_or(IdentifierType::Dns),
+                    .unwrap_or(IdentifierType::Dns)
+                    .as_str()
+                    .to_owned(),
                 value: raw.value.clone(),
             },
         };
         match IdentifierType::parse(&raw.identifier_type) {
             Some(IdentifierType::Dns) => normalise_dns_name(&raw.value)
-                .map(Self::dns)
+                .map(Self::dns_unchecked)
                 .map_err(|why| reject(ProblemType::RejectedIdentifier, why)),
             Some(IdentifierType::Ip) => parse_ip(&raw.value)
                 .map(Self::ip)
@@ -129,6 +147,25 @@ impl Identifier {
     }
 
     /// True for a `dns` identifier whose first label is `*` (RFC 8555 §7.1.3).
+    /// Whether this is a DNS name or an IP address.
+    pub fn identifier_type(&self) -> IdentifierType {
+        self.identifier_type
+    }
+
+    /// The normalised value: a lower-case DNS name without a trailing dot (`*.` first for a
+    /// wildcard), or an IP address in canonical text form.
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+
+    /// A DNS identifier from a name already normalised by `parse` (or a suffix of one).
+    fn dns_unchecked(name: impl Into<String>) -> Self {
+        Self {
+            identifier_type: IdentifierType::Dns,
+            value: name.into(),
+        }
+    }
+
     pub fn is_wildcard(&self) -> bool {
         self.identifier_type == IdentifierType::Dns && self.value.starts_with("*.")
     }
@@ -137,7 +174,7 @@ impl Identifier {
     /// "the identifier ... without the wildcard prefix"), the identifier itself otherwise.
     pub fn authorization_identifier(&self) -> Self {
         match self.value.strip_prefix("*.") {
-            Some(base) if self.identifier_type == IdentifierType::Dns => Self::dns(base),
+            Some(base) if self.identifier_type == IdentifierType::Dns => Self::dns_unchecked(base),
             _ => self.clone(),
         }
     }
@@ -535,6 +572,9 @@ mod tests {
     fn wildcard_authorizations_are_for_the_base_name() {
         let id = dns("*.a.test").unwrap();
         assert!(id.is_wildcard());
-        assert_eq!(id.authorization_identifier(), Identifier::dns("a.test"));
+        assert_eq!(
+            id.authorization_identifier(),
+            Identifier::dns("a.test").unwrap()
+        );
     }
 }

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::identifier::Identifier;
+use crate::identifier::RawIdentifier;
 
 /// The ACME error types, in the order of the table in RFC 8555 §6.7 (then RFC 8555 §6.7's
 /// later registrations), each rendered as `urn:ietf:params:acme:error:<name>`.
@@ -175,7 +175,8 @@ pub struct Subproblem {
     #[serde(rename = "type")]
     pub problem_type: ProblemType,
     pub detail: String,
-    pub identifier: Identifier,
+    /// The identifier as the client sent it (it may be the reason it was refused).
+    pub identifier: RawIdentifier,
 }
 
 impl Problem {

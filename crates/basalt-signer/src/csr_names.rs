@@ -37,12 +37,12 @@ impl Name {
     }
 
     fn from_identifier(identifier: &Identifier) -> Result<Self, CsrError> {
-        match identifier.identifier_type {
-            IdentifierType::Dns => Ok(Self::dns(&identifier.value)),
-            IdentifierType::Ip => identifier.value.parse().map(Self::Ip).map_err(|_| {
+        match identifier.identifier_type() {
+            IdentifierType::Dns => Ok(Self::dns(identifier.value())),
+            IdentifierType::Ip => identifier.value().parse().map(Self::Ip).map_err(|_| {
                 CsrError::UnsupportedName(format!(
                     "the IP identifier {:?}, which is not an IP address",
-                    identifier.value
+                    identifier.value()
                 ))
             }),
         }

@@ -136,7 +136,7 @@ impl Issuer {
         let names = leaf
             .names
             .iter()
-            .map(|n| n.value.as_str())
+            .map(|n| n.value())
             .collect::<Vec<_>>()
             .join(",");
         tracing::info!(
@@ -229,15 +229,14 @@ fn leaf_params(leaf: &Leaf<'_>, serial: &Serial) -> Result<CertificateParams, Er
 
 fn san(identifier: &Identifier) -> Result<SanType, Error> {
     let bad = |why: String| Error::Signing(format!("identifier {identifier}: {why}"));
-    match identifier.identifier_type {
+    match identifier.identifier_type() {
         IdentifierType::Dns => identifier
-            .value
-            .as_str()
+            .value()
             .try_into()
             .map(SanType::DnsName)
             .map_err(|e| bad(format!("{e}"))),
         IdentifierType::Ip => identifier
-            .value
+            .value()
             .parse()
             .map(SanType::IpAddress)
             .map_err(|e| bad(format!("{e}"))),

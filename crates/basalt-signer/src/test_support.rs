@@ -61,7 +61,7 @@ pub(crate) fn fixture(name: &str) -> Vec<u8> {
 }
 
 pub(crate) fn dns(name: &str) -> Identifier {
-    Identifier::dns(name)
+    Identifier::dns(name).unwrap()
 }
 
 pub(crate) fn ip(addr: &str) -> Identifier {

@@ -87,9 +87,9 @@ impl Store {
                 Condition::all()
                     .add(
                         authorizations::Column::IdentifierType
-                            .eq(identifier.identifier_type.as_str()),
+                            .eq(identifier.identifier_type().as_str()),
                     )
-                    .add(authorizations::Column::IdentifierValue.eq(identifier.value.as_str())),
+                    .add(authorizations::Column::IdentifierValue.eq(identifier.value())),
             );
         }
         let held: HashSet<(String, String)> = authorizations::Entity::find()
@@ -107,8 +107,8 @@ impl Store {
             .collect();
         Ok(needed.iter().all(|identifier| {
             held.contains(&(
-                identifier.identifier_type.as_str().to_owned(),
-                identifier.value.clone(),
+                identifier.identifier_type().as_str().to_owned(),
+                identifier.value().to_owned(),
             ))
         }))
     }

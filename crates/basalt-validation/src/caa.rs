@@ -39,13 +39,13 @@ pub(crate) async fn check(
     policy: &CaaPolicy,
 ) -> Result<(), Problem> {
     // RFC 8738 §7: CAA does not apply to IP identifiers.
-    if identifier.identifier_type == IdentifierType::Ip {
+    if identifier.identifier_type() == IdentifierType::Ip {
         return Ok(());
     }
     // Either form of a wildcard may be given: the records are those of the base name.
-    let (base, wildcard) = match identifier.value.strip_prefix("*.") {
+    let (base, wildcard) = match identifier.value().strip_prefix("*.") {
         Some(base) => (base, true),
-        None => (identifier.value.as_str(), wildcard),
+        None => (identifier.value(), wildcard),
     };
     let fqdn = base.trim_end_matches('.').to_ascii_lowercase();
     let shown = if wildcard {

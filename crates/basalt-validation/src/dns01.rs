@@ -17,21 +17,21 @@ pub(crate) async fn validate(
     identifier: &Identifier,
     key_authorization: &KeyAuthorization,
 ) -> ValidationOutcome {
-    if identifier.identifier_type == IdentifierType::Ip {
+    if identifier.identifier_type() == IdentifierType::Ip {
         // RFC 8738 §7: "the dns-01 challenge MUST NOT be used to validate IP identifiers".
         return ValidationOutcome::invalid(
             Vec::new(),
             Problem::malformed(format!(
                 "dns-01 cannot validate the IP identifier {} (RFC 8738 §7); use http-01",
-                identifier.value
+                identifier.value()
             )),
         );
     }
     // RFC 8555 §8.4: for a wildcard, the record sits under the base name ("*." removed).
     let base = identifier
-        .value
+        .value()
         .strip_prefix("*.")
-        .unwrap_or(&identifier.value);
+        .unwrap_or(identifier.value());
     // RFC 8555 §8.4: "_acme-challenge" prepended to the domain name being validated.
     let name = format!("_acme-challenge.{base}");
     let mut record = ValidationRecord {

@@ -137,18 +137,18 @@ impl Http01 {
             // §8.4 name the base domain as the place to prove control).
             return Err(Problem::malformed(format!(
                 "http-01 cannot validate the wildcard name {}; use dns-01",
-                identifier.value
+                identifier.value()
             )));
         }
-        let host = match identifier.identifier_type {
-            IdentifierType::Dns => identifier.value.clone(),
-            IdentifierType::Ip => match identifier.value.parse::<IpAddr>() {
+        let host = match identifier.identifier_type() {
+            IdentifierType::Dns => identifier.value().to_owned(),
+            IdentifierType::Ip => match identifier.value().parse::<IpAddr>() {
                 Ok(IpAddr::V6(ip)) => format!("[{ip}]"),
                 Ok(IpAddr::V4(ip)) => ip.to_string(),
                 Err(_) => {
                     return Err(Problem::malformed(format!(
                         "the IP identifier {:?} is not an IP address",
-                        identifier.value
+                        identifier.value()
                     )));
                 }
             },
@@ -163,14 +163,14 @@ impl Http01 {
         // WHATWG URL parsing reads names such as `0x7f000001`, `0177.0.0.1` or `2130706433`
         // as IPv4 addresses: the request would skip DNS and go to an address the identifier
         // never named. A DNS identifier is validated through DNS or not at all.
-        if identifier.identifier_type == IdentifierType::Dns
+        if identifier.identifier_type() == IdentifierType::Dns
             && let Some(ip) = literal_address(&url)
         {
             return Err(Problem::new(
                 ProblemType::RejectedIdentifier,
                 format!(
                     "the DNS name {} reads as the IP address {ip} in a URL; it cannot be validated with http-01",
-                    identifier.value
+                    identifier.value()
                 ),
             ));
         }
@@ -292,7 +292,7 @@ fn wrong_body_problem(
         format!(
             "the key authorization file at {final_url} did not match this challenge: expected \"{expected}\" ({} bytes received; the body of a host other than {} is not quoted)",
             received.len(),
-            identifier.value
+            identifier.value()
         )
     };
     Problem::new(ProblemType::IncorrectResponse, detail)
@@ -305,10 +305,10 @@ fn is_identifier_host(identifier: &Identifier, url: &Url) -> bool {
         return false;
     };
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    match identifier.identifier_type {
-        IdentifierType::Dns => bare.eq_ignore_ascii_case(identifier.value.trim_end_matches('.')),
+    match identifier.identifier_type() {
+        IdentifierType::Dns => bare.eq_ignore_ascii_case(identifier.value().trim_end_matches('.')),
         IdentifierType::Ip => {
-            matches!((bare.parse::<IpAddr>(), identifier.value.parse::<IpAddr>()), (Ok(a), Ok(b)) if a == b)
+            matches!((bare.parse::<IpAddr>(), identifier.value().parse::<IpAddr>()), (Ok(a), Ok(b)) if a == b)
         }
     }
 }

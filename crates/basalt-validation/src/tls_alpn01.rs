@@ -87,22 +87,22 @@ impl TlsAlpn01 {
                 Vec::new(),
                 Problem::malformed(format!(
                     "tls-alpn-01 cannot validate the wildcard name {}; use dns-01",
-                    identifier.value
+                    identifier.value()
                 )),
             );
         }
         let mut record = ValidationRecord {
-            hostname: identifier.value.clone(),
+            hostname: identifier.value().to_owned(),
             port: Some(self.port),
             ..ValidationRecord::default()
         };
         // RFC 8737 §3: SNI is the domain name; RFC 8738 §6: for an IP address, its reverse-DNS
         // name, and the connection goes to the address itself.
-        let (sni, addresses) = match identifier.identifier_type {
-            IdentifierType::Dns => match self.resolver.lookup_addresses(&identifier.value).await {
+        let (sni, addresses) = match identifier.identifier_type() {
+            IdentifierType::Dns => match self.resolver.lookup_addresses(identifier.value()).await {
                 Ok(found) => {
                     record.resolver_answers = found.answers;
-                    (identifier.value.clone(), found.addresses)
+                    (identifier.value().to_owned(), found.addresses)
                 }
                 Err(failure) => {
                     return ValidationOutcome::invalid(
@@ -114,14 +114,14 @@ impl TlsAlpn01 {
                     );
                 }
             },
-            IdentifierType::Ip => match identifier.value.parse::<IpAddr>() {
+            IdentifierType::Ip => match identifier.value().parse::<IpAddr>() {
                 Ok(ip) => (reverse_dns_name(ip), vec![ip]),
                 Err(_) => {
                     return ValidationOutcome::invalid(
                         vec![record],
                         Problem::malformed(format!(
                             "the IP identifier {:?} is not an IP address",
-                            identifier.value
+                            identifier.value()
                         )),
                     );
                 }
@@ -137,7 +137,7 @@ impl TlsAlpn01 {
             );
         };
 
-        let (tcp, remote) = match self.connect(&identifier.value, &addresses, policy).await {
+        let (tcp, remote) = match self.connect(identifier.value(), &addresses, policy).await {
             Ok(connected) => connected,
             Err(problem) => return ValidationOutcome::invalid(vec![record], problem),
         };
@@ -309,9 +309,9 @@ fn check_certificate(
     let (_, cert) = X509Certificate::from_der(der.as_ref())
         .map_err(|error| format!("the certificate could not be parsed ({error})"))?;
 
-    let wanted = match identifier.identifier_type {
-        IdentifierType::Dns => format!("the dNSName {:?}", identifier.value),
-        IdentifierType::Ip => format!("the iPAddress {}", identifier.value),
+    let wanted = match identifier.identifier_type() {
+        IdentifierType::Dns => format!("the dNSName {:?}", identifier.value()),
+        IdentifierType::Ip => format!("the iPAddress {}", identifier.value()),
     };
     let san = match cert.subject_alternative_name() {
         Ok(Some(san)) => san.value,
@@ -334,12 +334,12 @@ fn check_certificate(
             names.join(", ")
         ));
     };
-    match (identifier.identifier_type, name) {
+    match (identifier.identifier_type(), name) {
         (IdentifierType::Dns, GeneralName::DNSName(dns))
-            if dns.eq_ignore_ascii_case(&identifier.value) => {}
+            if dns.eq_ignore_ascii_case(identifier.value()) => {}
         (IdentifierType::Ip, GeneralName::IPAddress(bytes))
             if identifier
-                .value
+                .value()
                 .parse::<IpAddr>()
                 .is_ok_and(|ip| ip_bytes(ip) == *bytes) => {}
         (IdentifierType::Dns, GeneralName::DNSName(_))

@@ -96,7 +96,7 @@ impl Validator {
                         format!(
                             "{} validation of {} timed out: no result within {}",
                             request.challenge_type,
-                            request.identifier.value,
+                            request.identifier.value(),
                             humantime::format_duration(limit)
                         ),
                     ),
@@ -169,7 +169,7 @@ impl Validator {
                 ProblemType::Dns,
                 format!(
                     "CAA lookup for {} timed out: no answer within the {} time limit",
-                    identifier.value,
+                    identifier.value(),
                     humantime::format_duration(self.inner.config.attempt_timeout)
                 ),
             )),

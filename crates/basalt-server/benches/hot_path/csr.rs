@@ -56,7 +56,7 @@ impl Pki {
             .expect("sign the CSR")
             .der()
             .to_vec();
-        let identifiers = vec![Identifier::dns(NAME)];
+        let identifiers = vec![Identifier::dns(NAME).unwrap()];
         let checked = check_csr(&csr_der, &identifiers).expect("the benchmark CSR is accepted");
         Self {
             issuer,

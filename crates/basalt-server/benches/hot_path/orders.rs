@@ -226,7 +226,7 @@ impl OrderFlow {
     /// newOrder for one DNS name: one new authorization with the three challenges basalt
     /// offers for it (`challenge_types`), tokens of the real length (43 characters).
     fn new_order(&self, n: u64, now: OffsetDateTime) -> NewOrder {
-        let identifier = Identifier::dns("a.test");
+        let identifier = Identifier::dns("a.test").unwrap();
         let week = now + Duration::from_secs(7 * 24 * 3600);
         let challenges = [
             ChallengeType::Http01,

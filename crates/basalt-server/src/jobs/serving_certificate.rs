@@ -73,13 +73,21 @@ impl ServingCertificates {
         if !listen_host.is_unspecified() {
             push(Identifier::ip(listen_host));
         }
-        push(Identifier::dns("localhost"));
+        // A literal that parse accepts (reserved, but this certificate is basalt's own).
+        if let Ok(localhost) = Identifier::dns("localhost") {
+            push(localhost);
+        }
         push(Identifier::ip(IpAddr::from([127, 0, 0, 1])));
         push(Identifier::ip(IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])));
         for name in extra {
             match name.parse::<IpAddr>() {
                 Ok(ip) => push(Identifier::ip(ip)),
-                Err(_) => push(Identifier::dns(name.to_ascii_lowercase())),
+                Err(_) => match Identifier::dns(name) {
+                    Ok(id) => push(id),
+                    Err(refused) => {
+                        tracing::warn!(name = %name, reason = %refused.detail, "serving name ignored");
+                    }
+                },
             }
         }
         names
@@ -88,7 +96,10 @@ impl ServingCertificates {
     /// A usable certificate: stored, covering our names, not due for renewal.
     fn is_fresh(&self, record: &ServingCertificateRecord) -> bool {
         let renew_at = record.not_after - self.lifetime / 3;
-        let covers = self.names.iter().all(|n| record.names.contains(&n.value));
+        let covers = self
+            .names
+            .iter()
+            .all(|n| record.names.iter().any(|stored| stored == n.value()));
         covers && renew_at > self.clock.now()
     }
 
@@ -114,7 +125,7 @@ impl ServingCertificates {
                 .insert_serving_certificate(&NewServingCertificate {
                     chain_pem: issued.chain_pem,
                     key_pem: issued.key_pem,
-                    names: self.names.iter().map(|n| n.value.clone()).collect(),
+                    names: self.names.iter().map(|n| n.value().to_owned()).collect(),
                     not_after: issued.not_after,
                     now,
                 })

@@ -434,7 +434,7 @@ async fn run_job(
         authz.id = job.authorization_id,
         challenge.id = job.challenge_id,
         challenge.type = job.challenge_type.as_str(),
-        identifier = %job.identifier.value,
+        identifier = %job.identifier.value(),
         result = if outcome.problem.is_none() { "valid" } else { "invalid" },
         problem.type = outcome.problem.as_ref().map(|p| p.problem_type.name()),
         problem.detail = outcome.problem.as_ref().map(|p| p.detail.as_str()),

@@ -58,8 +58,8 @@ fn reserved_rejection(raw: &RawIdentifier, id: &Identifier) -> Subproblem {
             "{:?} is {class}; this CA does not certify reserved identifiers",
             raw.value
         ),
-        identifier: Identifier {
-            identifier_type: id.identifier_type,
+        identifier: RawIdentifier {
+            identifier_type: id.identifier_type().as_str().to_owned(),
             value: raw.value.clone(),
         },
     }
@@ -93,7 +93,7 @@ fn rejection(subproblems: Vec<Subproblem>) -> Problem {
 /// The challenges offered for an authorization (RFC 8555 §7.1.4): wildcards only dns-01
 /// (§7.1.3), IP addresses http-01 and tls-alpn-01 but never dns-01 (RFC 8738 §7).
 pub(crate) fn challenge_types(identifier: &Identifier, wildcard: bool) -> Vec<ChallengeType> {
-    match (identifier.identifier_type, wildcard) {
+    match (identifier.identifier_type(), wildcard) {
         (IdentifierType::Dns, true) => vec![ChallengeType::Dns01],
         (IdentifierType::Dns, false) => vec![
             ChallengeType::Http01,
@@ -138,7 +138,7 @@ mod tests {
     fn duplicates_merge_after_normalisation() {
         let ids =
             check_order_identifiers(&[raw("dns", "A.test"), raw("dns", "a.test.")], false).unwrap();
-        assert_eq!(ids, vec![Identifier::dns("a.test")]);
+        assert_eq!(ids, vec![Identifier::dns("a.test").unwrap()]);
     }
 
     #[test]
@@ -178,7 +178,7 @@ mod tests {
     #[test]
     fn wildcards_get_dns01_only() {
         assert_eq!(
-            challenge_types(&Identifier::dns("a.test"), true),
+            challenge_types(&Identifier::dns("a.test").unwrap(), true),
             vec![ChallengeType::Dns01]
         );
         assert!(

@@ -28,7 +28,7 @@ fn issue_for(
     identifiers: &[Identifier],
     cn: Option<&str>,
 ) -> IssuedCertificate {
-    let sans: Vec<&str> = identifiers.iter().map(|i| i.value.as_str()).collect();
+    let sans: Vec<&str> = identifiers.iter().map(|i| i.value()).collect();
     let checked = check_csr(&csr(key, &sans, cn), identifiers).unwrap();
     let (not_before, not_after) = window();
     issuer
@@ -366,7 +366,7 @@ fn dump_certificates_for_linting() {
         ("leaf-rsa.pem", &rsa_key(), None),
     ] {
         let identifiers = [dns("a.test"), dns("www.a.test"), ip("192.0.2.1")];
-        let sans: Vec<&str> = identifiers.iter().map(|i| i.value.as_str()).collect();
+        let sans: Vec<&str> = identifiers.iter().map(|i| i.value()).collect();
         let checked = check_csr(&csr(key, &sans, cn), &identifiers).unwrap();
         let issued = issuer
             .issue(&IssueRequest {

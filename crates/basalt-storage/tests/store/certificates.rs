@@ -38,7 +38,7 @@ async fn finalize_issues_once() {
         assert_eq!(cert.account_id, a.id);
         assert_eq!(cert.directory, "acme");
         assert_eq!(cert.der, certificate("0a1b").der);
-        assert_eq!(cert.names, vec![Identifier::dns("a.test")]);
+        assert_eq!(cert.names, vec![Identifier::dns("a.test").unwrap()]);
         assert_eq!(cert.not_after, at(90 * DAY));
         assert_eq!(cert.created_at, at(100));
         assert_eq!(cert.revoked_at, None);
@@ -205,7 +205,11 @@ async fn revocation_authority_needs_valid_authorizations_for_every_name() {
         let b = account(s, "thumb-b").await;
         let order = order_with_new_authorizations(s, a.id, &["a.test", "b.test"]).await;
         validate(s, order.authorization_ids[0], ValidationResult::Valid).await;
-        let names = |ns: &[&str]| ns.iter().map(|n| Identifier::dns(*n)).collect::<Vec<_>>();
+        let names = |ns: &[&str]| {
+            ns.iter()
+                .map(|n| Identifier::dns(n).unwrap())
+                .collect::<Vec<_>>()
+        };
 
         assert!(
             s.account_holds_valid_authorizations(a.id, &names(&["a.test"]), at(100))

@@ -24,7 +24,10 @@ async fn orders_create_new_and_reuse_authorizations() {
         assert_eq!(order.account_id, a.id);
         assert_eq!(
             order.identifiers,
-            vec![Identifier::dns("a.test"), Identifier::dns("*.b.test")]
+            vec![
+                Identifier::dns("a.test").unwrap(),
+                Identifier::dns("*.b.test").unwrap()
+            ]
         );
         assert_eq!(order.not_after, Some(at(90 * DAY)));
         assert_eq!(order.not_before, None);
@@ -38,7 +41,7 @@ async fn orders_create_new_and_reuse_authorizations() {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(wildcard.identifier, Identifier::dns("b.test"));
+        assert_eq!(wildcard.identifier, Identifier::dns("b.test").unwrap());
         assert!(wildcard.wildcard);
         assert_eq!(wildcard.status, AuthorizationStatus::Pending);
         assert_eq!(wildcard.challenges.len(), 2);
@@ -53,17 +56,29 @@ async fn orders_create_new_and_reuse_authorizations() {
 
         // Reuse: the pending authorization for a.test is found and linked.
         let reusable = s
-            .reusable_authorization(a.id, &Identifier::dns("a.test"), false, at(10), at(8 * DAY))
+            .reusable_authorization(
+                a.id,
+                &Identifier::dns("a.test").unwrap(),
+                false,
+                at(10),
+                at(8 * DAY),
+            )
             .await
             .unwrap()
             .unwrap();
         assert_eq!(reusable.id, order.authorization_ids[0]);
         // The wildcard flag must match.
         assert!(
-            s.reusable_authorization(a.id, &Identifier::dns("b.test"), false, at(10), at(8 * DAY))
-                .await
-                .unwrap()
-                .is_none()
+            s.reusable_authorization(
+                a.id,
+                &Identifier::dns("b.test").unwrap(),
+                false,
+                at(10),
+                at(8 * DAY)
+            )
+            .await
+            .unwrap()
+            .is_none()
         );
         let second = s
             .create_order(&new_order(
@@ -81,7 +96,7 @@ async fn orders_create_new_and_reuse_authorizations() {
         let valid = s
             .reusable_authorization(
                 a.id,
-                &Identifier::dns("a.test"),
+                &Identifier::dns("a.test").unwrap(),
                 false,
                 at(100),
                 at(8 * DAY),
@@ -94,7 +109,7 @@ async fn orders_create_new_and_reuse_authorizations() {
         assert!(
             s.reusable_authorization(
                 a.id,
-                &Identifier::dns("a.test"),
+                &Identifier::dns("a.test").unwrap(),
                 false,
                 at(100),
                 at(31 * DAY)
@@ -125,7 +140,7 @@ async fn orders_create_new_and_reuse_authorizations() {
             .unwrap();
         let newer_pending = fourth.authorization_ids[0];
         assert!(newer_pending > valid.id);
-        let name = Identifier::dns("a.test");
+        let name = Identifier::dns("a.test").unwrap();
         let reuse =
             |valid_until| s.reusable_authorization(a.id, &name, false, at(100), valid_until);
         assert_eq!(reuse(at(8 * DAY)).await.unwrap().unwrap().id, valid.id);

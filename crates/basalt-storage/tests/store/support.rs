@@ -255,7 +255,7 @@ pub(crate) async fn account(store: &Store, thumbprint: &str) -> AccountRecord {
 
 pub(crate) fn create_plan(name: &str, wildcard: bool) -> AuthorizationPlan {
     AuthorizationPlan::Create(NewAuthorization {
-        identifier: Identifier::dns(name),
+        identifier: Identifier::dns(name).unwrap(),
         wildcard,
         expires_at: at(7 * DAY),
         challenges: vec![
@@ -279,7 +279,7 @@ pub(crate) fn new_order(
     NewOrder {
         account_id,
         directory: "acme".into(),
-        identifiers: names.iter().map(|n| Identifier::dns(*n)).collect(),
+        identifiers: names.iter().map(|n| Identifier::dns(n).unwrap()).collect(),
         not_before: None,
         not_after: Some(at(90 * DAY)),
         expires_at: at(7 * DAY),
@@ -352,7 +352,7 @@ pub(crate) fn certificate(serial: &str) -> NewCertificate {
         serial: serial.into(),
         der: vec![0x30, 0x82, 0x01, 0x02],
         chain_pem: "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n".into(),
-        names: vec![Identifier::dns("a.test")],
+        names: vec![Identifier::dns("a.test").unwrap()],
         not_before: at(0),
         not_after: at(90 * DAY),
     }

@@ -212,7 +212,7 @@ async fn claims_are_exclusive_until_the_lease_expires() {
         assert_eq!(job.authorization_id, authorization.id);
         assert_eq!(job.challenge_type, ChallengeType::Http01);
         assert_eq!(job.token, challenge.token);
-        assert_eq!(job.identifier, Identifier::dns("a.test"));
+        assert_eq!(job.identifier, Identifier::dns("a.test").unwrap());
         assert!(!job.wildcard);
         assert_eq!(job.account_id, a.id);
         assert_eq!(job.account_key_thumbprint, "thumb-a");

@@ -54,7 +54,7 @@ async fn check_with(
     method: ChallengeType,
 ) -> Result<(), Problem> {
     validator
-        .check_caa(&Identifier::dns(name), wildcard, method, &policy())
+        .check_caa(&Identifier::dns(name).unwrap(), wildcard, method, &policy())
         .await
 }
 
@@ -408,7 +408,7 @@ async fn http01_setup() -> (TestDns, Validator) {
 }
 
 fn http01_request(name: &str, token: &str) -> basalt_validation::ValidationRequest {
-    let mut request = request(Identifier::dns(name), ChallengeType::Http01, token);
+    let mut request = request(Identifier::dns(name).unwrap(), ChallengeType::Http01, token);
     request.caa = Some(policy());
     request
 }

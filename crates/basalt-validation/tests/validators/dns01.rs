@@ -15,7 +15,11 @@ fn expected() -> String {
 
 async fn validate(validator: &Validator, name: &str) -> ValidationOutcome {
     validator
-        .validate(&request(Identifier::dns(name), ChallengeType::Dns01, TOKEN))
+        .validate(&request(
+            Identifier::dns(name).unwrap(),
+            ChallengeType::Dns01,
+            TOKEN,
+        ))
         .await
 }
 

@@ -50,7 +50,7 @@ impl Setup {
     async fn validate(&self, name: &str, token: &str) -> ValidationOutcome {
         self.validator()
             .validate(&request(
-                Identifier::dns(name),
+                Identifier::dns(name).unwrap(),
                 ChallengeType::Http01,
                 token,
             ))

@@ -79,7 +79,7 @@ async fn the_right_certificate_for_a_dns_name_validates_and_is_recorded() {
     setup
         .responder
         .serve_key_authorization("a.test", key_authorization(TOKEN).as_str());
-    let outcome = setup.validate(Identifier::dns("a.test")).await;
+    let outcome = setup.validate(Identifier::dns("a.test").unwrap()).await;
     assert_valid(&outcome);
 
     let [record] = outcome.records.as_slice() else {
@@ -111,7 +111,7 @@ async fn dns_names_in_the_certificate_compare_without_regard_to_case() {
     let setup = Setup::new().await;
     // Stored under a.test, with the subjectAltName written as given.
     setup.serve("A.Test", Variant::Correct);
-    assert_valid(&setup.validate(Identifier::dns("a.test")).await);
+    assert_valid(&setup.validate(Identifier::dns("a.test").unwrap()).await);
 }
 
 #[tokio::test]
@@ -168,11 +168,11 @@ async fn the_right_certificate_for_an_ipv6_identifier_validates() {
 
 /// Each broken variant, the problem type it must give and what the detail must say.
 fn expected_failures(identifier: &Identifier) -> Vec<(Variant, ProblemType, Vec<String>)> {
-    let is_ip = identifier.identifier_type == basalt_protocol::IdentifierType::Ip;
+    let is_ip = identifier.identifier_type() == basalt_protocol::IdentifierType::Ip;
     let wanted = if is_ip {
         "the iPAddress 127.0.0.1".to_owned()
     } else {
-        format!("the dNSName \"{}\"", identifier.value)
+        format!("the dNSName \"{}\"", identifier.value())
     };
     let incorrect = ProblemType::IncorrectResponse;
     vec![
@@ -256,7 +256,7 @@ async fn every_broken_variant_is_refused(name: &str, identifier: Identifier, sni
 
 #[tokio::test]
 async fn every_broken_certificate_for_a_dns_name_is_refused_with_its_reason() {
-    every_broken_variant_is_refused("a.test", Identifier::dns("a.test"), "a.test").await;
+    every_broken_variant_is_refused("a.test", Identifier::dns("a.test").unwrap(), "a.test").await;
 }
 
 #[tokio::test]
@@ -273,10 +273,10 @@ async fn the_certificate_is_fetched_afresh_for_each_validation() {
     for versions in [TlsVersions::Tls12Only, TlsVersions::Tls12And13] {
         let setup = Setup::with_versions(versions).await;
         setup.serve("a.test", Variant::Correct);
-        assert_valid(&setup.validate(Identifier::dns("a.test")).await);
+        assert_valid(&setup.validate(Identifier::dns("a.test").unwrap()).await);
         setup.serve("a.test", Variant::WrongDigest);
         assert_problem(
-            &setup.validate(Identifier::dns("a.test")).await,
+            &setup.validate(Identifier::dns("a.test").unwrap()).await,
             ProblemType::IncorrectResponse,
             &["acmeIdentifier extension does not hold the SHA-256 digest"],
         );
@@ -287,11 +287,11 @@ async fn the_certificate_is_fetched_afresh_for_each_validation() {
 async fn a_tls_1_2_only_responder_validates() {
     let setup = Setup::with_versions(TlsVersions::Tls12Only).await;
     setup.serve("a.test", Variant::Correct);
-    assert_valid(&setup.validate(Identifier::dns("a.test")).await);
+    assert_valid(&setup.validate(Identifier::dns("a.test").unwrap()).await);
     // The handshake signature is checked on TLS 1.2 too.
     setup.serve("a.test", Variant::MismatchedKey);
     assert_problem(
-        &setup.validate(Identifier::dns("a.test")).await,
+        &setup.validate(Identifier::dns("a.test").unwrap()).await,
         ProblemType::Tls,
         &["BadSignature"],
     );
@@ -309,7 +309,7 @@ async fn a_tls_1_2_only_responder_validates() {
 async fn a_tls_1_3_only_responder_validates() {
     let setup = Setup::with_versions(TlsVersions::Tls13Only).await;
     setup.serve("a.test", Variant::Correct);
-    assert_valid(&setup.validate(Identifier::dns("a.test")).await);
+    assert_valid(&setup.validate(Identifier::dns("a.test").unwrap()).await);
     let handshakes = setup.responder.handshakes().await;
     assert_eq!(handshakes.len(), 1, "{handshakes:?}");
     assert_eq!(handshakes[0].version, Some(ProtocolVersion::TLSv1_3));
@@ -319,7 +319,7 @@ async fn a_tls_1_3_only_responder_validates() {
 async fn a_name_the_server_has_no_certificate_for_fails_the_handshake() {
     let setup = Setup::new().await;
     setup.serve("a.test", Variant::Correct);
-    let outcome = setup.validate(Identifier::dns("other.test")).await;
+    let outcome = setup.validate(Identifier::dns("other.test").unwrap()).await;
     assert_problem(
         &outcome,
         ProblemType::Tls,
@@ -343,7 +343,7 @@ async fn a_refused_connection_is_a_connection_problem_naming_each_address() {
     let validator = Validator::new(config).unwrap();
     let outcome = validator
         .validate(&request(
-            Identifier::dns("a.test"),
+            Identifier::dns("a.test").unwrap(),
             ChallengeType::TlsAlpn01,
             TOKEN,
         ))
@@ -382,7 +382,7 @@ async fn a_server_that_never_answers_the_handshake_times_out() {
     let validator = Validator::new(config).unwrap();
     let outcome = validator
         .validate(&request(
-            Identifier::dns("a.test"),
+            Identifier::dns("a.test").unwrap(),
             ChallengeType::TlsAlpn01,
             TOKEN,
         ))
@@ -401,7 +401,7 @@ async fn a_server_that_never_answers_the_handshake_times_out() {
 async fn dns_failures_are_dns_problems() {
     let setup = Setup::new().await;
     setup.dns.records().set_nxdomain("gone.test", true);
-    let outcome = setup.validate(Identifier::dns("gone.test")).await;
+    let outcome = setup.validate(Identifier::dns("gone.test").unwrap()).await;
     assert_problem(
         &outcome,
         ProblemType::Dns,
@@ -415,7 +415,7 @@ async fn dns_failures_are_dns_problems() {
 async fn wildcards_are_refused_before_any_lookup() {
     let setup = Setup::new().await;
     setup.serve("a.test", Variant::Correct);
-    let outcome = setup.validate(Identifier::dns("*.a.test")).await;
+    let outcome = setup.validate(Identifier::dns("*.a.test").unwrap()).await;
     assert_problem(
         &outcome,
         ProblemType::Malformed,

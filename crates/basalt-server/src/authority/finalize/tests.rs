@@ -108,12 +108,12 @@ impl Fixture {
             .create_order(&NewOrder {
                 account_id: account.id,
                 directory: "default".into(),
-                identifiers: vec![Identifier::dns(NAME)],
+                identifiers: vec![Identifier::dns(NAME).unwrap()],
                 not_before: None,
                 not_after,
                 expires_at: self.now + Duration::from_secs(7 * 24 * 3600),
                 authorizations: vec![AuthorizationPlan::Create(NewAuthorization {
-                    identifier: Identifier::dns(NAME),
+                    identifier: Identifier::dns(NAME).unwrap(),
                     wildcard: false,
                     expires_at: self.now + Duration::from_secs(7 * 24 * 3600),
                     challenges: vec![NewChallenge {
@@ -262,7 +262,7 @@ async fn the_account_key_is_refused_after_the_csr_is_parsed() {
     let key = rcgen::KeyPair::generate().unwrap();
     let csr = csr(&[NAME], &key);
     let der = URL_SAFE_NO_PAD.decode(&csr).unwrap();
-    let key = check_csr(&der, &[Identifier::dns(NAME)])
+    let key = check_csr(&der, &[Identifier::dns(NAME).unwrap()])
         .unwrap()
         .public_key;
     let account = f.account(&key.thumbprint()).await;

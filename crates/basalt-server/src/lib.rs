@@ -33,11 +33,11 @@ use basalt_validation::Validator;
 use tokio::net::TcpListener;
 
 use crate::account_cache::AccountCache;
+use crate::clock::Clock;
+use crate::config::ServerConfig;
 use crate::jobs::expiry_cleanup;
 use crate::jobs::serving_certificate::{ServingCertificateError, ServingCertificates};
 use crate::jobs::validation::{ValidationWorker, WorkerSettings, validation_channel};
-use crate::clock::Clock;
-use crate::config::ServerConfig;
 use crate::nonces::Nonces;
 use crate::state::{App, AppState};
 use crate::tls::ServingCertResolver;

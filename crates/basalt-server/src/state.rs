@@ -7,9 +7,9 @@ use basalt_storage::Store;
 use time::OffsetDateTime;
 
 use crate::account_cache::AccountCache;
-use crate::jobs::validation::ValidationQueue;
 use crate::clock::Clock;
 use crate::config::{DirectoryConfig, ServerConfig};
+use crate::jobs::validation::ValidationQueue;
 use crate::nonces::Nonces;
 
 /// What handlers share. Cheap to clone (an `Arc`).

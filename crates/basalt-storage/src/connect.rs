@@ -140,8 +140,17 @@ impl Store {
                     .map_sqlx_mysql_pool_opts(|o| o.after_connect(mysql_session_setup));
             }
         }
+        if backend == Backend::Sqlite {
+            private_sqlite_files(&config.url)?;
+        }
         let db = Database::connect(options.clone()).await?;
         migrate(&db, backend).await?;
+        if backend == Backend::Sqlite {
+            // Copy what the migrations wrote into the database file and empty the WAL, so
+            // page images a migration purged (key material) do not linger in the WAL.
+            db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+                .await?;
+        }
         let read = match backend {
             // After migrating: the writer has created the file and switched it to WAL.
             Backend::Sqlite => {
@@ -159,6 +168,72 @@ impl Store {
     pub async fn ping(&self) -> Result<(), Error> {
         self.db.ping().await.map_err(Error::from)
     }
+}
+
+/// Owner-only modes for a SQLite database: the file holds every account, order and the nonce
+/// key, so only the server's user may read it. SQLite creates a new database file 0644 (less
+/// the umask) and gives its `-wal` and `-shm` files the database file's own mode, so:
+/// * a database that does not exist yet (and that the URL allows creating, `mode=rwc`) is
+///   created here, empty and 0600, for SQLite to open; its `-wal`/`-shm` follow as 0600;
+/// * an existing database (say from a version that left it 0644) and its `-wal`/`-shm`
+///   lose any group or other permission bits, with a warning.
+///
+/// In-memory databases have no files.
+fn private_sqlite_files(url: &str) -> Result<(), Error> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    use std::str::FromStr as _;
+
+    use sea_orm::sqlx::ConnectOptions as _;
+    use sea_orm::sqlx::sqlite::SqliteConnectOptions;
+
+    let io = |path: &std::path::Path, e: std::io::Error| {
+        Error::Internal(format!("securing {}: {e}", path.display()))
+    };
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| Error::Internal(format!("the SQLite URL: {e}")))?;
+    let mode = options
+        .to_url_lossy()
+        .query_pairs()
+        .find(|(k, _)| k == "mode")
+        .map(|(_, v)| v.into_owned());
+    if mode.as_deref() == Some("memory") {
+        return Ok(());
+    }
+    let database = options.get_filename().to_path_buf();
+    if !database.exists() && mode.as_deref() == Some("rwc") {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&database)
+        {
+            Ok(_) => {}
+            // Another process created it meanwhile: tightened below like any existing file.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io(&database, e)),
+        }
+    }
+    let mut wal = database.clone().into_os_string();
+    wal.push("-wal");
+    let mut shm = database.clone().into_os_string();
+    shm.push("-shm");
+    for path in [database, wal.into(), shm.into()] {
+        let current = match std::fs::metadata(&path) {
+            Ok(metadata) => metadata.permissions().mode() & 0o777,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io(&path, e)),
+        };
+        if current & 0o077 != 0 {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(current & 0o700))
+                .map_err(|e| io(&path, e))?;
+            tracing::warn!(
+                path = %path.display(),
+                was = format_args!("{current:o}"),
+                "the database file was readable by group or others; its mode is now owner-only"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Runs [`MYSQL_SESSION_SETUP`] on each new MySQL connection (sea-orm's own

@@ -15,9 +15,9 @@ use basalt_signer::{IssueRequest, check_csr};
 use basalt_storage::{FinalizeOutcome, NewCertificate};
 
 use crate::authority::caa_recheck::recheck_caa;
-use crate::policy::validity::{RequestedValidity, window};
 use crate::extract::SignedRequest;
 use crate::handlers::order::{is_owned, is_ready, order_not_found, order_response};
+use crate::policy::validity::{RequestedValidity, window};
 use crate::problem::{AcmeError, AcmeResult};
 use crate::response::AcmeResponse;
 use crate::state::AppState;

@@ -13,9 +13,9 @@ use basalt_protocol::objects::{NewOrderRequest, OrderList};
 use basalt_protocol::{OrderStatus, Problem};
 use basalt_storage::{AuthorizationPlan, NewAuthorization, NewChallenge, NewOrder, OrderRecord};
 
+use crate::extract::SignedRequest;
 use crate::policy::identifiers::{challenge_types, check_order_identifiers};
 use crate::policy::validity::check_requested_validity;
-use crate::extract::SignedRequest;
 use crate::problem::{AcmeError, AcmeResult};
 use crate::response::AcmeResponse;
 use crate::state::AppState;

@@ -41,8 +41,8 @@ async fn serving_certificate_is_renewed_after_two_thirds_of_its_lifetime() {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use basalt_server::jobs::serving_certificate::ServingCertificates;
     use basalt_server::clock::ManualClock;
+    use basalt_server::jobs::serving_certificate::ServingCertificates;
 
     let ca = crate::support::TestCa::start().await;
     let paths = basalt_signer::PkiPaths::new(ca.data.path());
@@ -74,4 +74,80 @@ async fn serving_certificate_is_renewed_after_two_thirds_of_its_lifetime() {
         renewed.id,
         "renewed once"
     );
+}
+
+/// Every byte of the database files (`basalt.db`, `-wal`, `-shm`), searched for PEM private
+/// key labels: the database must never hold a private key in the clear.
+fn assert_no_private_key_in_database(data: &std::path::Path) {
+    for file in ["basalt.db", "basalt.db-wal", "basalt.db-shm"] {
+        let path = data.join(file);
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        assert!(
+            !bytes.windows(11).any(|w| w == b"PRIVATE KEY"),
+            "{} holds a private key in the clear",
+            path.display()
+        );
+    }
+}
+
+/// The serving key is stored sealed, never in the clear: not after the first start, and not
+/// after a renewal (the purge of superseded sealed keys is tested in basalt-storage).
+#[tokio::test]
+async fn no_private_key_is_stored_in_the_database_at_start_or_after_renewal() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use basalt_server::clock::ManualClock;
+    use basalt_server::jobs::serving_certificate::ServingCertificates;
+
+    let ca = crate::support::TestCa::start().await;
+    assert_no_private_key_in_database(ca.data.path());
+    let first = ca
+        .store
+        .latest_serving_certificate()
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(first.sealed_key.is_some());
+
+    let paths = basalt_signer::PkiPaths::new(ca.data.path());
+    let issuer = basalt_signer::Issuer::load(
+        &paths.intermediate_cert("default"),
+        &paths.intermediate_key("default"),
+    )
+    .unwrap();
+    let clock = ManualClock::new(time::OffsetDateTime::now_utc());
+    let serving = ServingCertificates::new(
+        ca.store.clone(),
+        Arc::new(issuer),
+        ServingCertificates::names_for("127.0.0.1".parse().unwrap(), &[]),
+        Duration::from_secs(7 * 24 * 3600),
+        "test".into(),
+        Arc::new(clock.clone()),
+    );
+    clock.advance(Duration::from_secs(5 * 24 * 3600));
+    let renewed = serving.current().await.unwrap();
+    assert_ne!(renewed.id, first.id, "renewed");
+    // The renewed key opens (it is usable by TLS) and the database still holds no key.
+    serving.certified_key(&renewed).unwrap();
+    assert_no_private_key_in_database(ca.data.path());
+    let latest = ca
+        .store
+        .latest_serving_certificate()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest.id, renewed.id);
+}
+
+/// A restart serves the stored certificate again: the sealed key opens from the database and
+/// the intermediate key file alone.
+#[tokio::test]
+async fn a_restart_serves_the_stored_serving_certificate() {
+    let ca = crate::support::TestCa::start().await;
+    let before = ca.resolver.current_leaf().unwrap();
+    let ca = ca.restart().await;
+    assert_eq!(ca.resolver.current_leaf().unwrap(), before);
 }

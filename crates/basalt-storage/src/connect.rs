@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use basalt_migration::{Migrator, MigratorTrait};
@@ -59,6 +60,64 @@ pub struct Store {
     /// was committed before it started), so reads never queue behind writes; on the server
     /// engines the same pool as `db`.
     pub(crate) read: DatabaseConnection,
+    /// SQLite only: held while the writer connection runs a durable commit
+    /// ([`Store::durable_commit`]), so two finalizations cannot interleave their switches of
+    /// `synchronous`. `None` on the server engines, whose commits are durable already.
+    pub(crate) durable: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+/// A commit that must survive power loss is in progress (see [`Store::durable_commit`]);
+/// [`DurableCommit::end`] restores the writer's normal setting.
+pub(crate) struct DurableCommit<'a> {
+    store: &'a Store,
+    lock: Option<tokio::sync::MutexGuard<'a, ()>>,
+}
+
+impl DurableCommit<'_> {
+    /// Back to `synchronous=NORMAL`. If that fails the connection stays FULL: slower, never
+    /// less durable.
+    pub(crate) async fn end(self) {
+        if self.lock.is_some()
+            && let Err(e) = self
+                .store
+                .db
+                .execute_unprepared("PRAGMA synchronous = NORMAL")
+                .await
+        {
+            tracing::warn!(error = %e, "restoring synchronous=NORMAL after a durable commit failed");
+        }
+    }
+}
+
+impl Store {
+    /// Makes the next transaction's commit durable against power loss, for a write that
+    /// must never be lost once a client may have seen it (an issued certificate).
+    ///
+    /// SQLite runs `synchronous=NORMAL` in WAL mode: a commit survives a crash of the process
+    /// but not of the machine until the next checkpoint (the WAL is not fsynced at commit).
+    /// For this commit the writer connection is switched to `FULL` (the WAL is fsynced before
+    /// the commit returns). SQLite refuses to change `synchronous` inside a transaction, so
+    /// the switch happens before `begin`; the single writer connection then runs this
+    /// transaction under FULL, and the lock keeps another finalization from switching back
+    /// to NORMAL in between. Other transactions that slip in between also run under FULL:
+    /// slower, never less durable. PostgreSQL (`synchronous_commit=on`) and InnoDB
+    /// (`innodb_flush_log_at_trx_commit=1`) make every commit durable by default.
+    pub(crate) async fn durable_commit(&self) -> Result<DurableCommit<'_>, Error> {
+        let Some(lock) = &self.durable else {
+            return Ok(DurableCommit {
+                store: self,
+                lock: None,
+            });
+        };
+        let guard = lock.lock().await;
+        self.db
+            .execute_unprepared("PRAGMA synchronous = FULL")
+            .await?;
+        Ok(DurableCommit {
+            store: self,
+            lock: Some(guard),
+        })
+    }
 }
 
 /// Read-only SQLite connections beside the writer (at most `storage.max_connections`).
@@ -104,8 +163,9 @@ impl Store {
     /// Connects, applies the per-connection settings and brings the schema up to date.
     ///
     /// SQLite gets WAL (readers never block the writer), foreign keys, a busy timeout and
-    /// `synchronous=NORMAL` (durable at each checkpoint, safe against corruption in WAL
-    /// mode). These are set through the connect options, so every connection the pool
+    /// `synchronous=NORMAL` (a commit survives a process crash at once and a power loss from
+    /// the next checkpoint on; safe against corruption in WAL mode; the commit that stores a
+    /// certificate is made durable at once, see [`Store::durable_commit`]). These are set through the connect options, so every connection the pool
     /// (re)opens has them, not just the first. The writer pool has one connection: SQLite
     /// allows one writer, and a second pooled connection upgrading a read to a write can
     /// fail with SQLITE_BUSY no matter the timeout. Plain lookups go to a separate pool of
@@ -161,7 +221,8 @@ impl Store {
             }
             Backend::Postgres | Backend::MySql => db.clone(),
         };
-        Ok(Self { db, read })
+        let durable = (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Self { db, read, durable })
     }
 
     /// Checks that the database answers (for readiness probes).
@@ -178,7 +239,8 @@ impl Store {
 /// * an existing database (say from a version that left it 0644) and its `-wal`/`-shm`
 ///   lose any group or other permission bits, with a warning.
 ///
-/// In-memory databases have no files.
+/// In-memory databases have no files. Best effort: what cannot be changed is logged, and
+/// SQLite reports a file it cannot open.
 fn private_sqlite_files(url: &str) -> Result<(), Error> {
     use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
     use std::str::FromStr as _;
@@ -209,8 +271,8 @@ fn private_sqlite_files(url: &str) -> Result<(), Error> {
         {
             Ok(_) => {}
             // Another process created it meanwhile: tightened below like any existing file.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(io(&database, e)),
+            // Any other failure (a missing directory, say) is left to SQLite to report.
+            Err(_) => {}
         }
     }
     let mut wal = database.clone().into_os_string();
@@ -224,8 +286,18 @@ fn private_sqlite_files(url: &str) -> Result<(), Error> {
             Err(e) => return Err(io(&path, e)),
         };
         if current & 0o077 != 0 {
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(current & 0o700))
-                .map_err(|e| io(&path, e))?;
+            // A file of another user cannot be changed: say so, and go on as before.
+            if let Err(e) =
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(current & 0o700))
+            {
+                tracing::warn!(
+                    path = %path.display(),
+                    mode = format_args!("{current:o}"),
+                    error = %e,
+                    "the database file is readable by group or others and its mode cannot be changed"
+                );
+                continue;
+            }
             tracing::warn!(
                 path = %path.display(),
                 was = format_args!("{current:o}"),

@@ -263,17 +263,13 @@ fn private_sqlite_files(url: &str) -> Result<(), Error> {
     }
     let database = options.get_filename().to_path_buf();
     if !database.exists() && mode.as_deref() == Some("rwc") {
-        match std::fs::OpenOptions::new()
+        // If this fails, another process created the file meanwhile (tightened below like
+        // any existing file), or something SQLite will report (a missing directory, say).
+        let _ = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .open(&database)
-        {
-            Ok(_) => {}
-            // Another process created it meanwhile: tightened below like any existing file.
-            // Any other failure (a missing directory, say) is left to SQLite to report.
-            Err(_) => {}
-        }
+            .open(&database);
     }
     let mut wal = database.clone().into_os_string();
     wal.push("-wal");

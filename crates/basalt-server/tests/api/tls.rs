@@ -1,5 +1,8 @@
 //! The serving certificate: issued from the intermediate, stored, and covering the names.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 #[tokio::test]
 async fn serving_certificate_has_the_loopback_names_and_chains_to_the_root() {
     let ca = crate::support::TestCa::start().await;
@@ -34,34 +37,40 @@ async fn serving_certificate_has_the_loopback_names_and_chains_to_the_root() {
     assert!(stored.chain_pem.contains(ca.intermediate_pem().trim()));
 }
 
-/// The serving certificate is renewed after two thirds of its lifetime, once, and the stored
-/// one is reused until then.
-#[tokio::test]
-async fn serving_certificate_is_renewed_after_two_thirds_of_its_lifetime() {
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use basalt_server::clock::ManualClock;
+/// The serving certificates of `ca`'s store and intermediate, a week long, on a clock the
+/// test moves.
+fn week_long_serving_certificates(
+    ca: &crate::support::TestCa,
+) -> (
+    basalt_server::jobs::serving_certificate::ServingCertificates,
+    basalt_server::clock::ManualClock,
+) {
     use basalt_server::jobs::serving_certificate::ServingCertificates;
 
-    let ca = crate::support::TestCa::start().await;
     let paths = basalt_signer::PkiPaths::new(ca.data.path());
     let issuer = basalt_signer::Issuer::load(
         &paths.intermediate_cert("default"),
         &paths.intermediate_key("default"),
     )
     .unwrap();
-    let clock = ManualClock::new(time::OffsetDateTime::now_utc());
-    let week = Duration::from_secs(7 * 24 * 3600);
-    let names = ServingCertificates::names_for("127.0.0.1".parse().unwrap(), &[]);
+    let clock = basalt_server::clock::ManualClock::new(time::OffsetDateTime::now_utc());
     let serving = ServingCertificates::new(
         ca.store.clone(),
         Arc::new(issuer),
-        names,
-        week,
+        ServingCertificates::names_for("127.0.0.1".parse().unwrap(), &[]),
+        Duration::from_secs(7 * 24 * 3600),
         "test".into(),
         Arc::new(clock.clone()),
     );
+    (serving, clock)
+}
+
+/// The serving certificate is renewed after two thirds of its lifetime, once, and the stored
+/// one is reused until then.
+#[tokio::test]
+async fn serving_certificate_is_renewed_after_two_thirds_of_its_lifetime() {
+    let ca = crate::support::TestCa::start().await;
+    let (serving, clock) = week_long_serving_certificates(&ca);
     let first = serving.current().await.unwrap();
     clock.advance(Duration::from_secs(4 * 24 * 3600));
     assert_eq!(serving.current().await.unwrap().id, first.id, "not due yet");
@@ -96,12 +105,6 @@ fn assert_no_private_key_in_database(data: &std::path::Path) {
 /// after a renewal (the purge of superseded sealed keys is tested in basalt-storage).
 #[tokio::test]
 async fn no_private_key_is_stored_in_the_database_at_start_or_after_renewal() {
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use basalt_server::clock::ManualClock;
-    use basalt_server::jobs::serving_certificate::ServingCertificates;
-
     let ca = crate::support::TestCa::start().await;
     assert_no_private_key_in_database(ca.data.path());
     let first = ca
@@ -111,22 +114,7 @@ async fn no_private_key_is_stored_in_the_database_at_start_or_after_renewal() {
         .unwrap()
         .unwrap();
     assert!(first.sealed_key.is_some());
-
-    let paths = basalt_signer::PkiPaths::new(ca.data.path());
-    let issuer = basalt_signer::Issuer::load(
-        &paths.intermediate_cert("default"),
-        &paths.intermediate_key("default"),
-    )
-    .unwrap();
-    let clock = ManualClock::new(time::OffsetDateTime::now_utc());
-    let serving = ServingCertificates::new(
-        ca.store.clone(),
-        Arc::new(issuer),
-        ServingCertificates::names_for("127.0.0.1".parse().unwrap(), &[]),
-        Duration::from_secs(7 * 24 * 3600),
-        "test".into(),
-        Arc::new(clock.clone()),
-    );
+    let (serving, clock) = week_long_serving_certificates(&ca);
     clock.advance(Duration::from_secs(5 * 24 * 3600));
     let renewed = serving.current().await.unwrap();
     assert_ne!(renewed.id, first.id, "renewed");

@@ -62,13 +62,7 @@ fn a_missing_or_garbled_key_file_is_refused() {
 #[test]
 fn a_leaf_certificate_cannot_be_an_issuer() {
     let (dir, _paths, issuer) = issuer();
-    let serving = issuer
-        .issue_serving_certificate(
-            &[dns("a.test")],
-            std::time::Duration::from_secs(3600),
-            time::OffsetDateTime::now_utc(),
-        )
-        .unwrap();
+    let serving = hour_long_serving_certificate(&issuer);
     let leaf_der = pem_to_der(&serving.chain_pem).unwrap().remove(0);
     let cert = dir.path().join("leaf.pem");
     let key = dir.path().join("leaf-key.pem");
@@ -129,13 +123,7 @@ fn a_key_file_group_or_others_can_read_is_refused_naming_the_file() {
 fn a_serving_key_sealed_by_another_intermediate_does_not_open() {
     let (_dir_a, _paths_a, a) = issuer();
     let (_dir_b, _paths_b, b) = issuer();
-    let serving = a
-        .issue_serving_certificate(
-            &[dns("a.test")],
-            std::time::Duration::from_secs(3600),
-            time::OffsetDateTime::now_utc(),
-        )
-        .unwrap();
+    let serving = hour_long_serving_certificate(&a);
     assert!(
         a.open_serving_key(&serving.chain_pem, &serving.sealed_key)
             .is_ok()
@@ -146,4 +134,15 @@ fn a_serving_key_sealed_by_another_intermediate_does_not_open() {
     ));
     // The debug form of what is handed out carries no key either.
     assert!(!format!("{serving:?}").contains("PRIVATE KEY"));
+}
+
+/// A serving certificate for a.test, an hour long.
+fn hour_long_serving_certificate(issuer: &Issuer) -> crate::ServingCertificate {
+    issuer
+        .issue_serving_certificate(
+            &[dns("a.test")],
+            std::time::Duration::from_secs(3600),
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap()
 }

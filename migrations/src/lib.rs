@@ -18,6 +18,7 @@ pub use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20261123_000001_initial;
 mod m20261124_000001_expiry_indexes;
+mod m20261202_000001_serving_keys_out_of_the_clear;
 
 /// All of basalt's migrations, oldest first.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261124_000001_expiry_indexes::Migration),
+            Box::new(m20261202_000001_serving_keys_out_of_the_clear::Migration),
         ]
     }
 }

@@ -131,7 +131,8 @@ fn signer_problem(e: &basalt_signer::Error) -> Problem {
         | basalt_signer::Error::KeyFile { .. }
         | basalt_signer::Error::CertificateFile { .. }
         | basalt_signer::Error::Signing(_)
-        | basalt_signer::Error::Certificate(_) => {
+        | basalt_signer::Error::Certificate(_)
+        | basalt_signer::Error::SealedKey(_) => {
             tracing::error!(error = %e, "signing failed");
             Problem::server_internal("the certificate could not be signed; try again later")
         }

@@ -49,6 +49,11 @@ pub enum Error {
     #[error("signing failed: {0}")]
     Signing(String),
 
+    /// A stored serving key did not open: sealed under another intermediate's key, beside
+    /// another certificate chain, altered, or purged. The caller issues a new one.
+    #[error("the stored serving key cannot be used: {0}")]
+    SealedKey(String),
+
     /// A certificate (or the public key in one) handed to this crate could not be decoded, or
     /// holds a key type basalt never certifies.
     #[error("unusable certificate: {0}")]

@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use rcgen::{KeyPair, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384};
+use zeroize::Zeroizing;
 
 use crate::Error;
 use crate::ca_profile::{intermediate_params, root_params};
@@ -14,15 +15,15 @@ use crate::encoding::hex;
 use crate::inspect::sha256_fingerprint;
 use crate::paths::PkiPaths;
 use crate::random::random_bytes;
-use crate::root_key::{encrypt_pkcs8, generate_password};
+use crate::root_key::{Passphrase, encrypt_pkcs8, generate_password};
 use crate::staged_files::StagedFiles;
 
 /// What `init` needs from the operator.
 #[derive(Clone)]
 pub struct InitOptions {
     /// Passphrase for the root key (the binary reads it from `--root-password-file`). `None`
-    /// generates one and writes it to `offline/root-password.txt`.
-    pub root_password: Option<String>,
+    /// generates one and writes it to `offline/root-password.txt`. Wiped from memory on drop.
+    pub root_password: Option<Passphrase>,
     /// Subject O of both CAs.
     pub organization: String,
     /// The ACME directory whose intermediate is created.
@@ -80,7 +81,7 @@ pub fn init_pki(paths: &PkiPaths, options: &InitOptions) -> Result<InitReport, E
     }
     let (password, generated) = match &options.root_password {
         Some(given) if given.is_empty() => return Err(Error::BadRootPassword),
-        Some(given) => (pkcs8::der::zeroize::Zeroizing::new(given.clone()), false),
+        Some(given) => (Zeroizing::new(given.to_string()), false),
         None => (generate_password()?, true),
     };
 
@@ -89,28 +90,32 @@ pub fn init_pki(paths: &PkiPaths, options: &InitOptions) -> Result<InitReport, E
     let signing = |e: rcgen::Error| Error::Signing(e.to_string());
 
     // The root: P-384, because it outlives the intermediates and signs almost nothing.
-    let root_key = KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384).map_err(signing)?;
-    let root_params = root_params(&options.organization, &suffix, &root_key)?;
-    let root_cert = root_params.self_signed(&root_key).map_err(signing)?;
+    // Key pairs are wiped when dropped (rcgen's `zeroize` feature, through `Zeroizing`).
+    let root_key = Zeroizing::new(KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384).map_err(signing)?);
+    let root_params = root_params(&options.organization, &suffix, &*root_key)?;
+    let root_cert = root_params.self_signed(&*root_key).map_err(signing)?;
     let root_key_pem = encrypt_pkcs8(root_key.serialized_der(), &password)?;
 
     // The intermediate: P-256, which ring signs ~25 times faster than P-384 (DEPENDENCIES §6).
-    let intermediate_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(signing)?;
+    let intermediate_key =
+        Zeroizing::new(KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(signing)?);
     let intermediate_params = intermediate_params(
         &options.organization,
         &options.directory,
         &suffix,
-        &intermediate_key,
+        &*intermediate_key,
     )?;
-    let root_issuer = rcgen::Issuer::new(root_params, &root_key);
+    let root_issuer = rcgen::Issuer::new(root_params, &*root_key);
     let intermediate_cert = intermediate_params
-        .signed_by(&intermediate_key, &root_issuer)
+        .signed_by(&*intermediate_key, &root_issuer)
         .map_err(signing)?;
-    let intermediate_key_pem =
-        pkcs8::der::zeroize::Zeroizing::new(intermediate_key.serialize_pem());
+    let intermediate_key_pem = Zeroizing::new(intermediate_key.serialize_pem());
 
     let mut stage = StagedFiles::default();
-    stage.create_dir(paths.data_dir(), 0o755, false)?;
+    // The data directory holds the intermediate keys and the SQLite database: only the
+    // server's user may enter it. (An existing directory keeps its mode; `basalt init`
+    // creates it 0700 itself.)
+    stage.create_dir(paths.data_dir(), 0o700, false)?;
     // Only the operator may read the root key material.
     stage.create_dir(&paths.offline_dir(), 0o700, true)?;
     stage.write(&paths.root_key(), root_key_pem.as_bytes(), 0o600)?;

@@ -11,6 +11,7 @@ use rcgen::{
     KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PublicKeyData, SanType,
 };
 use time::OffsetDateTime;
+use zeroize::Zeroizing;
 
 use crate::Error;
 use crate::csr::CheckedCsr;
@@ -53,8 +54,10 @@ pub struct IssuedCertificate {
 pub struct ServingCertificate {
     /// The leaf, then the intermediate.
     pub chain_pem: String,
-    /// PKCS#8 PEM of a fresh P-256 key that never touches disk here.
-    pub key_pem: String,
+    /// The fresh P-256 key (PKCS#8 PEM), sealed under this intermediate beside `chain_pem`:
+    /// safe to store where replicas share it; [`Issuer::open_serving_key`] opens it. The key
+    /// never leaves this crate in the clear except into the TLS stack.
+    pub sealed_key: String,
     pub serial: String,
     pub not_after: OffsetDateTime,
 }
@@ -101,8 +104,10 @@ impl Issuer {
         lifetime: std::time::Duration,
         now: OffsetDateTime,
     ) -> Result<ServingCertificate, Error> {
-        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)
-            .map_err(|e| Error::Signing(e.to_string()))?;
+        let key = Zeroizing::new(
+            KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)
+                .map_err(|e| Error::Signing(e.to_string()))?,
+        );
         let now = truncate_to_seconds(now);
         let lifetime = time::Duration::try_from(lifetime)
             .map_err(|_| Error::Signing("the serving certificate lifetime is too long".into()))?;
@@ -115,13 +120,26 @@ impl Issuer {
             not_after: truncate_to_seconds(now + lifetime),
             profile: "serving",
         };
-        let issued = self.sign_leaf(&leaf, &key)?;
+        let issued = self.sign_leaf(&leaf, &*key)?;
+        let key_pem = Zeroizing::new(key.serialize_pem());
+        let sealed_key = self.serving_key_seal.seal(&issued.chain_pem, &key_pem)?;
         Ok(ServingCertificate {
+            sealed_key,
             chain_pem: issued.chain_pem,
-            key_pem: key.serialize_pem(),
             serial: issued.serial,
             not_after: issued.not_after,
         })
+    }
+
+    /// Opens a serving key sealed by [`Issuer::issue_serving_certificate`] (of this
+    /// intermediate, beside `chain_pem`) into PKCS#8 PEM for the TLS stack. Anything else is
+    /// [`Error::SealedKey`].
+    pub fn open_serving_key(
+        &self,
+        chain_pem: &str,
+        sealed_key: &str,
+    ) -> Result<Zeroizing<String>, Error> {
+        self.serving_key_seal.open(chain_pem, sealed_key)
     }
 
     fn sign_leaf(

@@ -7,9 +7,11 @@ use std::path::Path;
 
 use rcgen::KeyPair;
 use x509_parser::extensions::ParsedExtension;
+use zeroize::Zeroizing;
 
 use crate::Error;
 use crate::inspect::{certificate_pem, parse_certificate, public_key_bits, single_certificate};
+use crate::serving_key::ServingKeySeal;
 
 /// An intermediate CA: its certificate and the key that signs with it. Shared across tasks in
 /// an `Arc`; signing takes `&self`.
@@ -20,6 +22,8 @@ pub struct Issuer {
     /// clean CERTIFICATE block whatever else the file contained.
     certificate_pem: String,
     subject: String,
+    /// Seals and opens the serving certificate's key (derived from this intermediate's key).
+    pub(crate) serving_key_seal: ServingKeySeal,
 }
 
 // The server shares one `Issuer` across tokio tasks in an `Arc`: keep it `Send + Sync`.
@@ -38,8 +42,9 @@ impl std::fmt::Debug for Issuer {
 }
 
 impl Issuer {
-    /// Loads the intermediate certificate (PEM, exactly one) and its PKCS#8 key (PEM). Warns
-    /// when the key file is readable by group or others.
+    /// Loads the intermediate certificate (PEM, exactly one) and its PKCS#8 key (PEM). Refuses
+    /// a key file that group or others may read: the key signs every certificate, and a
+    /// readable file may already have been copied.
     pub fn load(cert_path: &Path, key_path: &Path) -> Result<Self, Error> {
         let cert_error = |reason: String| Error::CertificateFile {
             path: cert_path.to_path_buf(),
@@ -54,10 +59,9 @@ impl Issuer {
         let certificate_der = single_certificate(&cert_pem).map_err(cert_error)?;
         check_is_signing_ca(&certificate_der).map_err(cert_error)?;
 
-        warn_if_key_file_is_shared(key_path);
-        let key_pem = pkcs8::der::zeroize::Zeroizing::new(
-            std::fs::read_to_string(key_path).map_err(Error::io(key_path))?,
-        );
+        refuse_shared_key_file(key_path)?;
+        let key_pem =
+            Zeroizing::new(std::fs::read_to_string(key_path).map_err(Error::io(key_path))?);
         let key = KeyPair::from_pem(&key_pem)
             .map_err(|e| key_error(format!("not a usable PKCS#8 private key: {e}")))?;
         if public_key_bits(&certificate_der)? != key.public_key_raw() {
@@ -67,6 +71,7 @@ impl Issuer {
             )));
         }
 
+        let serving_key_seal = ServingKeySeal::derive(key.serialized_der())?;
         let subject = parse_certificate(&certificate_der)?.subject().to_string();
         // rcgen takes the issuer DN, key usages and SKI (used as the leaves' AKI) from the cert.
         let rcgen = rcgen::Issuer::from_ca_cert_der(&certificate_der.as_slice().into(), key)
@@ -76,6 +81,7 @@ impl Issuer {
             certificate_pem: certificate_pem(&certificate_der),
             certificate_der,
             subject,
+            serving_key_seal,
         })
     }
 
@@ -118,19 +124,25 @@ fn check_is_signing_ca(der: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// The intermediate key signs every certificate; only the server's user should read it.
-fn warn_if_key_file_is_shared(path: &Path) {
+/// The intermediate key signs every certificate; only the server's user may read it. Group
+/// or other permission bits refuse the load (the error names the file and its mode).
+fn refuse_shared_key_file(path: &Path) -> Result<(), Error> {
     use std::os::unix::fs::PermissionsExt as _;
-    if let Ok(metadata) = std::fs::metadata(path) {
-        let mode = metadata.permissions().mode();
-        if mode & 0o077 != 0 {
-            tracing::warn!(
-                path = %path.display(),
-                mode = format_args!("{:o}", mode & 0o777),
-                "the intermediate key file is readable by group or others; chmod 600 it"
-            );
-        }
+    let mode = std::fs::metadata(path)
+        .map_err(Error::io(path))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(Error::KeyFile {
+            path: path.to_path_buf(),
+            reason: format!(
+                "readable or writable by group or others (mode {:o}); chmod 600 it, and \
+                 consider the key exposed if others could read it",
+                mode & 0o777
+            ),
+        });
     }
+    Ok(())
 }
 
 #[cfg(test)]

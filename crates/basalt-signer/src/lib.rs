@@ -12,6 +12,10 @@
 //!   it returns. It does not depend on storage.
 //! * **Nothing from a CSR reaches a certificate except its key and names.** The profile (KU,
 //!   EKU, basicConstraints, validity) is decided here, never copied from the request.
+//! * **No private key leaves it in the clear for storage.** The serving certificate's key is
+//!   handed out sealed under the intermediate ([`ServingCertificate::sealed_key`]) and opened
+//!   again only here ([`Issuer::open_serving_key`]); key PEM, key bytes and passphrases are
+//!   held in `zeroize::Zeroizing`.
 
 mod ca_profile;
 mod csr;
@@ -28,6 +32,7 @@ mod paths;
 mod random;
 mod root_key;
 mod serial;
+mod serving_key;
 mod spki;
 mod staged_files;
 mod validity;
@@ -42,5 +47,5 @@ pub use inspect::{certificate_serial_and_key, pem_to_der, sha256_fingerprint};
 pub use issue::{IssueRequest, IssuedCertificate, ServingCertificate};
 pub use issuer::Issuer;
 pub use paths::PkiPaths;
-pub use root_key::{decrypt_root_key, read_root_password};
+pub use root_key::{Passphrase, decrypt_root_key, read_root_password};
 pub use spki::public_key_jwk;

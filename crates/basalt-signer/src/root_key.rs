@@ -10,10 +10,10 @@ use std::path::Path;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use pkcs8::der::pem::LineEnding;
-use pkcs8::der::zeroize::Zeroizing;
 use pkcs8::pkcs5::{pbes2, scrypt};
 use pkcs8::{EncryptedPrivateKeyInfoRef, PrivateKeyInfoRef, SecretDocument};
 use rustls_pki_types::PrivatePkcs8KeyDer;
+use zeroize::Zeroizing;
 
 use crate::paths::PkiPaths;
 use crate::random::random_bytes;
@@ -29,6 +29,46 @@ const SCRYPT_P: u32 = 8;
 
 /// RFC 5958 §3 PEM label (RFC 7468 §11).
 const ENCRYPTED_LABEL: &str = "ENCRYPTED PRIVATE KEY";
+
+/// A root key passphrase, wiped from memory when dropped; `Debug` never shows it.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Passphrase(Zeroizing<String>);
+
+impl Passphrase {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Length in characters (for the binary's minimum-length rule).
+    pub fn char_count(&self) -> usize {
+        self.0.chars().count()
+    }
+}
+
+impl std::ops::Deref for Passphrase {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Passphrase(<redacted>)")
+    }
+}
+
+impl From<&str> for Passphrase {
+    fn from(value: &str) -> Self {
+        Self(Zeroizing::new(value.to_owned()))
+    }
+}
+
+impl From<String> for Passphrase {
+    fn from(value: String) -> Self {
+        Self(Zeroizing::new(value))
+    }
+}
 
 /// A new passphrase: 32 random bytes as unpadded base64url (43 characters, 256 bits).
 pub(crate) fn generate_password() -> Result<Zeroizing<String>, Error> {
@@ -59,7 +99,10 @@ pub(crate) fn encrypt_pkcs8(pkcs8_der: &[u8], password: &str) -> Result<Zeroizin
 /// checked against `root.pem`, so a swapped key file is caught here rather than at signing.
 ///
 /// `serve` never calls this: it exists for intermediate rotation, which runs offline.
-pub fn decrypt_root_key(paths: &PkiPaths, password: &str) -> Result<rcgen::KeyPair, Error> {
+pub fn decrypt_root_key(
+    paths: &PkiPaths,
+    password: &str,
+) -> Result<Zeroizing<rcgen::KeyPair>, Error> {
     let path = paths.root_key();
     let key_error = |reason: String| Error::KeyFile {
         path: path.clone(),
@@ -84,8 +127,10 @@ pub fn decrypt_root_key(paths: &PkiPaths, password: &str) -> Result<rcgen::KeyPa
         .decrypt(password.as_bytes())
         .map_err(|_| Error::BadRootPassword)?;
     let der = PrivatePkcs8KeyDer::from(pkcs8.as_bytes());
-    let key = rcgen::KeyPair::try_from(&der)
-        .map_err(|e| key_error(format!("the decrypted key is unusable: {e}")))?;
+    let key = Zeroizing::new(
+        rcgen::KeyPair::try_from(&der)
+            .map_err(|e| key_error(format!("the decrypted key is unusable: {e}")))?,
+    );
 
     let root_pem =
         std::fs::read_to_string(paths.root_cert()).map_err(Error::io(paths.root_cert()))?;
@@ -103,16 +148,26 @@ pub fn decrypt_root_key(paths: &PkiPaths, password: &str) -> Result<rcgen::KeyPa
     Ok(key)
 }
 
-/// Reads a passphrase file the way `openssl -passin file:` does: the first line, without its
-/// line ending. Used by `basalt` for `--root-password-file` so that files written by hand
-/// (`echo secret > file`) and the generated `root-password.txt` behave the same.
-pub fn read_root_password(path: &Path) -> Result<Zeroizing<String>, Error> {
+/// Reads a root passphrase file; the one rule for every reader (`basalt init
+/// --root-password-file`, offline rotation, the generated `root-password.txt`): the whole
+/// file is the passphrase, except one trailing line ending (`\n` or `\r\n`), which is
+/// dropped, so `echo secret > file` works. Any other line break is refused rather than
+/// silently cut off: the file must mean the same to basalt and to `openssl -passin file:`
+/// (which reads the first line). Nothing else is trimmed; spaces are part of the passphrase.
+pub fn read_root_password(path: &Path) -> Result<Passphrase, Error> {
     let text = Zeroizing::new(std::fs::read_to_string(path).map_err(Error::io(path))?);
-    let first_line = text.split('\n').next().unwrap_or_default();
-    Ok(Zeroizing::new(
-        first_line
-            .strip_suffix('\r')
-            .unwrap_or(first_line)
-            .to_owned(),
-    ))
+    let passphrase = text
+        .strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .unwrap_or(&text);
+    if passphrase.contains(['\n', '\r']) {
+        return Err(Error::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "a passphrase file holds one line (found a line break before its end)",
+            ),
+        });
+    }
+    Ok(Passphrase::from(passphrase))
 }

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use basalt_migration::{Migrator, MigratorTrait};
@@ -59,6 +60,64 @@ pub struct Store {
     /// was committed before it started), so reads never queue behind writes; on the server
     /// engines the same pool as `db`.
     pub(crate) read: DatabaseConnection,
+    /// SQLite only: held while the writer connection runs a durable commit
+    /// ([`Store::durable_commit`]), so two finalizations cannot interleave their switches of
+    /// `synchronous`. `None` on the server engines, whose commits are durable already.
+    pub(crate) durable: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+/// A commit that must survive power loss is in progress (see [`Store::durable_commit`]);
+/// [`DurableCommit::end`] restores the writer's normal setting.
+pub(crate) struct DurableCommit<'a> {
+    store: &'a Store,
+    lock: Option<tokio::sync::MutexGuard<'a, ()>>,
+}
+
+impl DurableCommit<'_> {
+    /// Back to `synchronous=NORMAL`. If that fails the connection stays FULL: slower, never
+    /// less durable.
+    pub(crate) async fn end(self) {
+        if self.lock.is_some()
+            && let Err(e) = self
+                .store
+                .db
+                .execute_unprepared("PRAGMA synchronous = NORMAL")
+                .await
+        {
+            tracing::warn!(error = %e, "restoring synchronous=NORMAL after a durable commit failed");
+        }
+    }
+}
+
+impl Store {
+    /// Makes the next transaction's commit durable against power loss, for a write that
+    /// must never be lost once a client may have seen it (an issued certificate).
+    ///
+    /// SQLite runs `synchronous=NORMAL` in WAL mode: a commit survives a crash of the process
+    /// but not of the machine until the next checkpoint (the WAL is not fsynced at commit).
+    /// For this commit the writer connection is switched to `FULL` (the WAL is fsynced before
+    /// the commit returns). SQLite refuses to change `synchronous` inside a transaction, so
+    /// the switch happens before `begin`; the single writer connection then runs this
+    /// transaction under FULL, and the lock keeps another finalization from switching back
+    /// to NORMAL in between. Other transactions that slip in between also run under FULL:
+    /// slower, never less durable. PostgreSQL (`synchronous_commit=on`) and InnoDB
+    /// (`innodb_flush_log_at_trx_commit=1`) make every commit durable by default.
+    pub(crate) async fn durable_commit(&self) -> Result<DurableCommit<'_>, Error> {
+        let Some(lock) = &self.durable else {
+            return Ok(DurableCommit {
+                store: self,
+                lock: None,
+            });
+        };
+        let guard = lock.lock().await;
+        self.db
+            .execute_unprepared("PRAGMA synchronous = FULL")
+            .await?;
+        Ok(DurableCommit {
+            store: self,
+            lock: Some(guard),
+        })
+    }
 }
 
 /// Read-only SQLite connections beside the writer (at most `storage.max_connections`).
@@ -104,8 +163,9 @@ impl Store {
     /// Connects, applies the per-connection settings and brings the schema up to date.
     ///
     /// SQLite gets WAL (readers never block the writer), foreign keys, a busy timeout and
-    /// `synchronous=NORMAL` (durable at each checkpoint, safe against corruption in WAL
-    /// mode). These are set through the connect options, so every connection the pool
+    /// `synchronous=NORMAL` (a commit survives a process crash at once and a power loss from
+    /// the next checkpoint on; safe against corruption in WAL mode; the commit that stores a
+    /// certificate is made durable at once, see [`Store::durable_commit`]). These are set through the connect options, so every connection the pool
     /// (re)opens has them, not just the first. The writer pool has one connection: SQLite
     /// allows one writer, and a second pooled connection upgrading a read to a write can
     /// fail with SQLITE_BUSY no matter the timeout. Plain lookups go to a separate pool of
@@ -140,8 +200,17 @@ impl Store {
                     .map_sqlx_mysql_pool_opts(|o| o.after_connect(mysql_session_setup));
             }
         }
+        if backend == Backend::Sqlite {
+            private_sqlite_files(&config.url)?;
+        }
         let db = Database::connect(options.clone()).await?;
         migrate(&db, backend).await?;
+        if backend == Backend::Sqlite {
+            // Copy what the migrations wrote into the database file and empty the WAL, so
+            // page images a migration purged (key material) do not linger in the WAL.
+            db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+                .await?;
+        }
         let read = match backend {
             // After migrating: the writer has created the file and switched it to WAL.
             Backend::Sqlite => {
@@ -152,13 +221,87 @@ impl Store {
             }
             Backend::Postgres | Backend::MySql => db.clone(),
         };
-        Ok(Self { db, read })
+        let durable = (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Self { db, read, durable })
     }
 
     /// Checks that the database answers (for readiness probes).
     pub async fn ping(&self) -> Result<(), Error> {
         self.db.ping().await.map_err(Error::from)
     }
+}
+
+/// Owner-only modes for a SQLite database: the file holds every account, order and the nonce
+/// key, so only the server's user may read it. SQLite creates a new database file 0644 (less
+/// the umask) and gives its `-wal` and `-shm` files the database file's own mode, so:
+/// * a database that does not exist yet (and that the URL allows creating, `mode=rwc`) is
+///   created here, empty and 0600, for SQLite to open; its `-wal`/`-shm` follow as 0600;
+/// * an existing database (say from a version that left it 0644) and its `-wal`/`-shm`
+///   lose any group or other permission bits, with a warning.
+///
+/// In-memory databases have no files. Best effort: what cannot be changed is logged, and
+/// SQLite reports a file it cannot open.
+fn private_sqlite_files(url: &str) -> Result<(), Error> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    use std::str::FromStr as _;
+
+    use sea_orm::sqlx::ConnectOptions as _;
+    use sea_orm::sqlx::sqlite::SqliteConnectOptions;
+
+    let io = |path: &std::path::Path, e: std::io::Error| {
+        Error::Internal(format!("securing {}: {e}", path.display()))
+    };
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| Error::Internal(format!("the SQLite URL: {e}")))?;
+    let mode = options
+        .to_url_lossy()
+        .query_pairs()
+        .find(|(k, _)| k == "mode")
+        .map(|(_, v)| v.into_owned());
+    if mode.as_deref() == Some("memory") {
+        return Ok(());
+    }
+    let database = options.get_filename().to_path_buf();
+    if !database.exists() && mode.as_deref() == Some("rwc") {
+        // If this fails, another process created the file meanwhile (tightened below like
+        // any existing file), or something SQLite will report (a missing directory, say).
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&database);
+    }
+    let mut wal = database.clone().into_os_string();
+    wal.push("-wal");
+    let mut shm = database.clone().into_os_string();
+    shm.push("-shm");
+    for path in [database, wal.into(), shm.into()] {
+        let current = match std::fs::metadata(&path) {
+            Ok(metadata) => metadata.permissions().mode() & 0o777,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io(&path, e)),
+        };
+        if current & 0o077 != 0 {
+            // A file of another user cannot be changed: say so, and go on as before.
+            if let Err(e) =
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(current & 0o700))
+            {
+                tracing::warn!(
+                    path = %path.display(),
+                    mode = format_args!("{current:o}"),
+                    error = %e,
+                    "the database file is readable by group or others and its mode cannot be changed"
+                );
+                continue;
+            }
+            tracing::warn!(
+                path = %path.display(),
+                was = format_args!("{current:o}"),
+                "the database file was readable by group or others; its mode is now owner-only"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Runs [`MYSQL_SESSION_SETUP`] on each new MySQL connection (sea-orm's own

@@ -190,8 +190,23 @@ impl Store {
     ///    commits before returning `Issued`.
     ///
     /// A crash anywhere before the commit leaves the order ready and no certificate, so a
-    /// `processing` order is never left behind.
+    /// `processing` order is never left behind. The commit is durable against power loss
+    /// before `Issued` is returned ([`Store::durable_commit`]): a certificate a client may
+    /// have downloaded is never lost from the store.
     pub async fn finalize_order<E: Send>(
+        &self,
+        order: &OrderRecord,
+        now: OffsetDateTime,
+        sign: impl FnOnce(&OrderRecord) -> Result<NewCertificate, E> + Send,
+    ) -> Result<FinalizeOutcome<E>, Error> {
+        let durable = self.durable_commit().await?;
+        let outcome = self.finalize_transaction(order, now, sign).await;
+        durable.end().await;
+        outcome
+    }
+
+    /// [`Store::finalize_order`]'s transaction.
+    async fn finalize_transaction<E: Send>(
         &self,
         order: &OrderRecord,
         now: OffsetDateTime,

@@ -210,24 +210,26 @@ pub enum RevokeOutcome {
     AlreadyRevoked(CertificateRecord),
 }
 
-/// A new serving (HTTPS) certificate.
-/// `Debug` leaves out the private key, so records can be logged.
+/// A new serving (HTTPS) certificate. The database never holds a private key in the clear:
+/// `sealed_key` is the key as the signer sealed it (under a key that is not in the database).
+/// `Debug` leaves it out all the same.
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewServingCertificate {
     pub chain_pem: String,
-    pub key_pem: String,
+    pub sealed_key: String,
     pub names: Vec<String>,
     pub not_after: OffsetDateTime,
     pub now: OffsetDateTime,
 }
 
-/// A stored serving certificate.
-/// `Debug` leaves out the private key, so records can be logged.
+/// A stored serving certificate. `sealed_key` is `None` once the certificate was superseded
+/// (or its key was purged by the migration that moved keys out of the clear).
+/// `Debug` leaves out the sealed key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ServingCertificateRecord {
     pub id: i64,
     pub chain_pem: String,
-    pub key_pem: String,
+    pub sealed_key: Option<String>,
     pub names: Vec<String>,
     pub not_after: OffsetDateTime,
     pub created_at: OffsetDateTime,
@@ -237,7 +239,7 @@ impl std::fmt::Debug for NewServingCertificate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NewServingCertificate")
             .field("chain_pem", &self.chain_pem)
-            .field("key_pem", &"<redacted>")
+            .field("sealed_key", &"<redacted>")
             .field("names", &self.names)
             .field("not_after", &self.not_after)
             .field("now", &self.now)
@@ -250,7 +252,10 @@ impl std::fmt::Debug for ServingCertificateRecord {
         f.debug_struct("ServingCertificateRecord")
             .field("id", &self.id)
             .field("chain_pem", &self.chain_pem)
-            .field("key_pem", &"<redacted>")
+            .field(
+                "sealed_key",
+                &self.sealed_key.as_ref().map(|_| "<redacted>"),
+            )
             .field("names", &self.names)
             .field("not_after", &self.not_after)
             .field("created_at", &self.created_at)

@@ -1,10 +1,13 @@
 //! The serving certificate: the HTTPS certificate basalt issues to itself. It is stored
-//! (with its key) so every replica serves the same one and only one replica renews it
-//! (under a lease); replicas poll for the latest.
+//! (with its key, sealed by the signer under a key that is not in the database) so every
+//! replica serves the same one and only one replica renews it (under a lease); replicas poll
+//! for the latest. A superseded certificate's sealed key is purged when its successor is
+//! stored, so the table keeps no key that is no longer served.
 
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    EntityTrait, QueryOrder,
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 
 use crate::Store;
@@ -30,28 +33,52 @@ impl Store {
             .transpose()
     }
 
-    /// Stores a newly issued serving certificate.
+    /// Stores a newly issued serving certificate and, in the same transaction, purges the
+    /// sealed keys of the certificates it supersedes (those expiring no later than it) and of
+    /// expired ones. A certificate expiring later than the new one is still the latest and
+    /// keeps its key.
     pub async fn insert_serving_certificate(
         &self,
         new: &NewServingCertificate,
     ) -> Result<ServingCertificateRecord, Error> {
+        let names = to_json(&new.names)?;
+        let not_after = to_unix(new.not_after);
+        let created_at = to_unix(new.now);
+        let tx = self.db.begin().await?;
         let id = serving_certificates::Entity::insert(serving_certificates::ActiveModel {
             id: NotSet,
             chain_pem: Set(new.chain_pem.clone()),
-            key_pem: Set(new.key_pem.clone()),
-            names: Set(to_json(&new.names)?),
-            not_after: Set(to_unix(new.not_after)),
-            created_at: Set(to_unix(new.now)),
+            sealed_key: Set(Some(new.sealed_key.clone())),
+            names: Set(names),
+            not_after: Set(not_after),
+            created_at: Set(created_at),
         })
-        .exec(&self.db)
+        .exec(&tx)
         .await?
         .last_insert_id;
-        serving_certificates::Entity::find_by_id(id)
-            .one(&self.db)
-            .await?
-            .map(record)
-            .transpose()?
-            .ok_or(Error::NotFound)
+        serving_certificates::Entity::update_many()
+            .col_expr(
+                serving_certificates::Column::SealedKey,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(serving_certificates::Column::Id.ne(id))
+            .filter(serving_certificates::Column::SealedKey.is_not_null())
+            .filter(
+                Condition::any()
+                    .add(serving_certificates::Column::NotAfter.lte(not_after))
+                    .add(serving_certificates::Column::NotAfter.lt(created_at)),
+            )
+            .exec(&tx)
+            .await?;
+        tx.commit().await?;
+        Ok(ServingCertificateRecord {
+            id,
+            chain_pem: new.chain_pem.clone(),
+            sealed_key: Some(new.sealed_key.clone()),
+            names: new.names.clone(),
+            not_after: from_unix(not_after, TABLE, "not_after", id)?,
+            created_at: from_unix(created_at, TABLE, "created_at", id)?,
+        })
     }
 }
 
@@ -62,6 +89,6 @@ fn record(m: serving_certificates::Model) -> Result<ServingCertificateRecord, Er
         created_at: from_unix(m.created_at, TABLE, "created_at", m.id)?,
         id: m.id,
         chain_pem: m.chain_pem,
-        key_pem: m.key_pem,
+        sealed_key: m.sealed_key,
     })
 }

@@ -1,9 +1,12 @@
 //! The HTTPS certificate basalt issues to itself from its own intermediate, and its renewal.
 //!
 //! It lives in the database (`serving_certificates`), so every replica serves the same one
-//! and a restart reuses it. One replica at a time renews it, holding a lease; the others pick
-//! the new one up on their next check. Renewal happens after two thirds of the lifetime, and
-//! the new certificate is swapped in without a restart.
+//! and a restart reuses it. Its private key is stored only as the signer sealed it, under a
+//! key derived from the intermediate (docs/secrets.md): reading the database is not enough to
+//! impersonate basalt. One replica at a time renews it, holding a lease; the others pick the
+//! new one up on their next check. Renewal happens after two thirds of the lifetime, and the
+//! new certificate is swapped in without a restart. A stored certificate whose key does not
+//! open here (purged, or sealed under another intermediate) is treated as due for renewal.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -12,6 +15,7 @@ use std::time::Duration;
 use basalt_protocol::Identifier;
 use basalt_signer::Issuer;
 use basalt_storage::{NewServingCertificate, ServingCertificateRecord, Store};
+use rustls::sign::CertifiedKey;
 
 use crate::clock::Clock;
 use crate::tls::{ServingCertResolver, certified_key};
@@ -93,14 +97,35 @@ impl ServingCertificates {
         names
     }
 
-    /// A usable certificate: stored, covering our names, not due for renewal.
+    /// A usable certificate: stored, covering our names, not due for renewal, and with a key
+    /// this replica can open.
     fn is_fresh(&self, record: &ServingCertificateRecord) -> bool {
         let renew_at = record.not_after - self.lifetime / 3;
         let covers = self
             .names
             .iter()
             .all(|n| record.names.iter().any(|stored| stored == n.value()));
-        covers && renew_at > self.clock.now()
+        covers && renew_at > self.clock.now() && self.opens(record)
+    }
+
+    fn opens(&self, record: &ServingCertificateRecord) -> bool {
+        record.sealed_key.as_deref().is_some_and(|sealed| {
+            self.issuer
+                .open_serving_key(&record.chain_pem, sealed)
+                .is_ok()
+        })
+    }
+
+    /// The rustls key for a stored certificate: its sealed key opened by the signer.
+    pub fn certified_key(
+        &self,
+        record: &ServingCertificateRecord,
+    ) -> Result<CertifiedKey, ServingCertificateError> {
+        let sealed = record.sealed_key.as_deref().ok_or_else(|| {
+            ServingCertificateError::Tls("the stored serving key was purged".into())
+        })?;
+        let key_pem = self.issuer.open_serving_key(&record.chain_pem, sealed)?;
+        certified_key(&record.chain_pem, &key_pem).map_err(ServingCertificateError::Tls)
     }
 
     /// Returns the record to serve, issuing a new one if needed (and if we win the lease).
@@ -124,7 +149,7 @@ impl ServingCertificates {
                 .store
                 .insert_serving_certificate(&NewServingCertificate {
                     chain_pem: issued.chain_pem,
-                    key_pem: issued.key_pem,
+                    sealed_key: issued.sealed_key,
                     names: self.names.iter().map(|n| n.value().to_owned()).collect(),
                     not_after: issued.not_after,
                     now,
@@ -136,7 +161,7 @@ impl ServingCertificates {
         }
         // Another replica is renewing; keep serving the old one while it is still valid.
         match latest {
-            Some(record) if record.not_after > now => Ok(record),
+            Some(record) if record.not_after > now && self.opens(&record) => Ok(record),
             _ => Err(ServingCertificateError::NotYetAvailable),
         }
     }
@@ -150,8 +175,7 @@ impl ServingCertificates {
         loop {
             match self.current().await {
                 Ok(record) => {
-                    let key = certified_key(&record.chain_pem, &record.key_pem)
-                        .map_err(ServingCertificateError::Tls)?;
+                    let key = self.certified_key(&record)?;
                     return Ok((Arc::new(ServingCertResolver::new(key)), record.id));
                 }
                 Err(ServingCertificateError::NotYetAvailable) if attempts < 20 => {
@@ -170,18 +194,16 @@ impl ServingCertificates {
         loop {
             tokio::time::sleep(check_every).await;
             match self.current().await {
-                Ok(record) if record.id != current_id => {
-                    match certified_key(&record.chain_pem, &record.key_pem) {
-                        Ok(key) => {
-                            resolver.set(key);
-                            current_id = record.id;
-                            tracing::info!(not_after = %record.not_after, "serving certificate swapped in");
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %e, "stored serving certificate is unusable")
-                        }
+                Ok(record) if record.id != current_id => match self.certified_key(&record) {
+                    Ok(key) => {
+                        resolver.set(key);
+                        current_id = record.id;
+                        tracing::info!(not_after = %record.not_after, "serving certificate swapped in");
                     }
-                }
+                    Err(e) => {
+                        tracing::error!(error = %e, "stored serving certificate is unusable")
+                    }
+                },
                 Ok(_) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "serving certificate check failed; will retry")

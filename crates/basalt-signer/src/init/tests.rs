@@ -28,6 +28,8 @@ fn init_creates_every_file_with_its_mode() {
     let report = init_pki(&paths, &InitOptions::default()).unwrap();
 
     assert!(paths.is_initialised());
+    // The data directory (keys, the SQLite database) is the server user's alone.
+    assert_eq!(mode(paths.data_dir()), 0o700);
     assert_eq!(mode(&paths.offline_dir()), 0o700);
     assert_eq!(mode(&paths.root_key()), 0o600);
     assert_eq!(mode(&paths.root_password()), 0o600);
@@ -135,7 +137,7 @@ fn bad_options_are_refused_before_anything_is_written() {
         );
     }
     let empty = InitOptions {
-        root_password: Some(String::new()),
+        root_password: Some(String::new().into()),
         ..InitOptions::default()
     };
     assert!(matches!(
@@ -175,16 +177,27 @@ fn the_decrypted_root_key_belongs_to_the_root_certificate() {
 }
 
 #[test]
-fn password_files_are_read_like_openssl_passin() {
+fn password_files_are_the_whole_file_without_one_trailing_line_ending() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("p");
     for (contents, expected) in [
         ("s3cret\n", "s3cret"),
-        ("s3cret\r\nmore", "s3cret"),
+        ("s3cret\r\n", "s3cret"),
         ("s3cret", "s3cret"),
+        (" s3cret \n", " s3cret "),
+        ("s3cret\n\n", "refused"),
+        ("s3cret\r\nmore", "refused"),
+        ("s3cret\nmore\n", "refused"),
+        ("s3cr\ret", "refused"),
     ] {
         fs::write(&file, contents).unwrap();
-        assert_eq!(*read_root_password(&file).unwrap(), expected);
+        match read_root_password(&file) {
+            Ok(p) => assert_eq!(&*p, expected, "{contents:?}"),
+            Err(e) => {
+                assert_eq!(expected, "refused", "{contents:?}: {e}");
+                assert!(e.to_string().contains("one line"), "{e}");
+            }
+        }
     }
 }
 

@@ -321,7 +321,11 @@ fn serving_certificates_are_server_only_with_a_matching_fresh_key() {
     };
     assert!(eku.server_auth && !eku.client_auth);
 
-    let key = KeyPair::from_pem(&serving.key_pem).unwrap();
+    assert!(!serving.sealed_key.contains("PRIVATE KEY"));
+    let key_pem = issuer
+        .open_serving_key(&serving.chain_pem, &serving.sealed_key)
+        .unwrap();
+    let key = KeyPair::from_pem(&key_pem).unwrap();
     assert_eq!(
         cert.public_key().subject_public_key.data.as_ref(),
         key.public_key_raw()

@@ -31,7 +31,7 @@ fn a_key_that_does_not_belong_to_the_certificate_is_refused() {
     let (dir, paths) = pki();
     let other = dir.path().join("other-key.pem");
     let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
-    fs::write(&other, key.serialize_pem()).unwrap();
+    write_private(&other, &key.serialize_pem());
     let err = Issuer::load(&paths.intermediate_cert("default"), &other).unwrap_err();
     assert!(
         matches!(&err, Error::KeyFile { reason, .. } if reason.contains("does not belong")),
@@ -49,11 +49,10 @@ fn a_missing_or_garbled_key_file_is_refused() {
         Err(Error::Io { .. })
     ));
     let garbled = dir.path().join("garbled.pem");
-    fs::write(
+    write_private(
         &garbled,
         "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
-    )
-    .unwrap();
+    );
     assert!(matches!(
         Issuer::load(&cert, &garbled),
         Err(Error::KeyFile { .. })
@@ -63,18 +62,15 @@ fn a_missing_or_garbled_key_file_is_refused() {
 #[test]
 fn a_leaf_certificate_cannot_be_an_issuer() {
     let (dir, _paths, issuer) = issuer();
-    let serving = issuer
-        .issue_serving_certificate(
-            &[dns("a.test")],
-            std::time::Duration::from_secs(3600),
-            time::OffsetDateTime::now_utc(),
-        )
-        .unwrap();
+    let serving = hour_long_serving_certificate(&issuer);
     let leaf_der = pem_to_der(&serving.chain_pem).unwrap().remove(0);
     let cert = dir.path().join("leaf.pem");
     let key = dir.path().join("leaf-key.pem");
     fs::write(&cert, certificate_pem(&leaf_der)).unwrap();
-    fs::write(&key, &serving.key_pem).unwrap();
+    let key_pem = issuer
+        .open_serving_key(&serving.chain_pem, &serving.sealed_key)
+        .unwrap();
+    write_private(&key, &key_pem);
     let err = Issuer::load(&cert, &key).unwrap_err();
     assert!(
         matches!(&err, Error::CertificateFile { reason, .. } if reason.contains("not a CA")),
@@ -93,4 +89,60 @@ fn a_file_with_two_certificates_is_refused() {
         matches!(&err, Error::CertificateFile { reason, .. } if reason.contains("found 2")),
         "{err}"
     );
+}
+
+/// Writes a key file as an operator should: mode 0600.
+fn write_private(path: &Path, contents: &str) {
+    use std::os::unix::fs::PermissionsExt as _;
+    fs::write(path, contents).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+#[test]
+fn a_key_file_group_or_others_can_read_is_refused_naming_the_file() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let (_dir, paths) = pki();
+    let key = paths.intermediate_key("default");
+    for mode in [0o644, 0o640, 0o604, 0o660] {
+        fs::set_permissions(&key, fs::Permissions::from_mode(mode)).unwrap();
+        let err = Issuer::load(&paths.intermediate_cert("default"), &key).unwrap_err();
+        assert!(
+            matches!(&err, Error::KeyFile { path, reason } if path == &key && reason.contains(&format!("{mode:o}"))),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains(&key.display().to_string()),
+            "{err}"
+        );
+    }
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).unwrap();
+    Issuer::load(&paths.intermediate_cert("default"), &key).unwrap();
+}
+
+#[test]
+fn a_serving_key_sealed_by_another_intermediate_does_not_open() {
+    let (_dir_a, _paths_a, a) = issuer();
+    let (_dir_b, _paths_b, b) = issuer();
+    let serving = hour_long_serving_certificate(&a);
+    assert!(
+        a.open_serving_key(&serving.chain_pem, &serving.sealed_key)
+            .is_ok()
+    );
+    assert!(matches!(
+        b.open_serving_key(&serving.chain_pem, &serving.sealed_key),
+        Err(Error::SealedKey(_))
+    ));
+    // The debug form of what is handed out carries no key either.
+    assert!(!format!("{serving:?}").contains("PRIVATE KEY"));
+}
+
+/// A serving certificate for a.test, an hour long.
+fn hour_long_serving_certificate(issuer: &Issuer) -> crate::ServingCertificate {
+    issuer
+        .issue_serving_certificate(
+            &[dns("a.test")],
+            std::time::Duration::from_secs(3600),
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap()
 }

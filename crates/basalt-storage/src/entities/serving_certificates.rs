@@ -9,8 +9,9 @@ pub struct Model {
     pub id: i64,
     #[sea_orm(column_type = "Text")]
     pub chain_pem: String,
-    #[sea_orm(column_type = "Text")]
-    pub key_pem: String,
+    /// The private key sealed by the signer; NULL once superseded (see `serving.rs`).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub sealed_key: Option<String>,
     /// JSON array of DNS names / IP addresses.
     #[sea_orm(column_type = "Text")]
     pub names: String,

@@ -162,3 +162,28 @@ async fn text_comparisons_are_case_sensitive() {
         assert_eq!(found, None);
     });
 }
+
+/// The database, its `-wal` and its `-shm` are the server user's alone: created 0600, and an
+/// existing 0644 set (from an older version) is tightened on connect.
+#[tokio::test]
+async fn sqlite_files_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let db = sqlite().await;
+    account(&db.store, "k1").await;
+    let dir = db._dir.as_ref().unwrap().path().to_path_buf();
+    let files = ["ca.db", "ca.db-wal", "ca.db-shm"].map(|f| dir.join(f));
+    for file in &files {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+    }
+    for file in &files {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let again = db.second_store().await;
+    account(&again, "k2").await;
+    for file in &files {
+        assert_eq!(mode(file), 0o600, "{} after reconnecting", file.display());
+    }
+    drop(again);
+    db.finish().await;
+}

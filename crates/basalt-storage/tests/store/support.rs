@@ -65,11 +65,11 @@ pub(crate) struct ServerDb {
 /// One fresh database and a store connected to it.
 pub(crate) struct TestDb {
     pub(crate) backend: &'static str,
-    config: StorageConfig,
+    pub(crate) config: StorageConfig,
     pub(crate) store: Store,
     /// SQLite's directory (the database file is `ca.db` in it).
     pub(crate) _dir: Option<tempfile::TempDir>,
-    server: Option<ServerDb>,
+    pub(crate) server: Option<ServerDb>,
 }
 
 impl TestDb {
@@ -83,6 +83,22 @@ impl TestDb {
             _dir: None,
             server: Some(db),
         }
+    }
+
+    /// The first column (`v`, text or NULL) of every row `sql` selects, through a separate
+    /// raw connection.
+    pub(crate) async fn raw_strings(&self, sql: &str) -> Vec<Option<String>> {
+        let raw = Database::connect(self.config.url.clone()).await.unwrap();
+        let rows = raw
+            .query_all_raw(sea_orm::Statement::from_string(
+                raw.get_database_backend(),
+                sql,
+            ))
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|row| row.try_get::<Option<String>>("", "v").unwrap())
+            .collect()
     }
 
     /// Another, independent store on the same database (as a second replica would have).
@@ -220,7 +236,7 @@ pub(crate) use on_every_backend;
 
 // Fixtures: one account, order, authorization or certificate in a known state.
 
-const T0: i64 = 1_800_000_000;
+pub(crate) const T0: i64 = 1_800_000_000;
 
 pub(crate) fn at(offset_secs: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(T0 + offset_secs).unwrap()

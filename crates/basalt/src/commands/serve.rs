@@ -191,3 +191,35 @@ async fn shutdown_signal() {
         _ = terminate.recv() => {},
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use basalt_signer::{InitOptions, PkiPaths, init_pki};
+
+    use super::directory_config;
+    use crate::config::DirectorySection;
+
+    /// `serve` refuses to start with an intermediate key file that group or others can read,
+    /// naming the file.
+    #[test]
+    fn a_group_or_world_readable_intermediate_key_stops_serve() {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = PkiPaths::new(tmp.path());
+        init_pki(&paths, &InitOptions::default()).unwrap();
+        let key = paths.intermediate_key("default");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = directory_config(tmp.path(), "default", &DirectorySection::default(), None)
+            .err()
+            .expect("a 0644 key must be refused");
+        let message = format!("{err:#}");
+        assert!(message.contains(&key.display().to_string()), "{message}");
+        assert!(message.contains("644"), "{message}");
+
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(
+            directory_config(tmp.path(), "default", &DirectorySection::default(), None).is_ok()
+        );
+    }
+}

@@ -148,6 +148,32 @@ pub struct ValidationJob {
     pub challenge_created_at: OffsetDateTime,
 }
 
+impl ValidationJob {
+    /// The job of validating `challenge` of `authorization`, for the account with
+    /// `account_key_thumbprint` in `directory`, asked for with `account_uri`.
+    pub fn new(
+        challenge: &ChallengeRecord,
+        authorization: &AuthorizationRecord,
+        account_key_thumbprint: &str,
+        directory: &str,
+        account_uri: Option<String>,
+    ) -> Self {
+        Self {
+            challenge_id: challenge.id,
+            authorization_id: authorization.id,
+            challenge_type: challenge.challenge_type,
+            token: challenge.token.clone(),
+            identifier: authorization.identifier.clone(),
+            wildcard: authorization.wildcard,
+            account_id: authorization.account_id,
+            account_key_thumbprint: account_key_thumbprint.to_owned(),
+            directory: directory.to_owned(),
+            account_uri,
+            challenge_created_at: challenge.created_at,
+        }
+    }
+}
+
 /// The outcome of one validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ValidationResult {

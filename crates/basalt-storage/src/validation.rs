@@ -267,16 +267,16 @@ impl Store {
             }
         }
         tx.commit().await?;
-        let (status, error) = match result {
-            ValidationResult::Valid => (ChallengeStatus::Valid, None),
-            ValidationResult::Invalid(problem) => (ChallengeStatus::Invalid, Some(problem.clone())),
+        let error = match result {
+            ValidationResult::Valid => None,
+            ValidationResult::Invalid(problem) => Some(problem.clone()),
         };
         Ok(Some(ChallengeRecord {
             id: challenge_id,
             authorization_id: job.authorization_id,
             challenge_type: job.challenge_type,
             token: job.token.clone(),
-            status,
+            status: challenge_status,
             validated_at: from_unix_opt(validated_at, "challenges", "validated_at", challenge_id)?,
             error,
             validation_record: validation_record.map(str::to_owned),
@@ -299,19 +299,13 @@ impl Store {
             .ok_or_else(|| {
                 Error::Internal(format!("authorization {} has no account", authorization.id))
             })?;
-        Ok(Some(ValidationJob {
-            challenge_id,
-            authorization_id: authorization.id,
-            challenge_type: challenge.challenge_type,
-            token: challenge.token,
-            identifier: authorization.identifier,
-            wildcard: authorization.wildcard,
-            account_id: account.id,
-            account_key_thumbprint: account.key_thumbprint,
-            directory: account.directory,
-            account_uri: challenge.account_uri,
-            challenge_created_at: challenge.created_at,
-        }))
+        Ok(Some(ValidationJob::new(
+            &challenge,
+            &authorization,
+            &account.key_thumbprint,
+            &account.directory,
+            challenge.account_uri.clone(),
+        )))
     }
 }
 

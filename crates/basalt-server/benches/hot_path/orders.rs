@@ -153,19 +153,13 @@ impl OrderFlow {
             .expect("an http-01 challenge");
         let challenge = http01.id;
         // What the challenge POST hands the worker (built from records it already holds).
-        let job = ValidationJob {
-            challenge_id: challenge,
-            authorization_id: authorization.id,
-            challenge_type: http01.challenge_type,
-            token: http01.token.clone(),
-            identifier: authorization.identifier.clone(),
-            wildcard: authorization.wildcard,
-            account_id: order.account_id,
-            account_key_thumbprint: "bench".to_owned(),
-            directory: order.directory.clone(),
-            account_uri: Some(ACCOUNT_URI.to_owned()),
-            challenge_created_at: http01.created_at,
-        };
+        let job = ValidationJob::new(
+            http01,
+            &authorization,
+            "bench",
+            &order.directory,
+            Some(ACCOUNT_URI.to_owned()),
+        );
         if last == Step::AuthorizationRead {
             return times;
         }

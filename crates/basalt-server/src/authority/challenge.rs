@@ -42,19 +42,13 @@ pub(crate) async fn answer_challenge(
         .into());
     }
     // Everything the validator needs is at hand: no statement to read it back.
-    let job = ValidationJob {
-        challenge_id: challenge.id,
-        authorization_id: authz.id,
-        challenge_type: challenge.challenge_type,
-        token: challenge.token.clone(),
-        identifier: authz.identifier.clone(),
-        wildcard: authz.wildcard,
-        account_id: account.id,
-        account_key_thumbprint: account.key_thumbprint.clone(),
-        directory: account.directory.clone(),
-        account_uri: Some(account_uri.to_owned()),
-        challenge_created_at: challenge.created_at,
-    };
+    let job = ValidationJob::new(
+        &challenge,
+        authz,
+        &account.key_thumbprint,
+        &account.directory,
+        Some(account_uri.to_owned()),
+    );
     let started = validation
         .start(store, job, now, CHALLENGE_RESULT_WAIT)
         .await?;

@@ -392,17 +392,11 @@ pub(crate) async fn job_for(store: &Store, challenge_id: i64) -> ValidationJob {
         .await
         .unwrap()
         .unwrap();
-    ValidationJob {
-        challenge_id,
-        authorization_id: authorization.id,
-        challenge_type: challenge.challenge_type,
-        token: challenge.token,
-        identifier: authorization.identifier,
-        wildcard: authorization.wildcard,
-        account_id: account.id,
-        account_key_thumbprint: account.key_thumbprint,
-        directory: account.directory,
-        account_uri: challenge.account_uri,
-        challenge_created_at: challenge.created_at,
-    }
+    ValidationJob::new(
+        &challenge,
+        &authorization,
+        &account.key_thumbprint,
+        &account.directory,
+        challenge.account_uri.clone(),
+    )
 }

@@ -140,19 +140,13 @@ impl Fixture {
                     .await
                     .unwrap()
             );
-            let job = ValidationJob {
-                challenge_id: challenge.id,
-                authorization_id: authz.id,
-                challenge_type: challenge.challenge_type,
-                token: challenge.token.clone(),
-                identifier: authz.identifier.clone(),
-                wildcard: false,
-                account_id: account.id,
-                account_key_thumbprint: account.key_thumbprint.clone(),
-                directory: "default".into(),
-                account_uri: Some("acct".into()),
-                challenge_created_at: challenge.created_at,
-            };
+            let job = ValidationJob::new(
+                challenge,
+                &authz,
+                &account.key_thumbprint,
+                "default",
+                Some("acct".into()),
+            );
             self.store
                 .record_validation(
                     &job,

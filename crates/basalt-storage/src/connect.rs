@@ -60,63 +60,62 @@ pub struct Store {
     /// was committed before it started), so reads never queue behind writes; on the server
     /// engines the same pool as `db`.
     pub(crate) read: DatabaseConnection,
-    /// SQLite only: held while the writer connection runs a durable commit
-    /// ([`Store::durable_commit`]), so two finalizations cannot interleave their switches of
-    /// `synchronous`. `None` on the server engines, whose commits are durable already.
-    pub(crate) durable: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// SQLite only: the database's write-ahead log, fsynced after a commit that must survive
+    /// power loss ([`Store::sync_log`]). `None` on the server engines, whose commits are
+    /// durable already, and for in-memory databases.
+    pub(crate) log: Option<Arc<WriteAheadLog>>,
 }
 
-/// A commit that must survive power loss is in progress (see [`Store::durable_commit`]);
-/// [`DurableCommit::end`] restores the writer's normal setting.
-pub(crate) struct DurableCommit<'a> {
-    store: &'a Store,
-    lock: Option<tokio::sync::MutexGuard<'a, ()>>,
-}
-
-impl DurableCommit<'_> {
-    /// Back to `synchronous=NORMAL`. If that fails the connection stays FULL: slower, never
-    /// less durable.
-    pub(crate) async fn end(self) {
-        if self.lock.is_some()
-            && let Err(e) = self
-                .store
-                .db
-                .execute_unprepared("PRAGMA synchronous = NORMAL")
-                .await
-        {
-            tracing::warn!(error = %e, "restoring synchronous=NORMAL after a durable commit failed");
-        }
-    }
+/// A SQLite database's `-wal` file, as [`Store::sync_log`] flushes it.
+#[derive(Debug)]
+pub(crate) struct WriteAheadLog {
+    path: std::path::PathBuf,
+    /// The directory entry of the file is flushed once, the first time.
+    directory_synced: std::sync::atomic::AtomicBool,
 }
 
 impl Store {
-    /// Makes the next transaction's commit durable against power loss, for a write that
-    /// must never be lost once a client may have seen it (an issued certificate).
+    /// Makes every commit so far durable against power loss, for a write that must never be
+    /// lost once a client may see it (an issued certificate).
     ///
-    /// SQLite runs `synchronous=NORMAL` in WAL mode: a commit survives a crash of the process
-    /// but not of the machine until the next checkpoint (the WAL is not fsynced at commit).
-    /// For this commit the writer connection is switched to `FULL` (the WAL is fsynced before
-    /// the commit returns). SQLite refuses to change `synchronous` inside a transaction, so
-    /// the switch happens before `begin`; the single writer connection then runs this
-    /// transaction under FULL, and the lock keeps another finalization from switching back
-    /// to NORMAL in between. Other transactions that slip in between also run under FULL:
-    /// slower, never less durable. PostgreSQL (`synchronous_commit=on`) and InnoDB
-    /// (`innodb_flush_log_at_trx_commit=1`) make every commit durable by default.
-    pub(crate) async fn durable_commit(&self) -> Result<DurableCommit<'_>, Error> {
-        let Some(lock) = &self.durable else {
-            return Ok(DurableCommit {
-                store: self,
-                lock: None,
-            });
+    /// SQLite runs `synchronous=NORMAL` in WAL mode: a commit is written to the WAL but the
+    /// WAL is fsynced only at checkpoints, so a commit survives a crash of the process but not
+    /// of the machine. `fdatasync` on the WAL file (through a descriptor of our own: it
+    /// flushes the file, whoever wrote it) after the commit makes it durable, with the write
+    /// lock already released, so other writers do not wait for the disk and concurrent
+    /// finalizations share one flush. A checkpoint meanwhile is no hazard: it syncs the
+    /// database file before the WAL is reused. (Switching the connection to
+    /// `synchronous=FULL` for the commit did the same inside the write lock and cost a third
+    /// of the throughput at 32 clients: BENCHMARKS.md.) PostgreSQL
+    /// (`synchronous_commit=on`) and InnoDB (`innodb_flush_log_at_trx_commit=1`) make every
+    /// commit durable by default.
+    pub(crate) async fn sync_log(&self) -> Result<(), Error> {
+        let Some(log) = self.log.clone() else {
+            return Ok(());
         };
-        let guard = lock.lock().await;
-        self.db
-            .execute_unprepared("PRAGMA synchronous = FULL")
-            .await?;
-        Ok(DurableCommit {
-            store: self,
-            lock: Some(guard),
-        })
+        tokio::task::spawn_blocking(move || log.sync())
+            .await
+            .map_err(|e| Error::Internal(format!("flushing the WAL: {e}")))?
+    }
+}
+
+impl WriteAheadLog {
+    fn sync(&self) -> Result<(), Error> {
+        use std::sync::atomic::Ordering;
+        let failed =
+            |e: std::io::Error| Error::Internal(format!("flushing {}: {e}", self.path.display()));
+        std::fs::File::open(&self.path)
+            .and_then(|file| file.sync_data())
+            .map_err(failed)?;
+        if !self.directory_synced.load(Ordering::Relaxed)
+            && let Some(directory) = self.path.parent()
+        {
+            std::fs::File::open(directory)
+                .and_then(|dir| dir.sync_all())
+                .map_err(failed)?;
+            self.directory_synced.store(true, Ordering::Relaxed);
+        }
+        Ok(())
     }
 }
 
@@ -165,7 +164,7 @@ impl Store {
     /// SQLite gets WAL (readers never block the writer), foreign keys, a busy timeout and
     /// `synchronous=NORMAL` (a commit survives a process crash at once and a power loss from
     /// the next checkpoint on; safe against corruption in WAL mode; the commit that stores a
-    /// certificate is made durable at once, see [`Store::durable_commit`]). These are set through the connect options, so every connection the pool
+    /// certificate is made durable at once, see [`Store::sync_log`]). These are set through the connect options, so every connection the pool
     /// (re)opens has them, not just the first. The writer pool has one connection: SQLite
     /// allows one writer, and a second pooled connection upgrading a read to a write can
     /// fail with SQLITE_BUSY no matter the timeout. Plain lookups go to a separate pool of
@@ -200,9 +199,15 @@ impl Store {
                     .map_sqlx_mysql_pool_opts(|o| o.after_connect(mysql_session_setup));
             }
         }
-        if backend == Backend::Sqlite {
-            private_sqlite_files(&config.url)?;
-        }
+        let log = match backend {
+            Backend::Sqlite => private_sqlite_files(&config.url)?.map(|path| {
+                Arc::new(WriteAheadLog {
+                    path,
+                    directory_synced: std::sync::atomic::AtomicBool::new(false),
+                })
+            }),
+            Backend::Postgres | Backend::MySql => None,
+        };
         let db = Database::connect(options.clone()).await?;
         migrate(&db, backend).await?;
         if backend == Backend::Sqlite {
@@ -221,8 +226,7 @@ impl Store {
             }
             Backend::Postgres | Backend::MySql => db.clone(),
         };
-        let durable = (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
-        Ok(Self { db, read, durable })
+        Ok(Self { db, read, log })
     }
 
     /// Checks that the database answers (for readiness probes).
@@ -241,7 +245,9 @@ impl Store {
 ///
 /// In-memory databases have no files. Best effort: what cannot be changed is logged, and
 /// SQLite reports a file it cannot open.
-fn private_sqlite_files(url: &str) -> Result<(), Error> {
+///
+/// Returns the path of the database's `-wal` file (`None` in memory).
+fn private_sqlite_files(url: &str) -> Result<Option<std::path::PathBuf>, Error> {
     use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
     use std::str::FromStr as _;
 
@@ -259,7 +265,7 @@ fn private_sqlite_files(url: &str) -> Result<(), Error> {
         .find(|(k, _)| k == "mode")
         .map(|(_, v)| v.into_owned());
     if mode.as_deref() == Some("memory") {
-        return Ok(());
+        return Ok(None);
     }
     let database = options.get_filename().to_path_buf();
     if !database.exists() && mode.as_deref() == Some("rwc") {
@@ -275,7 +281,8 @@ fn private_sqlite_files(url: &str) -> Result<(), Error> {
     wal.push("-wal");
     let mut shm = database.clone().into_os_string();
     shm.push("-shm");
-    for path in [database, wal.into(), shm.into()] {
+    let wal: std::path::PathBuf = wal.into();
+    for path in [database, wal.clone(), shm.into()] {
         let current = match std::fs::metadata(&path) {
             Ok(metadata) => metadata.permissions().mode() & 0o777,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -301,7 +308,7 @@ fn private_sqlite_files(url: &str) -> Result<(), Error> {
             );
         }
     }
-    Ok(())
+    Ok(Some(wal))
 }
 
 /// Runs [`MYSQL_SESSION_SETUP`] on each new MySQL connection (sea-orm's own

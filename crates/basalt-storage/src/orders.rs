@@ -191,18 +191,19 @@ impl Store {
     ///
     /// A crash anywhere before the commit leaves the order ready and no certificate, so a
     /// `processing` order is never left behind. The commit is durable against power loss
-    /// before `Issued` is returned ([`Store::durable_commit`]): a certificate a client may
-    /// have downloaded is never lost from the store.
+    /// before `Issued` is returned ([`Store::sync_log`], after the write lock is released):
+    /// a certificate a client may have downloaded is never lost from the store.
     pub async fn finalize_order<E: Send>(
         &self,
         order: &OrderRecord,
         now: OffsetDateTime,
         sign: impl FnOnce(&OrderRecord) -> Result<NewCertificate, E> + Send,
     ) -> Result<FinalizeOutcome<E>, Error> {
-        let durable = self.durable_commit().await?;
-        let outcome = self.finalize_transaction(order, now, sign).await;
-        durable.end().await;
-        outcome
+        let outcome = self.finalize_transaction(order, now, sign).await?;
+        if let FinalizeOutcome::Issued { .. } = &outcome {
+            self.sync_log().await?;
+        }
+        Ok(outcome)
     }
 
     /// [`Store::finalize_order`]'s transaction.

@@ -15,14 +15,6 @@ fn assert_refused(reply: &Reply, problem: &str, status: u16) {
     );
 }
 
-async fn order_count(ca: &TestCa, client: &Client) -> usize {
-    ca.store
-        .order_ids_for_account(client.account_id(), None, 100)
-        .await
-        .unwrap()
-        .len()
-}
-
 /// notBefore/notAfter near year 9999 used to overflow the validity arithmetic and panic the
 /// handler (the connection dropped with no answer).
 #[tokio::test]
@@ -44,7 +36,7 @@ async fn far_future_validity_is_refused_not_a_panic() {
         let reply = client.post(&ca, &url("/new-order"), Some(payload)).await;
         assert_refused(&reply, "malformed", 400);
     }
-    assert_eq!(order_count(&ca, &client).await, 0, "nothing stored");
+    assert_eq!(client.stored_orders(&ca).await, 0, "nothing stored");
 }
 
 /// serde reads a JSON array into a struct's fields in order; an ACME payload is an object.
@@ -60,7 +52,7 @@ async fn a_json_array_payload_is_malformed() {
         )
         .await;
     assert_refused(&reply, "malformed", 400);
-    assert_eq!(order_count(&ca, &client).await, 0, "nothing stored");
+    assert_eq!(client.stored_orders(&ca).await, 0, "nothing stored");
 }
 
 /// axum's own path and query rejections answered `400 text/plain`.
@@ -117,5 +109,5 @@ async fn an_unexpected_uniqueness_violation_shows_no_sql_text() {
         assert!(!detail.contains(leak), "driver text leaked: {detail}");
     }
     assert!(reply.header("replay-nonce").is_some());
-    assert_eq!(order_count(&ca, &client).await, 1, "nothing more stored");
+    assert_eq!(client.stored_orders(&ca).await, 1, "nothing more stored");
 }

@@ -245,14 +245,7 @@ async fn kid_rules() {
         )
         .await;
     reply.assert_problem("malformed", 400);
-    let account_id = client.account_id();
-    assert!(
-        ca.store
-            .order_ids_for_account(account_id, None, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert_eq!(client.stored_orders(&ca).await, 0, "nothing stored");
 }
 
 #[tokio::test]

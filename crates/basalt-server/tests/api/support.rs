@@ -494,6 +494,16 @@ impl Client {
     }
 
     /// The account's numeric id, from its URL.
+    /// How many orders the store holds for this client's account (tests of refused orders
+    /// check that nothing was stored).
+    pub async fn stored_orders(&self, ca: &TestCa) -> usize {
+        ca.store
+            .order_ids_for_account(self.account_id(), None, 100)
+            .await
+            .unwrap()
+            .len()
+    }
+
     pub fn account_id(&self) -> i64 {
         last_segment(self.kid.as_deref().expect("registered"))
             .parse()

@@ -76,13 +76,7 @@ async fn bad_ip_identifiers_are_reported_per_identifier() {
         .await;
     let problem = reply.assert_problem("malformed", 400);
     assert_eq!(problem["subproblems"].as_array().unwrap().len(), 3);
-    assert!(
-        ca.store
-            .order_ids_for_account(client.account_id(), None, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert_eq!(client.stored_orders(&ca).await, 0, "nothing stored");
 }
 
 #[tokio::test]

@@ -127,7 +127,7 @@ fn signer_problem(e: &basalt_signer::Error) -> Problem {
         basalt_signer::Error::Csr(csr) => csr_problem(csr),
         basalt_signer::Error::Io { .. }
         | basalt_signer::Error::AlreadyInitialised(_)
-        | basalt_signer::Error::BadRootPassword
+        | basalt_signer::Error::BadRootPassword(_)
         | basalt_signer::Error::KeyFile { .. }
         | basalt_signer::Error::CertificateFile { .. }
         | basalt_signer::Error::Signing(_)

@@ -8,10 +8,10 @@ use rcgen::{
     KeyUsagePurpose, PublicKeyData,
 };
 
-use crate::Error;
 use crate::key_id::key_identifier;
 use crate::serial::Serial;
 use crate::validity::{BACKDATE, add_years, now_seconds};
+use crate::{Error, NameConstraints};
 
 /// Root validity: ten years. It signs only intermediates, offline.
 const ROOT_YEARS: i32 = 10;
@@ -44,11 +44,13 @@ pub(crate) fn root_params(
 }
 
 /// Subject of an intermediate: `CN=basalt <directory> Intermediate CA <suffix>, O=<organization>`.
+/// `name_constraints`, when given and not empty, become its nameConstraints extension.
 pub(crate) fn intermediate_params(
     organization: &str,
     directory: &str,
     suffix: &str,
     key: &impl PublicKeyData,
+    name_constraints: Option<&NameConstraints>,
 ) -> Result<CertificateParams, Error> {
     let mut params = ca_params(
         organization,
@@ -72,6 +74,12 @@ pub(crate) fn intermediate_params(
     ];
     // RFC 5280 §4.2.1.1: AKI = the root's SKI (rcgen copies the issuer's pre-specified one).
     params.use_authority_key_identifier_extension = true;
+    // RFC 5280 §4.2.1.10: critical (rcgen always marks it so); an empty set is left out,
+    // since the extension may not be empty.
+    if let Some(constraints) = name_constraints {
+        constraints.check().map_err(Error::Signing)?;
+        params.name_constraints = constraints.to_rcgen();
+    }
     Ok(params)
 }
 

@@ -12,6 +12,7 @@ use x509_parser::error::X509Error;
 use x509_parser::oid_registry::Oid;
 use x509_parser::prelude::FromDer;
 
+use crate::KeyType;
 use crate::csr_names::{check_names, requested_names};
 use crate::key_policy::check_key_policy;
 use crate::spki::{SpkiError, jwk_from_spki};
@@ -29,6 +30,15 @@ pub struct CheckedCsr {
     pub common_name: Option<String>,
     /// RSA keys also get keyEncipherment (RFC 5280 §4.2.1.3), for TLS 1.2 RSA key exchange.
     pub is_rsa: bool,
+    /// Decided by the key policy; private so it always agrees with `public_key`.
+    key_type: KeyType,
+}
+
+impl CheckedCsr {
+    /// The subject key's type, for an area's `key_types` rule.
+    pub fn key_type(&self) -> KeyType {
+        self.key_type
+    }
 }
 
 /// Why a CSR was refused. The texts are written for the ACME client's operator: they end up in
@@ -109,7 +119,7 @@ pub fn check_csr(der: &[u8], identifiers: &[Identifier]) -> Result<CheckedCsr, C
         SpkiError::Malformed(why) => CsrError::Unparseable(why),
         SpkiError::Unsupported(why) => CsrError::KeyPolicy(why),
     })?;
-    check_key_policy(&public_key).map_err(CsrError::KeyPolicy)?;
+    let key_type = check_key_policy(&public_key).map_err(CsrError::KeyPolicy)?;
 
     // RFC 2986 §3: the signature proves possession of the key being certified.
     csr.verify_signature().map_err(|e| match e {
@@ -125,6 +135,7 @@ pub fn check_csr(der: &[u8], identifiers: &[Identifier]) -> Result<CheckedCsr, C
     Ok(CheckedCsr {
         spki_der: spki.raw.to_vec(),
         is_rsa: matches!(public_key, Jwk::Rsa { .. }),
+        key_type,
         public_key,
         common_name: requested.common_name.map(|cn| cn.to_string()),
     })

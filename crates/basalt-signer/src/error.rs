@@ -17,18 +17,19 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// `init` found part of an existing PKI and refuses to overwrite it: a second root would
-    /// silently orphan every certificate the first one vouched for.
+    /// `init` found part of an existing PKI, or a staged file's path was taken, and nothing
+    /// is overwritten: a second root would silently orphan every certificate the first one
+    /// vouched for, and a replaced intermediate key every certificate it signed.
     #[error(
-        "{} already exists; basalt init never overwrites a PKI (move the data directory away to start over)",
+        "{} already exists; basalt never overwrites PKI files (for init: move the data directory away to start over)",
         .0.display()
     )]
     AlreadyInitialised(PathBuf),
 
-    /// The root key passphrase did not decrypt `root-key.pem` (or was empty, which would
-    /// leave the root key effectively unprotected).
-    #[error("the root key passphrase is empty or does not decrypt the root key")]
-    BadRootPassword,
+    /// The root key passphrase did not decrypt the root key file (named when one was read),
+    /// or was empty, which would leave the root key effectively unprotected.
+    #[error("the root key passphrase is empty or does not decrypt {}", root_key_name(.0.as_deref()))]
+    BadRootPassword(Option<PathBuf>),
 
     /// A private key file exists but is unusable: not PKCS#8, an unsupported algorithm, or a
     /// key that does not belong to its certificate.
@@ -58,6 +59,11 @@ pub enum Error {
     /// holds a key type basalt never certifies.
     #[error("unusable certificate: {0}")]
     Certificate(String),
+}
+
+/// The root key file for [`Error::BadRootPassword`]'s message.
+fn root_key_name(path: Option<&std::path::Path>) -> String {
+    path.map_or_else(|| "the root key".to_owned(), |p| p.display().to_string())
 }
 
 impl Error {

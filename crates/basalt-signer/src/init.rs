@@ -80,7 +80,7 @@ pub fn init_pki(paths: &PkiPaths, options: &InitOptions) -> Result<InitReport, E
         return Err(Error::AlreadyInitialised(path));
     }
     let (password, generated) = match &options.root_password {
-        Some(given) if given.is_empty() => return Err(Error::BadRootPassword),
+        Some(given) if given.is_empty() => return Err(Error::BadRootPassword(None)),
         Some(given) => (Zeroizing::new(given.to_string()), false),
         None => (generate_password()?, true),
     };
@@ -104,6 +104,7 @@ pub fn init_pki(paths: &PkiPaths, options: &InitOptions) -> Result<InitReport, E
         &options.directory,
         &suffix,
         &*intermediate_key,
+        None,
     )?;
     let root_issuer = rcgen::Issuer::new(root_params, &*root_key);
     let intermediate_cert = intermediate_params
@@ -155,6 +156,28 @@ const MAX_DIRECTORY_LEN: usize = 32;
 /// RFC 5280 Appendix A.1: ub-organization-name.
 const MAX_ORGANIZATION_LEN: usize = 64;
 
+/// Refuses a directory (area) name that would make a bad path component or intermediate CN,
+/// as [`Error::Io`] with `InvalidInput` naming where it would have gone.
+pub(crate) fn check_directory_name(paths: &PkiPaths, directory: &str) -> Result<(), Error> {
+    // The name becomes a path component and part of the intermediate's CN.
+    let directory_ok = (1..=MAX_DIRECTORY_LEN).contains(&directory.len())
+        && directory
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if !directory_ok {
+        return Err(Error::Io {
+            path: paths.data_dir().join("directories"),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "directory name {directory:?} must be 1-{MAX_DIRECTORY_LEN} characters of a-z, 0-9, '-' or '_'"
+                ),
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Refuses options that would make a bad path or a bad certificate subject. Reported as
 /// [`Error::Io`] with `InvalidInput`, naming where the value would have gone.
 fn check_options(paths: &PkiPaths, options: &InitOptions) -> Result<(), Error> {
@@ -162,20 +185,7 @@ fn check_options(paths: &PkiPaths, options: &InitOptions) -> Result<(), Error> {
         path,
         source: std::io::Error::new(std::io::ErrorKind::InvalidInput, message),
     };
-    let directory = &options.directory;
-    // The name becomes a path component and part of the intermediate's CN.
-    let directory_ok = (1..=MAX_DIRECTORY_LEN).contains(&directory.len())
-        && directory
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if !directory_ok {
-        return Err(invalid(
-            paths.data_dir().join("directories"),
-            format!(
-                "directory name {directory:?} must be 1-{MAX_DIRECTORY_LEN} characters of a-z, 0-9, '-' or '_'"
-            ),
-        ));
-    }
+    check_directory_name(paths, &options.directory)?;
     let organization = options.organization.trim();
     if organization.is_empty()
         || organization != options.organization

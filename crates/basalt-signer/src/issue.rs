@@ -7,18 +7,20 @@ use std::fmt::Write as _;
 
 use basalt_protocol::{Identifier, IdentifierType};
 use rcgen::{
-    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PublicKeyData, SanType,
+    CertificateParams, CrlDistributionPoint, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
+    IsCa, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PublicKeyData, SanType,
 };
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::Error;
+use crate::aia::ca_issuers_extension;
 use crate::csr::CheckedCsr;
 use crate::inspect::certificate_pem;
 use crate::issuer::Issuer;
 use crate::key_id::key_identifier;
 use crate::serial::Serial;
+use crate::uri::check_uri;
 use crate::validity::{BACKDATE, truncate_to_seconds};
 
 /// RFC 5280 Appendix A.1: ub-common-name. A longer name stays in the SAN only.
@@ -32,6 +34,12 @@ pub struct IssueRequest<'a> {
     pub identifiers: &'a [Identifier],
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
+    /// Where this intermediate's CRL is served: the leaf's CRL Distribution Points
+    /// (RFC 5280 §4.2.1.13). `None` leaves the extension out.
+    pub crl_url: Option<&'a str>,
+    /// Where this intermediate's certificate is served: the leaf's Authority Information
+    /// Access caIssuers (RFC 5280 §4.2.2.1). `None` leaves the extension out.
+    pub ca_issuers_url: Option<&'a str>,
 }
 
 /// A signed leaf, ready to store and serve.
@@ -70,6 +78,8 @@ struct Leaf<'a> {
     extended_key_usages: Vec<ExtendedKeyUsagePurpose>,
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
+    crl_url: Option<&'a str>,
+    ca_issuers_url: Option<&'a str>,
     profile: &'static str,
 }
 
@@ -90,6 +100,8 @@ impl Issuer {
             ],
             not_before: truncate_to_seconds(request.not_before),
             not_after: truncate_to_seconds(request.not_after),
+            crl_url: request.crl_url,
+            ca_issuers_url: request.ca_issuers_url,
             profile: "acme-leaf",
         };
         self.sign_leaf(&leaf, &subject_key)
@@ -118,6 +130,8 @@ impl Issuer {
             extended_key_usages: vec![ExtendedKeyUsagePurpose::ServerAuth],
             not_before: now - BACKDATE,
             not_after: truncate_to_seconds(now + lifetime),
+            crl_url: None,
+            ca_issuers_url: None,
             profile: "serving",
         };
         let issued = self.sign_leaf(&leaf, &*key)?;
@@ -242,6 +256,18 @@ fn leaf_params(leaf: &Leaf<'_>, serial: &Serial) -> Result<CertificateParams, Er
     params.is_ca = IsCa::ExplicitNoCa;
     // RFC 5280 §4.2.1.1: AKI = the intermediate's SKI, taken from its certificate.
     params.use_authority_key_identifier_extension = true;
+    // RFC 5280 §4.2.1.13: one distribution point, fullName = the URL (rcgen: non-critical).
+    if let Some(url) = leaf.crl_url {
+        check_uri(url).map_err(|e| Error::Signing(format!("the CRL URL: {e}")))?;
+        params.crl_distribution_points = vec![CrlDistributionPoint {
+            uris: vec![url.to_owned()],
+        }];
+    }
+    // RFC 5280 §4.2.2.1, non-critical.
+    if let Some(url) = leaf.ca_issuers_url {
+        check_uri(url).map_err(|e| Error::Signing(format!("the caIssuers URL: {e}")))?;
+        params.custom_extensions.push(ca_issuers_extension(url));
+    }
     Ok(params)
 }
 

@@ -6,12 +6,16 @@
 use std::path::Path;
 
 use rcgen::KeyPair;
+use time::OffsetDateTime;
+use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::ParsedExtension;
 use zeroize::Zeroizing;
 
-use crate::Error;
+use crate::encoding::hex;
 use crate::inspect::{certificate_pem, parse_certificate, public_key_bits, single_certificate};
+use crate::key_id::key_identifier_bytes;
 use crate::serving_key::ServingKeySeal;
+use crate::{Error, NameConstraints};
 
 /// An intermediate CA: its certificate and the key that signs with it. Shared across tasks in
 /// an `Arc`; signing takes `&self`.
@@ -22,6 +26,13 @@ pub struct Issuer {
     /// clean CERTIFICATE block whatever else the file contained.
     certificate_pem: String,
     subject: String,
+    /// The certificate's subjectKeyIdentifier (RFC 5280 §4.2.1.2): what leaves and CRLs name
+    /// in their AKI, and the intermediate's identity in URLs and the database.
+    key_id: Vec<u8>,
+    /// Read from the certificate, so constraints of an intermediate made by other tools count.
+    name_constraints: Option<NameConstraints>,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
     /// Seals and opens the serving certificate's key (derived from this intermediate's key).
     pub(crate) serving_key_seal: ServingKeySeal,
 }
@@ -72,7 +83,12 @@ impl Issuer {
         }
 
         let serving_key_seal = ServingKeySeal::derive(key.serialized_der())?;
-        let subject = parse_certificate(&certificate_der)?.subject().to_string();
+        let parsed = parse_certificate(&certificate_der)?;
+        let subject = parsed.subject().to_string();
+        let name_constraints = NameConstraints::from_certificate(&parsed).map_err(cert_error)?;
+        let key_id = subject_key_id(&parsed).unwrap_or_else(|| key_identifier_bytes(&key));
+        let not_before = parsed.validity().not_before.to_datetime();
+        let not_after = parsed.validity().not_after.to_datetime();
         // rcgen takes the issuer DN, key usages and SKI (used as the leaves' AKI) from the cert.
         let rcgen = rcgen::Issuer::from_ca_cert_der(&certificate_der.as_slice().into(), key)
             .map_err(|e| cert_error(e.to_string()))?;
@@ -81,6 +97,10 @@ impl Issuer {
             certificate_pem: certificate_pem(&certificate_der),
             certificate_der,
             subject,
+            key_id,
+            name_constraints,
+            not_before,
+            not_after,
             serving_key_seal,
         })
     }
@@ -99,6 +119,41 @@ impl Issuer {
     pub fn subject(&self) -> String {
         self.subject.clone()
     }
+
+    /// The subjectKeyIdentifier as lowercase hex: the intermediate's name in CRL and
+    /// certificate URLs (`/crl/<KEYID>.crl`) and in the database. A certificate without one
+    /// (RFC 5280 §4.2.1.2 requires it of CAs) gets the RFC 7093 §2 method 1 identifier.
+    pub fn key_id(&self) -> String {
+        hex(&self.key_id)
+    }
+
+    pub(crate) fn key_id_bytes(&self) -> &[u8] {
+        &self.key_id
+    }
+
+    /// The certificate's name constraints (RFC 5280 §4.2.1.10), `None` without the extension.
+    pub fn name_constraints(&self) -> Option<&NameConstraints> {
+        self.name_constraints.as_ref()
+    }
+
+    pub fn not_before(&self) -> OffsetDateTime {
+        self.not_before
+    }
+
+    /// No leaf may outlive this (the server caps notAfter to it).
+    pub fn not_after(&self) -> OffsetDateTime {
+        self.not_after
+    }
+}
+
+/// The subjectKeyIdentifier extension's value, if the certificate has one.
+pub(crate) fn subject_key_id(cert: &X509Certificate<'_>) -> Option<Vec<u8>> {
+    cert.extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::SubjectKeyIdentifier(id) => Some(id.0.to_vec()),
+            _ => None,
+        })
 }
 
 /// RFC 5280 §4.2.1.9 and §4.2.1.3: a certificate that signs others must say cA TRUE and, if it

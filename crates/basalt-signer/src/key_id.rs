@@ -11,6 +11,11 @@ const KEY_ID_LEN: usize = 20;
 
 /// The RFC 7093 §2 method 1 key identifier of `key`, as rcgen's pre-specified method.
 pub(crate) fn key_identifier(key: &impl PublicKeyData) -> KeyIdMethod {
+    KeyIdMethod::PreSpecified(key_identifier_bytes(key))
+}
+
+/// The RFC 7093 §2 method 1 key identifier of `key`.
+pub(crate) fn key_identifier_bytes(key: &impl PublicKeyData) -> Vec<u8> {
     let digest = ring::digest::digest(&ring::digest::SHA256, key.der_bytes());
-    KeyIdMethod::PreSpecified(digest.as_ref()[..KEY_ID_LEN].to_vec())
+    digest.as_ref()[..KEY_ID_LEN].to_vec()
 }

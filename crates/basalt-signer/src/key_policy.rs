@@ -8,20 +8,39 @@
 use basalt_protocol::Jwk;
 use basalt_protocol::jwk::{EcCurve, check_rsa_key};
 
-/// `Ok` if `key` may be certified, else a sentence saying why not and what to use instead.
-pub(crate) fn check_key_policy(key: &Jwk) -> Result<(), String> {
+use crate::KeyType;
+use crate::encoding::magnitude;
+
+/// The key's [`KeyType`] if `key` may be certified, else a sentence saying why not and what
+/// to use instead.
+pub(crate) fn check_key_policy(key: &Jwk) -> Result<KeyType, String> {
     match key {
         Jwk::Ec {
-            curve: EcCurve::P256 | EcCurve::P384,
+            curve: EcCurve::P256,
             ..
-        }
-        | Jwk::Ed25519 { .. } => Ok(()),
+        } => Ok(KeyType::EcdsaP256),
+        Jwk::Ec {
+            curve: EcCurve::P384,
+            ..
+        } => Ok(KeyType::EcdsaP384),
+        Jwk::Ed25519 { .. } => Ok(KeyType::Ed25519),
         Jwk::Ec {
             curve: EcCurve::P521,
             ..
         } => Err("P-521 keys are not accepted; use P-256, P-384, RSA or Ed25519".into()),
-        Jwk::Rsa { n, e } => check_rsa_key(n, e),
+        Jwk::Rsa { n, e } => {
+            check_rsa_key(n, e)?;
+            let bits = significant_bits(n);
+            KeyType::rsa(bits).ok_or_else(|| format!("RSA keys of {bits} bits are not accepted"))
+        }
     }
+}
+
+/// The bit length of a big-endian unsigned integer.
+fn significant_bits(n: &[u8]) -> usize {
+    let n = magnitude(n);
+    n.first()
+        .map_or(0, |first| n.len() * 8 - first.leading_zeros() as usize)
 }
 
 #[cfg(test)]
@@ -36,9 +55,24 @@ mod tests {
 
     #[test]
     fn rsa_modulus_is_counted_in_bits_not_bytes() {
-        assert!(check_key_policy(&rsa(2048, &[1, 0, 1])).is_ok());
-        assert!(check_key_policy(&rsa(3072, &[1, 0, 1])).is_ok());
-        assert!(check_key_policy(&rsa(4096, &[1, 0, 1])).is_ok());
+        assert_eq!(
+            check_key_policy(&rsa(2048, &[1, 0, 1])),
+            Ok(KeyType::Rsa2048)
+        );
+        assert_eq!(
+            check_key_policy(&rsa(3072, &[1, 0, 1])),
+            Ok(KeyType::Rsa3072)
+        );
+        assert_eq!(
+            check_key_policy(&rsa(4096, &[1, 0, 1])),
+            Ok(KeyType::Rsa4096)
+        );
+        // A sign octet in front of the modulus does not make it longer.
+        let mut padded = rsa(2048, &[1, 0, 1]);
+        if let Jwk::Rsa { n, .. } = &mut padded {
+            n.insert(0, 0);
+        }
+        assert_eq!(check_key_policy(&padded), Ok(KeyType::Rsa2048));
         assert!(check_key_policy(&rsa(2047, &[1, 0, 1])).is_err());
         assert!(check_key_policy(&rsa(2049, &[1, 0, 1])).is_err());
         assert!(check_key_policy(&rsa(3000, &[1, 0, 1])).is_err());

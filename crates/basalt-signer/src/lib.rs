@@ -6,7 +6,7 @@
 //!   generates a key or calls a signing function.
 //! * **`serve` never reads the root key.** It loads an [`Issuer`] from an intermediate's files;
 //!   the root key is written only encrypted ([`init_pki`]) and decrypted only by
-//!   [`decrypt_root_key`], for offline work such as intermediate rotation.
+//!   [`decrypt_root_key`], for offline work: [`create_intermediate`] (area add and rotate).
 //! * **Never reachable from the network.** The crate has no listener and no HTTP types; the
 //!   server calls it in-process after authenticating and authorising a request, and stores what
 //!   it returns. It does not depend on storage.
@@ -17,17 +17,23 @@
 //!   again only here ([`Issuer::open_serving_key`]); key PEM, key bytes and passphrases are
 //!   held in `zeroize::Zeroizing`.
 
+mod aia;
 mod ca_profile;
+mod crl;
 mod csr;
 mod csr_names;
 mod encoding;
 mod error;
 mod init;
 mod inspect;
+mod intermediate;
+mod ip_range;
 mod issue;
 mod issuer;
 mod key_id;
 mod key_policy;
+mod key_type;
+mod name_constraints;
 mod paths;
 mod random;
 mod root_key;
@@ -35,17 +41,26 @@ mod serial;
 mod serving_key;
 mod spki;
 mod staged_files;
+mod uri;
 mod validity;
 
 #[cfg(test)]
 mod test_support;
 
+pub use crl::{CrlRequest, RevokedEntry};
 pub use csr::{CheckedCsr, CsrError, check_csr};
 pub use error::Error;
 pub use init::{InitOptions, InitReport, init_pki};
 pub use inspect::{certificate_serial_and_key, pem_to_der, sha256_fingerprint};
+pub use intermediate::{
+    CreatedIntermediate, IntermediateKeyAlgorithm, IntermediateOptions, create_intermediate,
+};
+pub use ip_range::IpRange;
 pub use issue::{IssueRequest, IssuedCertificate, ServingCertificate};
 pub use issuer::Issuer;
+pub use key_type::{KeyType, UnknownKeyType};
+pub use name_constraints::NameConstraints;
 pub use paths::PkiPaths;
 pub use root_key::{Passphrase, decrypt_root_key, read_root_password};
 pub use spki::public_key_jwk;
+pub use staged_files::StagedFiles;

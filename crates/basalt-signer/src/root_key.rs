@@ -103,12 +103,23 @@ pub fn decrypt_root_key(
     paths: &PkiPaths,
     password: &str,
 ) -> Result<Zeroizing<rcgen::KeyPair>, Error> {
-    let path = paths.root_key();
+    decrypt_root_key_file(&paths.root_key(), &paths.root_cert(), password).map(|(key, _)| key)
+}
+
+/// [`decrypt_root_key`] for a key file anywhere (the operator may keep `offline/` elsewhere),
+/// checked against the root certificate at `root_cert`, which is returned as DER beside it.
+/// An unreadable file is [`Error::Io`] naming it; a wrong passphrase is
+/// [`Error::BadRootPassword`] naming it.
+pub(crate) fn decrypt_root_key_file(
+    path: &Path,
+    root_cert: &Path,
+    password: &str,
+) -> Result<(Zeroizing<rcgen::KeyPair>, Vec<u8>), Error> {
     let key_error = |reason: String| Error::KeyFile {
-        path: path.clone(),
+        path: path.to_path_buf(),
         reason,
     };
-    let pem = Zeroizing::new(std::fs::read_to_string(&path).map_err(Error::io(&path))?);
+    let pem = Zeroizing::new(std::fs::read_to_string(path).map_err(Error::io(path))?);
     let (label, document) = SecretDocument::from_pem(&pem)
         .map_err(|e| key_error(format!("not a PEM document: {e}")))?;
     if label != ENCRYPTED_LABEL {
@@ -118,34 +129,34 @@ pub fn decrypt_root_key(
     }
     let encrypted = EncryptedPrivateKeyInfoRef::try_from(document.as_bytes())
         .map_err(|e| key_error(format!("not a PKCS#8 EncryptedPrivateKeyInfo: {e}")))?;
+    let bad_password = || Error::BadRootPassword(Some(path.to_path_buf()));
     if password.is_empty() {
-        return Err(Error::BadRootPassword);
+        return Err(bad_password());
     }
     // AES-CBC padding or the DER inside fails to check with the wrong key; either way, the
     // passphrase is what the operator can fix.
     let pkcs8 = encrypted
         .decrypt(password.as_bytes())
-        .map_err(|_| Error::BadRootPassword)?;
+        .map_err(|_| bad_password())?;
     let der = PrivatePkcs8KeyDer::from(pkcs8.as_bytes());
     let key = Zeroizing::new(
         rcgen::KeyPair::try_from(&der)
             .map_err(|e| key_error(format!("the decrypted key is unusable: {e}")))?,
     );
 
-    let root_pem =
-        std::fs::read_to_string(paths.root_cert()).map_err(Error::io(paths.root_cert()))?;
+    let root_pem = std::fs::read_to_string(root_cert).map_err(Error::io(root_cert))?;
     let root_der =
         inspect::single_certificate(&root_pem).map_err(|reason| Error::CertificateFile {
-            path: paths.root_cert(),
+            path: root_cert.to_path_buf(),
             reason,
         })?;
     if inspect::public_key_bits(&root_der)? != key.public_key_raw() {
         return Err(key_error(format!(
             "the key does not belong to {}",
-            paths.root_cert().display()
+            root_cert.display()
         )));
     }
-    Ok(key)
+    Ok((key, root_der))
 }
 
 /// Reads a root passphrase file; the one rule for every reader (`basalt init

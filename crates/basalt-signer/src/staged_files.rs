@@ -1,4 +1,5 @@
-//! All-or-nothing creation of a set of files, so a failed `init` leaves no partial PKI.
+//! All-or-nothing creation of a set of files, so a failed `init` leaves no partial PKI and a
+//! failed `area add` or `area rotate` no intermediate without its configuration.
 //!
 //! Each file is first written in full (and fsynced) under a temporary name beside its final
 //! path. `commit` then publishes them in order with `hard_link`, which, unlike `rename`, fails
@@ -14,7 +15,7 @@ use crate::Error;
 
 /// Files and directories being created; cleaned up on drop unless committed.
 #[derive(Debug, Default)]
-pub(crate) struct StagedFiles {
+pub struct StagedFiles {
     /// Directories this stage created, parents first.
     created_dirs: Vec<PathBuf>,
     /// (temporary, final) pairs, in publication order.
@@ -27,12 +28,7 @@ pub(crate) struct StagedFiles {
 impl StagedFiles {
     /// Creates `path` and any missing parents with `mode` (umask does not apply: the mode is
     /// set explicitly). An existing directory is fine unless `must_be_new`.
-    pub(crate) fn create_dir(
-        &mut self,
-        path: &Path,
-        mode: u32,
-        must_be_new: bool,
-    ) -> Result<(), Error> {
+    pub fn create_dir(&mut self, path: &Path, mode: u32, must_be_new: bool) -> Result<(), Error> {
         if path.is_dir() {
             if must_be_new {
                 return Err(Error::AlreadyInitialised(path.to_path_buf()));
@@ -56,7 +52,7 @@ impl StagedFiles {
 
     /// Writes `contents` to a temporary file beside `path` with `mode`; published by `commit`.
     /// The parent directory must exist (see [`StagedFiles::create_dir`]).
-    pub(crate) fn write(&mut self, path: &Path, contents: &[u8], mode: u32) -> Result<(), Error> {
+    pub fn write(&mut self, path: &Path, contents: &[u8], mode: u32) -> Result<(), Error> {
         let file_name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -77,7 +73,7 @@ impl StagedFiles {
 
     /// Publishes every staged file in the order written. A final path that exists by now is
     /// [`Error::AlreadyInitialised`], and everything is rolled back.
-    pub(crate) fn commit(mut self) -> Result<(), Error> {
+    pub fn commit(mut self) -> Result<(), Error> {
         for (temporary, path) in &self.staged {
             match fs::hard_link(temporary, path) {
                 Ok(()) => self.published.push(path.clone()),

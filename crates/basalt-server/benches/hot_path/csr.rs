@@ -80,6 +80,8 @@ impl Pki {
                 identifiers: &self.identifiers,
                 not_before,
                 not_after: not_before + Duration::days(90),
+                crl_url: None,
+                ca_issuers_url: None,
             })
             .expect("issue the leaf")
     }

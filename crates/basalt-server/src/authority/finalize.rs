@@ -97,6 +97,8 @@ pub(crate) async fn finalize(
                 identifiers: &order.identifiers,
                 not_before,
                 not_after,
+                crl_url: None,
+                ca_issuers_url: None,
             })?;
             Ok::<_, basalt_signer::Error>(NewCertificate {
                 serial: issued.serial,

@@ -23,18 +23,24 @@ fn check(
 
 #[test]
 fn p256_p384_ed25519_and_rsa_keys_are_accepted() {
-    for (key, rsa) in [
-        (p256(), false),
+    for (key, rsa, key_type) in [
+        (p256(), false, KeyType::EcdsaP256),
         (
             KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384).unwrap(),
             false,
+            KeyType::EcdsaP384,
         ),
-        (KeyPair::generate_for(&PKCS_ED25519).unwrap(), false),
-        (rsa_key(), true),
+        (
+            KeyPair::generate_for(&PKCS_ED25519).unwrap(),
+            false,
+            KeyType::Ed25519,
+        ),
+        (rsa_key(), true, KeyType::Rsa2048),
     ] {
         let checked = check_csr(&csr(&key, &["a.test"], None), &[dns("a.test")])
             .unwrap_or_else(|e| panic!("{:?}: {e}", key.algorithm()));
         assert_eq!(checked.is_rsa, rsa);
+        assert_eq!(checked.key_type(), key_type);
         assert_eq!(checked.spki_der, key.subject_public_key_info());
         assert_eq!(checked.common_name, None);
     }

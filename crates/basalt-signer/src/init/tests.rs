@@ -142,7 +142,7 @@ fn bad_options_are_refused_before_anything_is_written() {
     };
     assert!(matches!(
         init_pki(&paths, &empty),
-        Err(Error::BadRootPassword)
+        Err(Error::BadRootPassword(None))
     ));
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
 }
@@ -159,14 +159,14 @@ fn debug_output_hides_the_passphrase() {
 #[test]
 fn a_wrong_root_password_is_rejected() {
     let (_dir, paths) = pki();
-    assert!(matches!(
-        decrypt_root_key(&paths, "wrong"),
-        Err(Error::BadRootPassword)
-    ));
-    assert!(matches!(
-        decrypt_root_key(&paths, ""),
-        Err(Error::BadRootPassword)
-    ));
+    for wrong in ["wrong", ""] {
+        let err = decrypt_root_key(&paths, wrong).unwrap_err();
+        assert!(
+            matches!(&err, Error::BadRootPassword(Some(p)) if *p == paths.root_key()),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("root-key.pem"), "{err}");
+    }
 }
 
 #[test]

@@ -37,6 +37,8 @@ fn issue_for(
             identifiers,
             not_before,
             not_after,
+            crl_url: None,
+            ca_issuers_url: None,
         })
         .unwrap()
 }
@@ -283,6 +285,8 @@ fn inverted_validity_and_empty_names_are_refused() {
         identifiers,
         not_before,
         not_after,
+        crl_url: None,
+        ca_issuers_url: None,
     };
     let names = [dns("a.test")];
     let (not_before, not_after) = window();
@@ -378,6 +382,8 @@ fn dump_certificates_for_linting() {
                 identifiers: &identifiers,
                 not_before: now,
                 not_after: now + time::Duration::days(90),
+                crl_url: None,
+                ca_issuers_url: None,
             })
             .unwrap();
         std::fs::write(out.join(name), leaf_pem(&issued)).unwrap();

@@ -142,7 +142,7 @@ fn hour_long_serving_certificate(issuer: &Issuer) -> crate::ServingCertificate {
         .issue_serving_certificate(
             &[dns("a.test")],
             std::time::Duration::from_secs(3600),
-            time::OffsetDateTime::now_utc(),
+            OffsetDateTime::now_utc(),
         )
         .unwrap()
 }

@@ -91,7 +91,11 @@ impl Issuer {
             .map_err(|e| Error::Signing(format!("the CSR key cannot be certified: {e}")))?;
         let leaf = Leaf {
             names: request.identifiers,
-            common_name: request.csr.common_name.as_deref(),
+            common_name: request
+                .csr
+                .common_name
+                .as_deref()
+                .filter(|cn| self.may_carry_common_name(cn)),
             is_rsa: request.csr.is_rsa,
             // The ACME default: TLS servers, and clients for mutual TLS inside a private PKI.
             extended_key_usages: vec![
@@ -154,6 +158,16 @@ impl Issuer {
         sealed_key: &str,
     ) -> Result<Zeroizing<String>, Error> {
         self.serving_key_seal.open(chain_pem, sealed_key)
+    }
+
+    /// Whether the CSR's CN may go into the subject. OpenSSL checks the CN of a leaf without
+    /// a dNSName against the issuer's dNSName constraints as if it were one
+    /// (`NAME_CONSTRAINTS_check_CN`), so under a permitted dNSName subtree an IP-only leaf
+    /// with `CN=192.0.2.1` fails to verify although its SAN is permitted. Under name
+    /// constraints an IP address stays in the SAN only (RFC 5280 §4.2.1.6: the SAN is where
+    /// names belong; the CN is optional).
+    fn may_carry_common_name(&self, cn: &str) -> bool {
+        self.name_constraints().is_none() || cn.parse::<std::net::IpAddr>().is_err()
     }
 
     fn sign_leaf(

@@ -346,3 +346,154 @@ fn a_bad_area_name_is_refused_before_the_key_is_read() {
     .unwrap_err();
     assert!(err.to_string().contains("directory name"), "{err}");
 }
+
+/// Writes a constrained intermediate, a leaf it signed with CDP and AIA, and a CRL with
+/// entries to `$BASALT_SIGNER_DUMP_DIR` (when set) for external linters such as pkilint; does
+/// nothing otherwise.
+#[test]
+fn dump_constrained_intermediate_and_crl_for_linting() {
+    let Some(out) = std::env::var_os("BASALT_SIGNER_DUMP_DIR") else {
+        return;
+    };
+    let out = Path::new(&out);
+    fs::create_dir_all(out).unwrap();
+    let (_dir, paths) = pki();
+    let mut constraints = prod_constraints();
+    constraints.excluded_ip = vec!["0.0.0.0/0".parse().unwrap(), "::/0".parse().unwrap()];
+    constraints.permitted_ip.clear();
+    let created = create(&paths, &options("prod", Some(constraints))).unwrap();
+    let (_, issuer) = install(&paths, "prod", &created);
+    fs::copy(paths.root_cert(), out.join("root.pem")).unwrap();
+    fs::write(
+        out.join("intermediate-constrained.pem"),
+        &created.certificate_pem,
+    )
+    .unwrap();
+    let mut with_ip_ranges = prod_constraints();
+    with_ip_ranges
+        .permitted_ip
+        .push("2001:db8::/32".parse().unwrap());
+    let ip_created = create(&paths, &options("lan", Some(with_ip_ranges))).unwrap();
+    fs::write(
+        out.join("intermediate-ip-constrained.pem"),
+        &ip_created.certificate_pem,
+    )
+    .unwrap();
+
+    let base = "http://ca.test:8080";
+    let crl_url = format!("{base}/crl/{}.crl", issuer.key_id());
+    let ca_url = format!("{base}/intermediates/{}.crt", issuer.key_id());
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let identifiers = [dns("www.prod.test"), dns("prod.test")];
+    let checked = check_csr(
+        &csr(&key, &["www.prod.test", "prod.test"], None),
+        &identifiers,
+    )
+    .unwrap();
+    let now = crate::validity::now_seconds();
+    let issued = issuer
+        .issue(&IssueRequest {
+            csr: &checked,
+            identifiers: &identifiers,
+            not_before: now,
+            not_after: now + time::Duration::days(90),
+            crl_url: Some(&crl_url),
+            ca_issuers_url: Some(&ca_url),
+        })
+        .unwrap();
+    fs::write(
+        out.join("leaf-cdp-aia.pem"),
+        crate::inspect::certificate_pem(&issued.der),
+    )
+    .unwrap();
+
+    let entries = [
+        crate::RevokedEntry {
+            serial: issued.serial.clone(),
+            revoked_at: now,
+            reason: Some(1),
+        },
+        crate::RevokedEntry {
+            serial: "0a1b2c3d".into(),
+            revoked_at: now - time::Duration::hours(1),
+            reason: Some(0),
+        },
+        crate::RevokedEntry {
+            serial: "7f".into(),
+            revoked_at: now - time::Duration::hours(2),
+            reason: None,
+        },
+    ];
+    for (name, entries, idp) in [
+        ("crl.der", &entries[..], Some(crl_url.as_str())),
+        ("crl-empty-no-idp.der", &[][..], None),
+    ] {
+        let der = issuer
+            .sign_crl(&crate::CrlRequest {
+                number: 7,
+                this_update: now,
+                next_update: now + time::Duration::hours(24),
+                entries,
+                distribution_point: idp,
+            })
+            .unwrap();
+        fs::write(out.join(name), der).unwrap();
+    }
+}
+
+#[test]
+fn an_ip_common_name_is_left_out_under_name_constraints_so_openssl_accepts_the_leaf() {
+    // OpenSSL checks the CN of a leaf without a dNSName as a DNS name against dNSName
+    // constraints (NAME_CONSTRAINTS_check_CN): CN=192.0.2.1 would fail `prod.test`.
+    let (_dir, paths) = pki();
+    let constraints = NameConstraints {
+        permitted_dns: vec!["prod.test".into()],
+        ..NameConstraints::default()
+    };
+    let created = create(&paths, &options("prod", Some(constraints))).unwrap();
+    let (cert, issuer) = install(&paths, "prod", &created);
+    for (identifiers, cn, subject) in [
+        (vec![ip("192.0.2.1")], "192.0.2.1", ""),
+        (vec![ip("2001:db8::1")], "2001:db8::1", ""),
+        (vec![dns("a.prod.test")], "a.prod.test", "CN=a.prod.test"),
+    ] {
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let sans: Vec<&str> = identifiers.iter().map(|i| i.value()).collect();
+        let checked = check_csr(&csr(&key, &sans, Some(cn)), &identifiers).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let issued = issuer
+            .issue(&IssueRequest {
+                csr: &checked,
+                identifiers: &identifiers,
+                not_before: now,
+                not_after: now + time::Duration::days(1),
+                crl_url: None,
+                ca_issuers_url: None,
+            })
+            .unwrap();
+        let leaf = parse_certificate(&issued.der).unwrap();
+        assert_eq!(leaf.subject().to_string(), subject);
+        let pem = crate::inspect::certificate_pem(&issued.der);
+        if let Some((ok, out)) = openssl_verify(&paths, &cert, &pem) {
+            assert!(ok, "{identifiers:?}: {out}");
+        }
+    }
+    // Without name constraints the IP CN stays, as before.
+    let (_dir, _paths, plain) = crate::test_support::issuer();
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let identifiers = [ip("192.0.2.1")];
+    let checked = check_csr(&csr(&key, &["192.0.2.1"], Some("192.0.2.1")), &identifiers).unwrap();
+    let now = OffsetDateTime::now_utc();
+    let issued = plain
+        .issue(&IssueRequest {
+            csr: &checked,
+            identifiers: &identifiers,
+            not_before: now,
+            not_after: now + time::Duration::days(1),
+            crl_url: None,
+            ca_issuers_url: None,
+        })
+        .unwrap();
+    let leaf = parse_certificate(&issued.der).unwrap();
+    assert_eq!(leaf.subject().to_string(), "CN=192.0.2.1");
+}

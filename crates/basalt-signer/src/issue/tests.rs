@@ -191,6 +191,96 @@ fn the_leaf_profile_is_exactly_the_documented_one() {
 }
 
 #[test]
+fn crl_and_ca_issuers_urls_become_non_critical_cdp_and_aia() {
+    let (_dir, paths, issuer) = issuer();
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let identifiers = [dns("a.test")];
+    let checked = check_csr(&csr(&key, &["a.test"], None), &identifiers).unwrap();
+    let (not_before, not_after) = window();
+    let crl_url = format!("http://ca.test:8080/crl/{}.crl", issuer.key_id());
+    let ca_url = format!("http://ca.test:8080/intermediates/{}.crt", issuer.key_id());
+    let issued = issuer
+        .issue(&IssueRequest {
+            csr: &checked,
+            identifiers: &identifiers,
+            not_before,
+            not_after,
+            crl_url: Some(&crl_url),
+            ca_issuers_url: Some(&ca_url),
+        })
+        .unwrap();
+    let cert = parse_certificate(&issued.der).unwrap();
+
+    // RFC 5280 §4.2.1.13: one distribution point whose fullName is the URL.
+    let cdp = extension(&cert, |e| {
+        matches!(e, ParsedExtension::CRLDistributionPoints(_))
+    });
+    assert!(!cdp.critical);
+    let ParsedExtension::CRLDistributionPoints(points) = cdp.parsed_extension() else {
+        unreachable!()
+    };
+    let [point] = points.points.as_slice() else {
+        panic!("{points:?}")
+    };
+    let Some(x509_parser::extensions::DistributionPointName::FullName(names)) =
+        &point.distribution_point
+    else {
+        panic!("{point:?}")
+    };
+    assert!(matches!(names.as_slice(), [GeneralName::URI(u)] if *u == crl_url));
+    assert!(point.reasons.is_none() && point.crl_issuer.is_none());
+
+    // RFC 5280 §4.2.2.1: caIssuers, non-critical.
+    let aia = extension(&cert, |e| {
+        matches!(e, ParsedExtension::AuthorityInfoAccess(_))
+    });
+    assert!(!aia.critical);
+    let ParsedExtension::AuthorityInfoAccess(aia) = aia.parsed_extension() else {
+        unreachable!()
+    };
+    let [description] = aia.accessdescs.as_slice() else {
+        panic!("{aia:?}")
+    };
+    assert_eq!(
+        description.access_method,
+        x509_parser::oid_registry::OID_PKIX_ACCESS_DESCRIPTOR_CA_ISSUERS
+    );
+    assert!(matches!(&description.access_location, GeneralName::URI(u) if *u == ca_url));
+
+    // Still a valid TLS leaf for a strict verifier.
+    let at = issued.not_before + time::Duration::hours(1);
+    if let Some(ok) = openssl_verify(&paths, &leaf_pem(&issued), "sslserver", at) {
+        assert!(ok);
+    }
+}
+
+#[test]
+fn urls_a_certificate_cannot_carry_are_refused() {
+    let (_dir, _paths, issuer) = issuer();
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let identifiers = [dns("a.test")];
+    let checked = check_csr(&csr(&key, &["a.test"], None), &identifiers).unwrap();
+    let (not_before, not_after) = window();
+    for (crl_url, ca_issuers_url) in [
+        (Some("http://cä.test/x.crl"), None),
+        (None, Some("ca.test/x.crt")),
+        (Some("http://ca.test/a b.crl"), None),
+    ] {
+        let err = issuer
+            .issue(&IssueRequest {
+                csr: &checked,
+                identifiers: &identifiers,
+                not_before,
+                not_after,
+                crl_url,
+                ca_issuers_url,
+            })
+            .unwrap_err();
+        assert!(matches!(err, Error::Signing(_)), "{err}");
+    }
+}
+
+#[test]
 fn rsa_leaves_also_get_key_encipherment() {
     let (_dir, _paths, issuer) = issuer();
     let issued = issue_for(&issuer, &rsa_key(), &[dns("a.test")], None);

@@ -7,7 +7,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use basalt_signer::Issuer;
+use basalt_protocol::ChallengeType;
+use basalt_signer::{Issuer, KeyType};
+
+use crate::policy::names::NamePolicy;
 
 /// Everything `basalt serve` needs besides storage and validation settings.
 #[derive(Clone)]
@@ -19,8 +22,9 @@ pub struct ServerConfig {
     pub serving_names: Vec<String>,
     /// Lifetime of the serving certificate basalt issues to itself; renewed after two thirds.
     pub serving_certificate_lifetime: Duration,
-    /// The ACME directories served under `/acme/<name>/`.
-    pub directories: Vec<DirectoryConfig>,
+    /// The areas: ACME directories served under `/acme/<name>/`, and the intermediates that
+    /// still sign CRLs. Replaced while running with [`crate::AreaHandle::replace`].
+    pub areas: AreaSet,
     /// The root certificate (PEM), served at `/acme/<name>/root`, the `rel="up"` of every
     /// certificate.
     pub root_pem: String,
@@ -104,12 +108,46 @@ impl Default for ValidationQueueLimits {
     }
 }
 
-/// One ACME directory: its own intermediate and its own policy.
+/// Every area at one moment, swapped as a whole when areas or intermediates change.
+#[derive(Clone, Default)]
+pub struct AreaSet {
+    /// One per area; each signs with its active intermediate.
+    pub directories: Vec<DirectoryConfig>,
+    /// Intermediates being retired: they sign no certificate, but keep signing the CRL of
+    /// the certificates they issued until the last of those expires.
+    pub retiring: Vec<SigningIntermediate>,
+}
+
+/// An intermediate known to the database (`intermediates.id`) with its loaded key.
+#[derive(Clone)]
+pub struct SigningIntermediate {
+    pub id: i64,
+    pub area: String,
+    pub issuer: Arc<Issuer>,
+}
+
+/// One area: an ACME directory with its own intermediate(s) and its own policy.
 #[derive(Clone)]
 pub struct DirectoryConfig {
     pub name: String,
+    /// The active intermediate: every new certificate of the area is signed by it.
     pub issuer: Arc<Issuer>,
+    /// The active intermediate's `intermediates.id`, recorded on each certificate it signs
+    /// (which CRL lists it).
+    pub intermediate_id: i64,
     pub policy: IssuancePolicy,
+    /// Which identifiers the area certifies.
+    pub names: NamePolicy,
+    /// The challenge types its authorizations offer (a subset of what each identifier can
+    /// use; RFC 8555 §7.1.4 leaves the choice to the server).
+    pub challenge_types: Vec<ChallengeType>,
+    /// Subject key types a CSR may carry.
+    pub key_types: Vec<KeyType>,
+    /// Base URL of the plain-HTTP PKI listener as relying parties reach it; set, leaves
+    /// carry a CRL Distribution Point (when `crl` is on) and an AIA caIssuers URL.
+    pub pki_base_url: Option<String>,
+    /// CRL settings; `None`: no CRL (passive revocation, for short-lived certificates).
+    pub crl: Option<CrlSettings>,
     pub meta: DirectoryMetaConfig,
     /// Check CAA (RFC 8659) against `meta.caa_identities` before an authorization becomes
     /// valid and again at finalize when the validation is older than 8 hours. Off only for
@@ -123,6 +161,52 @@ pub struct DirectoryConfig {
     /// a certificate for 127.0.0.1 or `localhost` under a fleet-wide root impersonates every
     /// machine's loopback services. For test set-ups only.
     pub allow_reserved_identifiers: bool,
+}
+
+impl DirectoryConfig {
+    /// An area with the defaults of a fresh `[directories.NAME]` table: every identifier,
+    /// challenge and key type, CAA checked against `basalt`, CRLs made but not linked from
+    /// certificates (no `pki_base_url`).
+    pub fn new(name: &str, issuer: Arc<Issuer>, intermediate_id: i64) -> Self {
+        Self {
+            name: name.to_owned(),
+            issuer,
+            intermediate_id,
+            policy: IssuancePolicy::default(),
+            names: NamePolicy::default(),
+            challenge_types: vec![
+                ChallengeType::Http01,
+                ChallengeType::Dns01,
+                ChallengeType::TlsAlpn01,
+            ],
+            key_types: KeyType::ALL.to_vec(),
+            pki_base_url: None,
+            crl: Some(CrlSettings::default()),
+            meta: DirectoryMetaConfig {
+                caa_identities: vec!["basalt".to_owned()],
+                ..DirectoryMetaConfig::default()
+            },
+            check_caa: true,
+            egress: None,
+            allow_reserved_identifiers: false,
+        }
+    }
+}
+
+/// How an area's CRLs are made.
+#[derive(Debug, Clone)]
+pub struct CrlSettings {
+    /// nextUpdate − thisUpdate; a CRL is remade when less than half of it is left, and
+    /// within seconds of a revocation.
+    pub lifetime: Duration,
+}
+
+impl Default for CrlSettings {
+    fn default() -> Self {
+        Self {
+            lifetime: Duration::from_secs(24 * 3600),
+        }
+    }
 }
 
 /// What certificates and orders of a directory look like.

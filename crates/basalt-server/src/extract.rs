@@ -36,7 +36,7 @@ pub(crate) enum SignedBy {
 /// An authenticated POST request.
 pub(crate) struct SignedRequest {
     pub urls: Urls,
-    pub directory: DirectoryConfig,
+    pub directory: Arc<DirectoryConfig>,
     pub jws: Jws,
     pub signer: SignedBy,
 }
@@ -108,9 +108,9 @@ impl SignedRequest {
 pub(crate) fn resolve_directory(
     state: &AppState,
     parts: &axum::http::request::Parts,
-) -> Result<(DirectoryConfig, Urls), AcmeError> {
+) -> Result<(Arc<DirectoryConfig>, Urls), AcmeError> {
     let name = Urls::directory_of(parts.uri.path()).unwrap_or_default();
-    let directory = state.directories.get(name).cloned().ok_or_else(|| {
+    let directory = state.areas.directory(name).ok_or_else(|| {
         Problem::malformed(format!("there is no ACME directory named {name:?}")).with_status(404)
     })?;
     let origin = Urls::origin_of(parts)
@@ -208,7 +208,7 @@ impl FromRequest<AppState> for SignedRequest {
 pub(crate) async fn get_or_post_as_get(
     request: Request<Body>,
     state: &AppState,
-) -> Result<(DirectoryConfig, Urls, Option<i64>), AcmeError> {
+) -> Result<(Arc<DirectoryConfig>, Urls, Option<i64>), AcmeError> {
     if request.method() == axum::http::Method::POST {
         let req = SignedRequest::from_request(request, state).await?;
         req.expect_post_as_get()?;

@@ -45,7 +45,7 @@ pub(crate) async fn index_link(
     let (parts, body) = request.into_parts();
     let link = Urls::directory_of(parts.uri.path())
         .filter(|name| {
-            state.directories.contains_key(*name) && !parts.uri.path().ends_with("/directory")
+            state.areas.contains(name) && !parts.uri.path().ends_with("/directory")
         })
         .and_then(|name| Some(Urls::new(Urls::origin_of(&parts)?, name).directory()));
     let mut response = next.run(Request::from_parts(parts, body)).await;

@@ -9,6 +9,7 @@
 
 mod accept_backoff;
 mod account_cache;
+mod areas;
 mod authority;
 mod clock;
 mod config;
@@ -19,6 +20,7 @@ mod jobs;
 mod layers;
 mod nonces;
 mod params;
+mod pki;
 mod policy;
 mod problem;
 mod response;
@@ -28,16 +30,17 @@ mod tls;
 mod urls;
 mod views;
 
+pub use crate::areas::AreaHandle;
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::config::{
-    ConnectionSettings, DirectoryConfig, DirectoryMetaConfig, IssuancePolicy, ServerConfig,
-    ValidationQueueLimits,
+    AreaSet, ConnectionSettings, CrlSettings, DirectoryConfig, DirectoryMetaConfig,
+    IssuancePolicy, ServerConfig, SigningIntermediate, ValidationQueueLimits,
 };
+pub use crate::policy::names::{NamePolicy, NameRule};
 pub use crate::jobs::serving_certificate::{ServingCertificateError, ServingCertificates};
 pub use crate::nonces::{NonceRejection, Nonces};
 pub use crate::tls::{ServingCertResolver, certified_key, serve as serve_https, server_config};
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -47,6 +50,7 @@ use basalt_validation::Validator;
 use tokio::net::TcpListener;
 
 use crate::account_cache::AccountCache;
+use crate::jobs::crl::CrlWake;
 use crate::jobs::expiry_cleanup;
 use crate::jobs::validation::{ValidationWorker, WorkerSettings, validation_channel};
 use crate::state::{App, AppState};
@@ -73,6 +77,8 @@ pub struct Server {
     serving_id: i64,
     /// This process's name in leases.
     holder: String,
+    /// The plain-HTTP listener for CRLs and CA certificates, if configured.
+    pki_listener: Option<TcpListener>,
 }
 
 impl Server {
@@ -85,27 +91,18 @@ impl Server {
         config: ServerConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartError> {
-        let first = config
-            .directories
-            .first()
-            .ok_or_else(|| StartError::Config("at least one ACME directory is required".into()))?;
+        let areas = AreaHandle::new(config.areas.clone()).map_err(StartError::Config)?;
         let holder = process_holder_id();
         let nonces = Nonces::load(&store, config.nonce_lifetime, clock.now()).await?;
-        let serving = ServingCertificates::new(
+        let serving = ServingCertificates::for_areas(
             store.clone(),
-            first.issuer.clone(),
+            areas.clone(),
             ServingCertificates::names_for(config.listen.ip(), &config.serving_names),
             config.serving_certificate_lifetime,
             holder.clone(),
             clock.clone(),
         );
         let (resolver, serving_id) = serving.initial_resolver().await?;
-        let caa_identities = config
-            .directories
-            .iter()
-            .filter(|d| d.check_caa)
-            .map(|d| (d.name.clone(), d.meta.caa_identities.clone()))
-            .collect();
         let (validation, worker) = validation_channel(
             store.clone(),
             validator.clone(),
@@ -115,20 +112,10 @@ impl Server {
                 concurrency: config.validation_concurrency,
                 lease: config.validation_lease,
                 valid_authorization_lifetime: config.valid_authorization_lifetime,
-                caa_identities,
                 queue: config.validation_queue,
-                egress: config
-                    .directories
-                    .iter()
-                    .filter_map(|d| Some((d.name.clone(), d.egress.clone()?)))
-                    .collect(),
+                areas: areas.clone(),
             },
         );
-        let directories: HashMap<_, _> = config
-            .directories
-            .iter()
-            .map(|d| (d.name.clone(), d.clone()))
-            .collect();
         let accounts = AccountCache::new(config.account_cache_ttl);
         let state = AppState(Arc::new(App {
             store,
@@ -136,7 +123,8 @@ impl Server {
             accounts,
             clock,
             config,
-            directories,
+            areas,
+            crl_wake: CrlWake::default(),
             validation,
             validator,
         }));
@@ -147,12 +135,30 @@ impl Server {
             resolver,
             serving_id,
             holder,
+            pki_listener: None,
         })
+    }
+
+    /// Serves CRLs, the root and the intermediates over plain HTTP on `listener` too
+    /// (`server.pki_listen`), while [`Server::run`] runs.
+    pub fn with_pki_listener(mut self, listener: TcpListener) -> Self {
+        self.pki_listener = Some(listener);
+        self
+    }
+
+    /// The PKI listener's router, for in-process tests.
+    pub fn pki_router(&self) -> Router {
+        pki::router(self.state.clone())
     }
 
     /// The router, for in-process tests that skip TLS.
     pub fn router(&self) -> Router {
         routes::router(self.state.clone())
+    }
+
+    /// The areas this server serves, for the binary to replace on reload.
+    pub fn areas(&self) -> AreaHandle {
+        self.state.areas.clone()
     }
 
     /// The certificate resolver (tests read the served leaf from it).
@@ -163,16 +169,24 @@ impl Server {
     /// Starts the background tasks (validation, serving-certificate renewal, clean-up) and
     /// serves HTTPS on `listener` until `shutdown` completes.
     pub async fn run(
-        self,
+        mut self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), StartError> {
         let tls = server_config(self.resolver.clone()).map_err(StartError::Tls)?;
         let router = self.router();
         let connections = self.state.config.connections.clone();
+        let pki = self.pki_listener.take().map(|listener| {
+            let router = self.pki_router();
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "the PKI listener stopped");
+                }
+            })
+        });
         let background = self.spawn_background();
         tls::serve(listener, tls, router, &connections, shutdown).await;
-        for task in background {
+        for task in background.into_iter().chain(pki) {
             task.abort();
         }
         Ok(())
@@ -184,6 +198,13 @@ impl Server {
         vec![
             tokio::spawn(self.worker.run()),
             tokio::spawn(self.serving.run(self.resolver, self.serving_id)),
+            tokio::spawn(jobs::crl::run(
+                state.store.clone(),
+                state.areas.clone(),
+                state.clock.clone(),
+                self.holder.clone(),
+                state.crl_wake.clone(),
+            )),
             tokio::spawn(clean_up(state, self.holder)),
         ]
     }

@@ -1,6 +1,5 @@
 //! Shared application state: built once at start, then read by every request.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use basalt_storage::Store;
@@ -8,7 +7,9 @@ use time::OffsetDateTime;
 
 use crate::account_cache::AccountCache;
 use crate::clock::Clock;
-use crate::config::{DirectoryConfig, ServerConfig};
+use crate::areas::AreaHandle;
+use crate::config::ServerConfig;
+use crate::jobs::crl::CrlWake;
 use crate::jobs::validation::ValidationQueue;
 use crate::nonces::Nonces;
 
@@ -24,7 +25,10 @@ pub(crate) struct App {
     pub accounts: AccountCache,
     pub clock: Arc<dyn Clock>,
     pub config: ServerConfig,
-    pub directories: HashMap<String, DirectoryConfig>,
+    /// The areas now; replaced as a whole on reload.
+    pub areas: AreaHandle,
+    /// Wakes this replica's CRL job after a revocation here.
+    pub crl_wake: CrlWake,
     pub validation: ValidationQueue,
     /// For checks outside a validation job (CAA again at finalize).
     pub validator: Arc<basalt_validation::Validator>,

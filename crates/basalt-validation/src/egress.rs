@@ -46,6 +46,16 @@ impl Cidr {
         Some(Self { addr, prefix })
     }
 
+    /// The first address of the range (host bits cleared).
+    pub fn addr(&self) -> IpAddr {
+        self.addr
+    }
+
+    /// How many leading bits are fixed.
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
     const fn v4(a: u8, b: u8, c: u8, d: u8, prefix: u8) -> Self {
         Self {
             addr: IpAddr::V4(Ipv4Addr::new(a, b, c, d)),

@@ -33,16 +33,184 @@ pub(crate) enum Command {
     Serve(ServeArgs),
     /// Print the root certificate (PEM): the file ACME clients must trust.
     Root(DataArgs),
+    /// Areas: an ACME directory each, with its own intermediate and policy.
+    #[command(subcommand)]
+    Area(AreaCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AreaCommand {
+    /// Make a new area: its intermediate (signed by the offline root), files and config table.
+    Add(AreaAddArgs),
+    /// Every area and its intermediates.
+    List(AreaListArgs),
+    /// One area: policy, intermediates, name constraints, certificate counts.
+    Show(AreaShowArgs),
+    /// Give an area a new intermediate; the old one retires once its certificates expire.
+    Rotate(AreaRotateArgs),
+}
+
+/// Where an admin command finds the configuration and the database.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct TargetArgs {
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+    /// Configuration file (default: DATA/basalt.toml).
+    #[arg(long)]
+    pub(crate) config: Option<PathBuf>,
+    /// Database URL, overriding storage.database_url.
+    #[arg(long, env = "BASALT_DATABASE_URL")]
+    pub(crate) database_url: Option<String>,
+}
+
+impl TargetArgs {
+    pub(crate) fn config_path(&self) -> PathBuf {
+        self.config
+            .clone()
+            .unwrap_or_else(|| self.data.data.join("basalt.toml"))
+    }
+}
+
+/// The offline root key, for the commands that sign an intermediate.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct RootKeyArgs {
+    /// The encrypted root key (default: DATA/offline/root-key.pem).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) root_key: Option<PathBuf>,
+    /// File holding the root key's passphrase.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) root_password_file: PathBuf,
+}
+
+impl RootKeyArgs {
+    pub(crate) fn root_key(&self, data: &std::path::Path) -> PathBuf {
+        self.root_key
+            .clone()
+            .unwrap_or_else(|| basalt_signer::PkiPaths::new(data).root_key())
+    }
+}
+
+/// An area's policy, as flags of `area add` (each a key of `[directories.NAME]`).
+#[derive(Debug, Clone, Args)]
+pub(crate) struct AreaPolicyArgs {
+    /// Allowed DNS name: `name` exactly, or `.domain` for every name below it; repeatable
+    /// (names.allow). None: any name.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) allow: Vec<String>,
+    /// Denied DNS name, same forms; repeatable (names.deny).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) deny: Vec<String>,
+    /// Refuse wildcard names (names.wildcards = false).
+    #[arg(long)]
+    pub(crate) no_wildcards: bool,
+    /// Refuse single-label names such as `db` (names.single_label = false).
+    #[arg(long)]
+    pub(crate) no_single_label: bool,
+    /// Allowed IP range for IP identifiers; repeatable (names.ip_ranges). None: any.
+    #[arg(long, value_name = "CIDR")]
+    pub(crate) ip_range: Vec<String>,
+    /// Allowed identifier types, comma-separated: dns,ip (names.identifier_types).
+    #[arg(long, value_delimiter = ',', value_name = "TYPES")]
+    pub(crate) identifier_types: Option<Vec<String>>,
+    /// Allowed challenge types, comma-separated: http-01,dns-01,tls-alpn-01 (challenge_types).
+    #[arg(long, value_delimiter = ',', value_name = "TYPES")]
+    pub(crate) challenge_types: Option<Vec<String>>,
+    /// Allowed CSR key types, comma-separated: ecdsa-p256,ecdsa-p384,rsa-2048,rsa-3072,rsa-4096,ed25519 (key_types).
+    #[arg(long, value_delimiter = ',', value_name = "TYPES")]
+    pub(crate) key_types: Option<Vec<String>>,
+    /// Default certificate lifetime, e.g. 24h (certificate_lifetime).
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) certificate_lifetime: Option<humantime::Duration>,
+    /// Longest lifetime a client may ask for (max_certificate_lifetime).
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) max_certificate_lifetime: Option<humantime::Duration>,
+    /// Base URL of the PKI listener as relying parties reach it, e.g. http://ca.corp:8080;
+    /// leaves then carry a CRL Distribution Point and AIA (pki_base_url).
+    #[arg(long, value_name = "URL")]
+    pub(crate) pki_base_url: Option<String>,
+    /// Make no CRLs: passive revocation for short-lived certificates (crl = false).
+    #[arg(long)]
+    pub(crate) no_crl: bool,
+    /// Do not check CAA (check_caa = false), for internal zones that never publish it.
+    #[arg(long)]
+    pub(crate) no_caa: bool,
+    /// Make the intermediate without name constraints (name_constraints = false).
+    #[arg(long)]
+    pub(crate) no_name_constraints: bool,
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct AreaAddArgs {
+    /// The area's name: 1-32 of a-z, 0-9, '-', '_'; its directory is /acme/NAME/directory.
+    pub(crate) name: String,
+    #[command(flatten)]
+    pub(crate) target: TargetArgs,
+    #[command(flatten)]
+    pub(crate) root: RootKeyArgs,
+    #[command(flatten)]
+    pub(crate) policy: AreaPolicyArgs,
+    /// Give the intermediate a P-384 key (default P-256, which signs faster).
+    #[arg(long)]
+    pub(crate) p384: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+impl AreaAddArgs {
+    pub(crate) fn algorithm(&self) -> basalt_signer::IntermediateKeyAlgorithm {
+        if self.p384 {
+            basalt_signer::IntermediateKeyAlgorithm::P384
+        } else {
+            basalt_signer::IntermediateKeyAlgorithm::P256
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AreaListArgs {
+    #[command(flatten)]
+    pub(crate) target: TargetArgs,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AreaShowArgs {
+    /// The area.
+    pub(crate) name: String,
+    #[command(flatten)]
+    pub(crate) target: TargetArgs,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AreaRotateArgs {
+    /// The area.
+    pub(crate) name: String,
+    #[command(flatten)]
+    pub(crate) target: TargetArgs,
+    #[command(flatten)]
+    pub(crate) root: RootKeyArgs,
+    /// Give the new intermediate a P-384 key (default P-256).
+    #[arg(long)]
+    pub(crate) p384: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
 pub(crate) struct DataArgs {
     /// The data directory.
     #[arg(long, env = "BASALT_DATA", default_value = "./basalt-data")]
     pub(crate) data: PathBuf,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct InitArgs {
     #[command(flatten)]
     pub(crate) data: DataArgs,
@@ -52,7 +220,7 @@ pub(crate) struct InitArgs {
     pub(crate) root_password_file: Option<PathBuf>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct ServeArgs {
     #[command(flatten)]
     pub(crate) init: InitArgs,

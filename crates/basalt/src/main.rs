@@ -1,10 +1,12 @@
 //! The `basalt` binary: parses the command line, sets up logging and the crypto provider,
 //! and runs a subcommand. The only crate that reads flags, files and environment variables.
 
+mod areas;
 mod cli;
 mod commands;
 mod config;
 mod duration;
+mod output;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -28,13 +30,8 @@ fn main() -> std::process::ExitCode {
     let result = match &cli.command {
         Command::Init(args) => commands::init::run(args),
         Command::Root(args) => commands::root::run(args),
-        Command::Serve(args) => match tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(runtime) => runtime.block_on(commands::serve::run(args)),
-            Err(e) => Err(e.into()),
-        },
+        Command::Serve(args) => block_on(commands::serve::run(args)),
+        Command::Area(command) => block_on(commands::area::run(command)),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -43,6 +40,14 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Runs an async command on a multi-threaded tokio runtime.
+fn block_on(command: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(command)
 }
 
 fn init_logging(format: LogFormat) {

@@ -6,20 +6,23 @@
 //! validations older than 8 hours), and the requested notAfter has not passed. Only then is
 //! the certificate signed, inside the storage transaction that moves the order from ready to
 //! valid, so it is committed before any client can see it: either the certificate and the
-//! valid order are both stored, or neither.
+//! valid order are both stored, or neither. The area's name policy and key types are
+//! checked again here: a policy change or an intermediate rotation may have narrowed them.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::OffsetDateTime;
 
 use basalt_protocol::{Jwk, OrderStatus, Problem, ProblemType};
-use basalt_signer::{IssueRequest, check_csr};
+use basalt_signer::{CheckedCsr, IssueRequest, check_csr};
 use basalt_storage::{AccountRecord, FinalizeOutcome, NewCertificate, OrderRecord, Store};
 use basalt_validation::Validator;
 
 use crate::authority::caa_recheck::recheck_caa;
 use crate::authority::owned;
 use crate::config::DirectoryConfig;
+use crate::pki::PkiUrls;
+use crate::policy::area::check_area_identifiers;
 use crate::policy::validity::{RequestedValidity, window};
 use crate::problem::{AcmeError, AcmeResult};
 
@@ -56,6 +59,11 @@ pub(crate) async fn finalize(
         .decode(input.csr.trim_end_matches('='))
         .map_err(|_| Problem::new(ProblemType::BadCsr, "\"csr\" is not base64url-encoded DER"))?;
     let csr = check_csr(&csr_der, &order.identifiers)?;
+    check_key_type(directory, &csr)?;
+    // The area's policy or its active intermediate (after a rotation) may have changed since
+    // the order was placed: issue only what the area certifies now (Boulder re-checks its
+    // policy at finalize too).
+    check_area_identifiers(directory, &order.identifiers)?;
     // RFC 8555 §11.1: the certificate key must not be the account key, compared in canonical
     // form (RFC 7518 §6.3.1), never as the client once encoded it.
     if csr.public_key.same_key(input.account_key) {
@@ -90,6 +98,8 @@ pub(crate) async fn finalize(
         return Err(problem.into());
     }
     let issuer = directory.issuer.clone();
+    let intermediate_id = directory.intermediate_id;
+    let urls = PkiUrls::of(directory);
     let outcome = store
         .finalize_order(&order, now, |order| {
             let issued = issuer.issue(&IssueRequest {
@@ -97,8 +107,8 @@ pub(crate) async fn finalize(
                 identifiers: &order.identifiers,
                 not_before,
                 not_after,
-                crl_url: None,
-                ca_issuers_url: None,
+                crl_url: urls.crl.as_deref(),
+                ca_issuers_url: urls.ca_issuers.as_deref(),
             })?;
             Ok::<_, basalt_signer::Error>(NewCertificate {
                 serial: issued.serial,
@@ -107,6 +117,7 @@ pub(crate) async fn finalize(
                 names: order.identifiers.clone(),
                 not_before: issued.not_before,
                 not_after: issued.not_after,
+                intermediate_id: Some(intermediate_id),
             })
         })
         .await?;
@@ -123,6 +134,29 @@ pub(crate) async fn finalize(
         FinalizeOutcome::NotReady(current) => Err(order_not_ready(&current, now)),
         FinalizeOutcome::Rejected(e) => Err(AcmeError::Signer(e)),
     }
+}
+
+/// The area accepts only some subject key types (`key_types`): `badCSR`, as Boulder answers
+/// a CSR key it will not certify.
+fn check_key_type(directory: &DirectoryConfig, csr: &CheckedCsr) -> AcmeResult<()> {
+    let key_type = csr.key_type();
+    if directory.key_types.contains(&key_type) {
+        return Ok(());
+    }
+    let allowed = directory
+        .key_types
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(Problem::new(
+        ProblemType::BadCsr,
+        format!(
+            "area {}: the CSR's key is {key_type}, but the area certifies only [{allowed}] (key_types)",
+            directory.name
+        ),
+    )
+    .into())
 }
 
 /// RFC 8555 §7.4: finalizing an order that is not ready is `403 orderNotReady`.

@@ -15,7 +15,8 @@ use basalt_storage::{
 };
 
 use crate::config::DirectoryConfig;
-use crate::policy::identifiers::{challenge_types, check_order_identifiers};
+use crate::policy::area::{check_area_identifiers, offered_challenges};
+use crate::policy::identifiers::check_order_identifiers;
 use crate::policy::validity::check_requested_validity;
 use crate::problem::{AcmeError, AcmeResult};
 
@@ -32,6 +33,7 @@ pub(crate) async fn new_order(
 ) -> AcmeResult<OrderRecord> {
     let identifiers =
         check_order_identifiers(&request.identifiers, directory.allow_reserved_identifiers)?;
+    check_area_identifiers(directory, &identifiers)?;
     let policy = &directory.policy;
     let validity = check_requested_validity(
         request.not_before.as_deref(),
@@ -58,7 +60,7 @@ pub(crate) async fn new_order(
             plans.push(AuthorizationPlan::Reuse(existing.id));
             continue;
         }
-        let challenges = challenge_types(&base, wildcard)
+        let challenges = offered_challenges(directory, &base, wildcard)
             .into_iter()
             .map(|challenge_type| {
                 Ok(NewChallenge {

@@ -29,5 +29,7 @@ pub(crate) async fn revoke_cert(
         state.now(),
     )
     .await?;
+    // The revocation bumped its intermediate's counter; make the new CRL now.
+    state.crl_wake.wake();
     Ok(AcmeResponse::empty(StatusCode::OK))
 }

@@ -17,6 +17,7 @@ use basalt_signer::Issuer;
 use basalt_storage::{NewServingCertificate, ServingCertificateRecord, Store};
 use rustls::sign::CertifiedKey;
 
+use crate::areas::AreaHandle;
 use crate::clock::Clock;
 use crate::tls::{ServingCertResolver, certified_key};
 
@@ -36,10 +37,48 @@ pub enum ServingCertificateError {
     NotYetAvailable,
 }
 
+/// Which intermediate signs the serving certificate and which may open a stored one.
+enum IssuerSource {
+    /// One fixed intermediate (tests).
+    Fixed(Arc<Issuer>),
+    /// The first area's active intermediate signs; any loaded intermediate opens (a
+    /// certificate issued before a rotation stays usable until it is due).
+    Areas(AreaHandle),
+}
+
+impl IssuerSource {
+    fn signing(&self) -> Arc<Issuer> {
+        match self {
+            Self::Fixed(issuer) => issuer.clone(),
+            Self::Areas(areas) => areas.current().first().issuer.clone(),
+        }
+    }
+
+    /// Opens a sealed serving key with whichever loaded intermediate sealed it.
+    fn open(&self, chain_pem: &str, sealed: &str) -> Result<zeroize::Zeroizing<String>, basalt_signer::Error> {
+        match self {
+            Self::Fixed(issuer) => issuer.open_serving_key(chain_pem, sealed),
+            Self::Areas(areas) => {
+                let snapshot = areas.current();
+                let mut last = None;
+                for (_, _, issuer) in snapshot.signing_intermediates() {
+                    match issuer.open_serving_key(chain_pem, sealed) {
+                        Ok(key) => return Ok(key),
+                        Err(e) => last = Some(e),
+                    }
+                }
+                Err(last.unwrap_or(basalt_signer::Error::SealedKey(
+                    "no intermediate is loaded".into(),
+                )))
+            }
+        }
+    }
+}
+
 /// Keeps the serving certificate current.
 pub struct ServingCertificates {
     store: Store,
-    issuer: Arc<Issuer>,
+    issuer: IssuerSource,
     names: Vec<Identifier>,
     lifetime: Duration,
     holder: String,
@@ -57,7 +96,26 @@ impl ServingCertificates {
     ) -> Self {
         Self {
             store,
-            issuer,
+            issuer: IssuerSource::Fixed(issuer),
+            names,
+            lifetime,
+            holder,
+            clock,
+        }
+    }
+
+    /// Signs with the first area's active intermediate as it is at each renewal.
+    pub(crate) fn for_areas(
+        store: Store,
+        areas: AreaHandle,
+        names: Vec<Identifier>,
+        lifetime: Duration,
+        holder: String,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            issuer: IssuerSource::Areas(areas),
             names,
             lifetime,
             holder,
@@ -110,9 +168,7 @@ impl ServingCertificates {
 
     fn opens(&self, record: &ServingCertificateRecord) -> bool {
         record.sealed_key.as_deref().is_some_and(|sealed| {
-            self.issuer
-                .open_serving_key(&record.chain_pem, sealed)
-                .is_ok()
+            self.issuer.open(&record.chain_pem, sealed).is_ok()
         })
     }
 
@@ -124,7 +180,7 @@ impl ServingCertificates {
         let sealed = record.sealed_key.as_deref().ok_or_else(|| {
             ServingCertificateError::Tls("the stored serving key was purged".into())
         })?;
-        let key_pem = self.issuer.open_serving_key(&record.chain_pem, sealed)?;
+        let key_pem = self.issuer.open(&record.chain_pem, sealed)?;
         certified_key(&record.chain_pem, &key_pem).map_err(ServingCertificateError::Tls)
     }
 
@@ -144,6 +200,7 @@ impl ServingCertificates {
         {
             let issued = self
                 .issuer
+                .signing()
                 .issue_serving_certificate(&self.names, self.lifetime, now)?;
             let record = self
                 .store

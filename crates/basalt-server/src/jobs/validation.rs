@@ -31,7 +31,8 @@ use basalt_validation::{CaaPolicy, EgressPolicy, ValidationRequest, Validator};
 use time::OffsetDateTime;
 
 use crate::clock::Clock;
-use crate::config::ValidationQueueLimits;
+use crate::areas::AreaHandle;
+use crate::config::{DirectoryConfig, ValidationQueueLimits};
 
 /// How often the sweep looks for jobs nobody holds.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
@@ -252,14 +253,11 @@ pub(crate) struct WorkerSettings {
     pub concurrency: usize,
     pub lease: Duration,
     pub valid_authorization_lifetime: Duration,
-    /// The CAA identities of each directory that checks CAA (RFC 8659); a directory
-    /// missing here does not check it.
-    pub caa_identities: HashMap<String, Vec<String>>,
     /// Bounds on validations waiting or running here.
     pub queue: ValidationQueueLimits,
-    /// The egress policy of each directory that has its own; the others use the
-    /// validator's.
-    pub egress: HashMap<String, EgressPolicy>,
+    /// The areas now: each job's CAA identities (RFC 8659; an area with `check_caa` off
+    /// checks none) and egress policy come from its area as it is when the job runs.
+    pub areas: AreaHandle,
 }
 
 /// Runs validations claimed from the database.
@@ -361,8 +359,9 @@ impl ValidationWorker {
         let validator = self.validator.clone();
         let clock = self.clock.clone();
         let valid_for = self.settings.valid_authorization_lifetime;
-        let caa = caa_policy(&self.settings.caa_identities, &job);
-        let egress = self.settings.egress.get(&job.directory).cloned();
+        let area = self.settings.areas.directory(&job.directory);
+        let caa = area.as_deref().and_then(|area| caa_policy(area, &job));
+        let egress = area.and_then(|area| area.egress.clone());
         tokio::spawn(async move {
             let stored = run_job(
                 &store,
@@ -385,9 +384,9 @@ impl ValidationWorker {
 
 /// The CAA policy for a job: its directory's identities, and the account URL the client
 /// used when it asked for validation (RFC 8657 `accounturi`).
-fn caa_policy(identities: &HashMap<String, Vec<String>>, job: &ValidationJob) -> Option<CaaPolicy> {
-    identities.get(&job.directory).map(|identities| CaaPolicy {
-        identities: identities.clone(),
+fn caa_policy(area: &DirectoryConfig, job: &ValidationJob) -> Option<CaaPolicy> {
+    area.check_caa.then(|| CaaPolicy {
+        identities: area.meta.caa_identities.clone(),
         account_uri: job.account_uri.clone().unwrap_or_default(),
     })
 }

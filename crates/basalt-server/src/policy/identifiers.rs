@@ -67,7 +67,7 @@ fn reserved_rejection(raw: &RawIdentifier, id: &Identifier) -> Subproblem {
 
 /// RFC 8555 §6.7.1: the top-level type is the subproblems' common type, `malformed` when
 /// they differ; the detail lists every one so a person sees all of them at once.
-fn rejection(subproblems: Vec<Subproblem>) -> Problem {
+pub(crate) fn rejection(subproblems: Vec<Subproblem>) -> Problem {
     let first = subproblems[0].problem_type;
     let top = if subproblems.iter().all(|s| s.problem_type == first) {
         first

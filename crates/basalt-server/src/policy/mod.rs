@@ -3,3 +3,5 @@
 
 pub(crate) mod identifiers;
 pub(crate) mod validity;
+pub(crate) mod names;
+pub(crate) mod area;

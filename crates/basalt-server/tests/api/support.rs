@@ -20,11 +20,11 @@ use tower::ServiceExt;
 use basalt_server::Server;
 use basalt_server::SystemClock;
 use basalt_server::{
-    ConnectionSettings, DirectoryConfig, DirectoryMetaConfig, IssuancePolicy, ServerConfig,
+    AreaSet, ConnectionSettings, DirectoryConfig, DirectoryMetaConfig, ServerConfig,
     ValidationQueueLimits,
 };
 use basalt_signer::{InitOptions, Issuer, PkiPaths, init_pki};
-use basalt_storage::{StorageConfig, Store};
+use basalt_storage::{NewIntermediate, StorageConfig, Store};
 use basalt_testkit::dns::TestDns;
 use basalt_validation::{EgressPolicy, ValidationConfig, Validator};
 
@@ -175,6 +175,22 @@ impl TestCa {
         })
         .await
         .unwrap();
+        let intermediate_id = store
+            .adopt_intermediate(
+                &NewIntermediate {
+                    area: "default".into(),
+                    key_id: issuer.key_id(),
+                    subject: issuer.subject(),
+                    certificate_pem: issuer.chain_pem().to_owned(),
+                    key_ref: "directories/default/intermediate-key.pem".into(),
+                    not_before: issuer.not_before(),
+                    not_after: issuer.not_after(),
+                },
+                time::OffsetDateTime::now_utc(),
+            )
+            .await
+            .unwrap()[0]
+            .id;
         let validator = Validator::new(ValidationConfig {
             http01_port: options.http01_port.unwrap_or(http_port),
             resolvers: vec![dns.addr()],
@@ -195,19 +211,19 @@ impl TestCa {
             listen: "127.0.0.1:8443".parse().unwrap(),
             serving_names: vec![],
             serving_certificate_lifetime: Duration::from_secs(7 * 24 * 3600),
-            directories: vec![DirectoryConfig {
-                name: "default".into(),
-                issuer: Arc::new(issuer),
-                policy: IssuancePolicy::default(),
-                meta: DirectoryMetaConfig {
-                    terms_of_service: options.terms_of_service,
-                    website: None,
-                    caa_identities: vec!["basalt".into()],
-                },
-                check_caa: true,
-                egress: options.directory_egress,
-                allow_reserved_identifiers: options.allow_reserved_identifiers,
-            }],
+            areas: AreaSet {
+                directories: vec![DirectoryConfig {
+                    meta: DirectoryMetaConfig {
+                        terms_of_service: options.terms_of_service,
+                        website: None,
+                        caa_identities: vec!["basalt".into()],
+                    },
+                    egress: options.directory_egress,
+                    allow_reserved_identifiers: options.allow_reserved_identifiers,
+                    ..DirectoryConfig::new("default", Arc::new(issuer), intermediate_id)
+                }],
+                retiring: vec![],
+            },
             nonce_lifetime: Duration::from_secs(3600),
             account_cache_ttl: Duration::from_secs(5),
             validation_concurrency: 8,

@@ -1,17 +1,18 @@
 //! `basalt serve`: load (or create) the data directory, connect storage, and serve ACME
 //! over HTTPS until SIGINT or SIGTERM.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
 use basalt_server::Server;
 use basalt_server::SystemClock;
-use basalt_server::{DirectoryConfig, DirectoryMetaConfig, IssuancePolicy, ServerConfig};
-use basalt_signer::{Issuer, PkiPaths, pem_to_der, sha256_fingerprint};
+use basalt_server::ServerConfig;
+use basalt_signer::{PkiPaths, pem_to_der, sha256_fingerprint};
 use basalt_storage::{StorageConfig, Store};
 use basalt_validation::{ValidationConfig, Validator};
 
+use crate::areas::load::load_areas;
+use crate::areas::reload::Reloader;
 use crate::cli::ServeArgs;
 use crate::config::Config;
 
@@ -51,13 +52,7 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     })
     .context("building the validator")?;
 
-    let directories = config
-        .directories
-        .iter()
-        .map(|(name, section)| {
-            directory_config(data, name, section, config.directory_egress(name)?)
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let areas = load_areas(data, &config, &store, time::OffsetDateTime::now_utc()).await?;
     let root_path = PkiPaths::new(data).root_cert();
     let root_pem = std::fs::read_to_string(&root_path)
         .with_context(|| format!("reading {}", root_path.display()))?;
@@ -67,7 +62,7 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         listen: config.server.listen,
         serving_names: config.server.serving_names.clone(),
         serving_certificate_lifetime: config.server.serving_certificate_lifetime,
-        directories,
+        areas,
         nonce_lifetime: config.server.nonce_lifetime,
         account_cache_ttl: config.server.account_cache_ttl,
         validation_concurrency: config.validation.concurrency,
@@ -87,14 +82,33 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<()> {
                 config.server.listen
             )
         })?;
-    let server = Server::new(
-        store,
+    let pki_listener = match config.server.pki_listen {
+        Some(address) => Some(tokio::net::TcpListener::bind(address).await.with_context(|| {
+            format!("binding server.pki_listen {address} (is another server using it?)")
+        })?),
+        None => None,
+    };
+    let mut server = Server::new(
+        store.clone(),
         Arc::new(validator),
         server_config,
         Arc::new(SystemClock),
     )
     .await
     .context("starting the server")?;
+    if let Some(listener) = pki_listener {
+        server = server.with_pki_listener(listener);
+    }
+    let flags = args.clone();
+    let reloader = Reloader {
+        data: data.clone(),
+        config_path: config_path.clone(),
+        apply_flags: Box::new(move |config| apply_flags(config, &flags)),
+        store,
+        areas: server.areas(),
+        interval: config.server.area_refresh_interval,
+    };
+    let reloading = tokio::spawn(reloader.run());
 
     let host = match config.server.listen.ip() {
         ip if ip.is_unspecified() => "localhost".to_owned(),
@@ -107,6 +121,9 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<()> {
             config.server.listen.port()
         );
     }
+    if let Some(address) = config.server.pki_listen {
+        println!("basalt: CRLs and CA certificates at http://{address}/");
+    }
     println!("basalt: root certificate SHA-256 fingerprint {root_fingerprint}");
     println!(
         "basalt: trust the root with `basalt root --data {}`",
@@ -114,6 +131,7 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     );
 
     server.run(listener, shutdown_signal()).await?;
+    reloading.abort();
     println!("basalt: stopped");
     Ok(())
 }
@@ -139,37 +157,6 @@ fn apply_flags(config: &mut Config, args: &ServeArgs) {
     }
 }
 
-fn directory_config(
-    data: &Path,
-    name: &str,
-    section: &crate::config::DirectorySection,
-    egress: Option<basalt_validation::EgressPolicy>,
-) -> anyhow::Result<DirectoryConfig> {
-    let cert = data.join(&section.intermediate_cert);
-    let key = data.join(&section.intermediate_key);
-    let issuer = Issuer::load(&cert, &key)
-        .with_context(|| format!("directories.{name}: loading the intermediate"))?;
-    Ok(DirectoryConfig {
-        name: name.to_owned(),
-        issuer: Arc::new(issuer),
-        policy: IssuancePolicy {
-            certificate_lifetime: section.certificate_lifetime,
-            max_certificate_lifetime: section.max_certificate_lifetime,
-            backdate: section.backdate,
-            order_lifetime: section.order_lifetime,
-            pending_authorization_lifetime: section.pending_authorization_lifetime,
-        },
-        meta: DirectoryMetaConfig {
-            terms_of_service: section.terms_of_service.clone(),
-            website: section.website.clone(),
-            caa_identities: section.caa_identities.clone(),
-        },
-        check_caa: section.check_caa,
-        egress,
-        allow_reserved_identifiers: section.allow_reserved_identifiers,
-    })
-}
-
 fn root_fingerprint(root_pem: &str) -> anyhow::Result<String> {
     let der = pem_to_der(root_pem)?;
     let first = der
@@ -189,37 +176,5 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = interrupt => {},
         _ = terminate.recv() => {},
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::os::unix::fs::PermissionsExt as _;
-
-    use basalt_signer::{InitOptions, PkiPaths, init_pki};
-
-    use super::directory_config;
-    use crate::config::DirectorySection;
-
-    /// `serve` refuses to start with an intermediate key file that group or others can read,
-    /// naming the file.
-    #[test]
-    fn a_group_or_world_readable_intermediate_key_stops_serve() {
-        let tmp = tempfile::tempdir().unwrap();
-        let paths = PkiPaths::new(tmp.path());
-        init_pki(&paths, &InitOptions::default()).unwrap();
-        let key = paths.intermediate_key("default");
-        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let err = directory_config(tmp.path(), "default", &DirectorySection::default(), None)
-            .err()
-            .expect("a 0644 key must be refused");
-        let message = format!("{err:#}");
-        assert!(message.contains(&key.display().to_string()), "{message}");
-        assert!(message.contains("644"), "{message}");
-
-        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-        assert!(
-            directory_config(tmp.path(), "default", &DirectorySection::default(), None).is_ok()
-        );
     }
 }

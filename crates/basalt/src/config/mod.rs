@@ -67,6 +67,12 @@ pub(crate) struct ServerSection {
     pub(crate) max_connections: usize,
     /// Connections open at once from one source address (IPv6: one /64).
     pub(crate) max_connections_per_ip: usize,
+    /// Plain-HTTP listener for CRLs, the root and the intermediates; unset: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) pki_listen: Option<SocketAddr>,
+    /// How often the database is asked whether areas or intermediates changed.
+    #[serde(with = "crate::duration")]
+    pub(crate) area_refresh_interval: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -157,6 +163,56 @@ pub(crate) struct DirectorySection {
     /// Accept orders for reserved identifiers (127.0.0.1, ::1, 169.254.0.0/16, multicast,
     /// `localhost`, ...); off by default, for test set-ups only.
     pub(crate) allow_reserved_identifiers: bool,
+    /// Challenge types this area's authorizations offer.
+    pub(crate) challenge_types: Vec<String>,
+    /// Subject key types a CSR may carry.
+    pub(crate) key_types: Vec<String>,
+    /// Base URL of the PKI listener as relying parties reach it; set, leaves carry a CRL
+    /// Distribution Point and an AIA caIssuers URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) pki_base_url: Option<String>,
+    /// Make a CRL for each of the area's intermediates.
+    pub(crate) crl: bool,
+    /// nextUpdate − thisUpdate of the area's CRLs.
+    #[serde(with = "crate::duration")]
+    pub(crate) crl_lifetime: Duration,
+    /// Whether `area add` / `area rotate` put name constraints derived from `names` into
+    /// the area's intermediates.
+    pub(crate) name_constraints: bool,
+    /// Which identifiers the area certifies. (A table: keep it the last field, TOML writes
+    /// tables after plain keys.)
+    pub(crate) names: NamesSection,
+}
+
+/// `[directories.NAME.names]`: the area's name policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct NamesSection {
+    /// `dns`, `ip`.
+    pub(crate) identifier_types: Vec<String>,
+    /// `name` (exactly) or `.domain` (every name below it); empty: any name.
+    pub(crate) allow: Vec<String>,
+    /// Same forms; wins over `allow`.
+    pub(crate) deny: Vec<String>,
+    /// Allow wildcard names (`*.x`).
+    pub(crate) wildcards: bool,
+    /// Allow names of one label (`db`).
+    pub(crate) single_label: bool,
+    /// CIDRs IP identifiers must fall in; empty: any.
+    pub(crate) ip_ranges: Vec<String>,
+}
+
+impl Default for NamesSection {
+    fn default() -> Self {
+        Self {
+            identifier_types: vec!["dns".to_owned(), "ip".to_owned()],
+            allow: Vec::new(),
+            deny: Vec::new(),
+            wildcards: true,
+            single_label: true,
+            ip_ranges: Vec::new(),
+        }
+    }
 }
 
 impl Default for Config {
@@ -192,6 +248,8 @@ impl Default for ServerSection {
             http2_max_concurrent_streams: connections.http2_max_concurrent_streams,
             max_connections: connections.max_connections,
             max_connections_per_ip: connections.max_connections_per_ip,
+            pki_listen: None,
+            area_refresh_interval: Duration::from_secs(2),
         }
     }
 }
@@ -250,6 +308,18 @@ impl DirectorySection {
             egress_allow: None,
             egress_deny: None,
             allow_reserved_identifiers: false,
+            challenge_types: ["http-01", "dns-01", "tls-alpn-01"]
+                .map(String::from)
+                .to_vec(),
+            key_types: basalt_signer::KeyType::ALL
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            pki_base_url: None,
+            crl: true,
+            crl_lifetime: Duration::from_secs(DAY),
+            name_constraints: true,
+            names: NamesSection::default(),
         }
     }
 }
@@ -296,6 +366,7 @@ impl Config {
             if dir.certificate_lifetime < Duration::from_secs(60) {
                 bail!("directories.{name}.certificate_lifetime: must be at least one minute");
             }
+            dir.area_policy(name)?;
         }
         for name in self.directories.keys() {
             self.directory_egress(name)?;
@@ -306,6 +377,9 @@ impl Config {
         }
         if self.validation.lease <= self.validation.attempt_timeout {
             bail!("validation.lease: must be longer than validation.attempt_timeout");
+        }
+        if self.server.area_refresh_interval.is_zero() {
+            bail!("server.area_refresh_interval: must be longer than zero");
         }
         if self.server.serving_certificate_lifetime < Duration::from_secs(HOUR) {
             bail!("server.serving_certificate_lifetime: must be at least one hour");
@@ -436,5 +510,6 @@ fn cidrs(key: &str, values: &[String]) -> anyhow::Result<Vec<Cidr>> {
         .collect()
 }
 
+mod area_policy;
 #[cfg(test)]
 mod tests;

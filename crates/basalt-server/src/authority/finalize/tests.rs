@@ -16,7 +16,7 @@ use basalt_storage::{
 use basalt_validation::{ValidationConfig, Validator};
 
 use super::{FinalizeInput, finalize};
-use crate::config::{DirectoryConfig, DirectoryMetaConfig, IssuancePolicy};
+use crate::config::DirectoryConfig;
 use crate::problem::AcmeError;
 
 const NAME: &str = "a.test";
@@ -60,6 +60,7 @@ impl Fixture {
         .await
         .unwrap();
         let other = rcgen::KeyPair::generate().unwrap();
+        let intermediate_id = register(&store, &issuer).await;
         Self {
             _data: data,
             account_key: basalt_signer::public_key_jwk(
@@ -69,13 +70,8 @@ impl Fixture {
             store,
             validator: Validator::new(ValidationConfig::default()).unwrap(),
             directory: DirectoryConfig {
-                name: "default".into(),
-                issuer: Arc::new(issuer),
-                policy: IssuancePolicy::default(),
-                meta: DirectoryMetaConfig::default(),
                 check_caa: false,
-                egress: None,
-                allow_reserved_identifiers: false,
+                ..DirectoryConfig::new("default", Arc::new(issuer), intermediate_id)
             },
             now: OffsetDateTime::now_utc().replace_nanosecond(0).unwrap(),
         }
@@ -305,4 +301,24 @@ async fn a_ready_order_with_a_good_csr_is_issued_and_stored() {
         .finalize(&account, order.id, &csr(&[NAME], &key), f.now)
         .await;
     assert_eq!(problem_type(again), ProblemType::OrderNotReady);
+}
+
+/// Registers `issuer` as the `default` area's intermediate; its id.
+async fn register(store: &Store, issuer: &basalt_signer::Issuer) -> i64 {
+    let records = store
+        .adopt_intermediate(
+            &basalt_storage::NewIntermediate {
+                area: "default".into(),
+                key_id: issuer.key_id(),
+                subject: issuer.subject(),
+                certificate_pem: issuer.chain_pem().to_owned(),
+                key_ref: "directories/default/intermediate-key.pem".into(),
+                not_before: issuer.not_before(),
+                not_after: issuer.not_after(),
+            },
+            OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
+    records[0].id
 }

@@ -1,0 +1,184 @@
+//! `basalt area add NAME`: a new area with its own intermediate, signed by the offline root.
+//!
+//! Everything that can be checked is checked before anything is written: the name, the
+//! policy (and whether it can be expressed as name constraints), that neither the config
+//! nor the database knows the area, the root passphrase. Then, in this order, each step
+//! undone if a later one fails: the intermediate's files, the config table, the database
+//! row. The database row comes last because it bumps `pki_state.revision`, which makes
+//! every running replica reload — by then the config and the files must be in place.
+
+use anyhow::{Context, bail};
+use basalt_signer::{IntermediateOptions, PkiPaths, StagedFiles, create_intermediate};
+use basalt_storage::NewIntermediate;
+use serde::Serialize;
+
+use crate::cli::AreaAddArgs;
+use crate::commands::area::config_file::{ConfigEdit, with_area};
+use crate::commands::area::{check_area_name, open_store, read_root_passphrase, remove_files};
+use crate::config::{Config, DirectorySection};
+use crate::output::print_json;
+
+pub(crate) async fn run(args: &AreaAddArgs) -> anyhow::Result<()> {
+    let name = &args.name;
+    check_area_name(name)?;
+    let data = &args.target.data.data;
+    let config_path = args.target.config_path();
+    let config = Config::load(&config_path)?;
+    if config.directories.contains_key(name) {
+        bail!(
+            "area {name} already exists in {} ([directories.{name}])",
+            config_path.display()
+        );
+    }
+    let section = args.policy.section(name)?;
+    let policy = section
+        .area_policy(name)
+        .with_context(|| format!("area {name}: the policy is not valid"))?;
+    let constraints = if args.policy.no_name_constraints {
+        None
+    } else {
+        Some(policy.names.name_constraints().map_err(|reasons| {
+            anyhow::anyhow!(
+                "area {name}: the policy cannot be expressed as RFC 5280 name constraints:\n  - {}\n\
+                 Change the policy, or pass --no-name-constraints to make the intermediate \
+                 without them (basalt still enforces the policy; relying parties would not).",
+                reasons.join("\n  - ")
+            )
+        })?)
+    };
+    let paths = PkiPaths::new(data);
+    let cert_path = data.join(&section.intermediate_cert);
+    let key_path = data.join(&section.intermediate_key);
+    for path in [&cert_path, &key_path] {
+        if path.exists() {
+            bail!("area {name}: {} already exists; remove it or pick another name", path.display());
+        }
+    }
+    let (previous_config, new_config) = with_area(&config_path, name, &section)?;
+
+    let store = open_store(&args.target, &config).await?;
+    if !store.intermediates(Some(name)).await?.is_empty() {
+        bail!("area {name}: the database already has intermediates for it (basalt area show {name})");
+    }
+
+    let password = read_root_passphrase(&args.root.root_password_file)?;
+    let created = create_intermediate(
+        &paths,
+        &args.root.root_key(data),
+        &password,
+        &IntermediateOptions {
+            area: name.clone(),
+            algorithm: args.algorithm(),
+            name_constraints: constraints.clone(),
+        },
+    )
+    .context("making the intermediate")?;
+
+    let mut stage = StagedFiles::default();
+    stage.create_dir(&paths.directory_dir(name), 0o755, false)?;
+    stage.write(&key_path, created.key_pem.as_bytes(), 0o600)?;
+    stage.write(&cert_path, created.certificate_pem.as_bytes(), 0o644)?;
+    stage.commit().context("writing the intermediate's files")?;
+
+    let edit = match ConfigEdit::write(&config_path, previous_config, &new_config) {
+        Ok(edit) => edit,
+        Err(e) => {
+            remove_files(&[&key_path, &cert_path]);
+            return Err(e);
+        }
+    };
+    let new = NewIntermediate {
+        area: name.clone(),
+        key_id: created.key_id.clone(),
+        subject: created.subject.clone(),
+        certificate_pem: created.certificate_pem.clone(),
+        key_ref: section.intermediate_key.display().to_string(),
+        not_before: created.not_before,
+        not_after: created.not_after,
+    };
+    if let Err(e) = store.add_area(&new, time::OffsetDateTime::now_utc()).await {
+        if let Err(undo) = edit.undo() {
+            eprintln!("basalt: error: could not restore {}: {undo:#}", config_path.display());
+        }
+        remove_files(&[&key_path, &cert_path]);
+        return Err(e).context("recording the intermediate in the database");
+    }
+
+    let report = AddReport {
+        area: name.clone(),
+        directory_path: format!("/acme/{name}/directory"),
+        intermediate_subject: created.subject,
+        intermediate_key_id: created.key_id,
+        not_after: created.not_after.to_string(),
+        name_constraints: constraints.is_some(),
+        certificate: cert_path.display().to_string(),
+        key: key_path.display().to_string(),
+        config: config_path.display().to_string(),
+    };
+    if args.json {
+        return print_json(&report);
+    }
+    println!("basalt: area {name} added");
+    println!("  ACME directory:   https://<server>{}", report.directory_path);
+    println!("  intermediate:     {}", report.intermediate_subject);
+    println!("  key id:           {}", report.intermediate_key_id);
+    println!("  valid until:      {}", report.not_after);
+    println!(
+        "  name constraints: {}",
+        if report.name_constraints { "yes (critical)" } else { "none (--no-name-constraints)" }
+    );
+    println!("  certificate:      {}", report.certificate);
+    println!("  key (0600):       {}", report.key);
+    println!("  config:           {} [directories.{name}]", report.config);
+    println!("  Running servers on this database load the area within seconds.");
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct AddReport {
+    area: String,
+    directory_path: String,
+    intermediate_subject: String,
+    intermediate_key_id: String,
+    not_after: String,
+    name_constraints: bool,
+    certificate: String,
+    key: String,
+    config: String,
+}
+
+impl crate::cli::AreaPolicyArgs {
+    /// The area's `[directories.NAME]` table: the defaults with these flags applied.
+    pub(crate) fn section(&self, name: &str) -> anyhow::Result<DirectorySection> {
+        let mut section = DirectorySection::named(name);
+        let names = &mut section.names;
+        names.allow = self.allow.clone();
+        names.deny = self.deny.clone();
+        names.wildcards = !self.no_wildcards;
+        names.single_label = !self.no_single_label;
+        names.ip_ranges = self.ip_range.clone();
+        if let Some(types) = &self.identifier_types {
+            names.identifier_types = types.clone();
+        }
+        if let Some(types) = &self.challenge_types {
+            section.challenge_types = types.clone();
+        }
+        if let Some(types) = &self.key_types {
+            section.key_types = types.clone();
+        }
+        if let Some(lifetime) = self.certificate_lifetime {
+            section.certificate_lifetime = lifetime.into();
+            if section.max_certificate_lifetime < section.certificate_lifetime {
+                section.max_certificate_lifetime = section.certificate_lifetime;
+            }
+        }
+        if let Some(lifetime) = self.max_certificate_lifetime {
+            section.max_certificate_lifetime = lifetime.into();
+        }
+        section.pki_base_url = self.pki_base_url.clone();
+        section.crl = !self.no_crl;
+        section.check_caa = !self.no_caa;
+        section.name_constraints = !self.no_name_constraints;
+        Ok(section)
+    }
+}

@@ -1,0 +1,130 @@
+//! `basalt area rotate NAME`: a successor intermediate for an area, without client changes.
+//!
+//! The new intermediate gets the area's current name constraints (if the area uses them)
+//! and its own files (`intermediate-<KEYID16>.pem`, key 0600). One database transaction
+//! makes it active and the old one `retiring` and bumps `pki_state.revision`, so every
+//! replica signs with it within `server.area_refresh_interval`; until then they sign with the
+//! old one, which stays valid. Certificates of the old one keep their stored chain and stay
+//! on its CRL; the CRL job retires it when its last certificate has expired.
+
+use anyhow::{Context, bail};
+use basalt_signer::{IntermediateKeyAlgorithm, IntermediateOptions, PkiPaths, StagedFiles, create_intermediate};
+use basalt_storage::NewIntermediate;
+use serde::Serialize;
+
+use crate::cli::AreaRotateArgs;
+use crate::commands::area::{open_store, read_root_passphrase, remove_files};
+use crate::config::Config;
+use crate::output::print_json;
+
+pub(crate) async fn run(args: &AreaRotateArgs) -> anyhow::Result<()> {
+    let name = &args.name;
+    let data = &args.target.data.data;
+    let config = Config::load(&args.target.config_path())?;
+    let Some(section) = config.directories.get(name) else {
+        bail!("there is no area {name} in {}", args.target.config_path().display());
+    };
+    let policy = section.area_policy(name)?;
+    let constraints = if section.name_constraints {
+        Some(policy.names.name_constraints().map_err(|reasons| {
+            anyhow::anyhow!(
+                "area {name}: its policy cannot be expressed as name constraints:\n  - {}\n\
+                 Fix the policy, or set directories.{name}.name_constraints = false.",
+                reasons.join("\n  - ")
+            )
+        })?)
+    } else {
+        None
+    };
+    let store = open_store(&args.target, &config).await?;
+    let old = store
+        .intermediates(Some(name))
+        .await?
+        .into_iter()
+        .find(|r| r.status == basalt_storage::IntermediateStatus::Active)
+        .with_context(|| {
+            format!("area {name}: the database has no active intermediate (has `basalt serve` run since the area was configured?)")
+        })?;
+
+    let password = read_root_passphrase(&args.root.root_password_file)?;
+    let paths = PkiPaths::new(data);
+    let created = create_intermediate(
+        &paths,
+        &args.root.root_key(data),
+        &password,
+        &IntermediateOptions {
+            area: name.clone(),
+            algorithm: if args.p384 {
+                IntermediateKeyAlgorithm::P384
+            } else {
+                IntermediateKeyAlgorithm::P256
+            },
+            name_constraints: constraints.clone(),
+        },
+    )
+    .context("making the intermediate")?;
+
+    let short_id: String = created.key_id.chars().take(16).collect();
+    let key_ref = format!("directories/{name}/intermediate-{short_id}-key.pem");
+    let cert_ref = format!("directories/{name}/intermediate-{short_id}.pem");
+    let (key_path, cert_path) = (data.join(&key_ref), data.join(&cert_ref));
+    let mut stage = StagedFiles::default();
+    stage.create_dir(&paths.directory_dir(name), 0o755, false)?;
+    stage.write(&key_path, created.key_pem.as_bytes(), 0o600)?;
+    stage.write(&cert_path, created.certificate_pem.as_bytes(), 0o644)?;
+    stage.commit().context("writing the intermediate's files")?;
+
+    let new = NewIntermediate {
+        area: name.clone(),
+        key_id: created.key_id.clone(),
+        subject: created.subject.clone(),
+        certificate_pem: created.certificate_pem.clone(),
+        key_ref,
+        not_before: created.not_before,
+        not_after: created.not_after,
+    };
+    let (retiring, active) = match store.rotate_intermediate(&new, time::OffsetDateTime::now_utc()).await {
+        Ok(pair) => pair,
+        Err(e) => {
+            remove_files(&[&key_path, &cert_path]);
+            return Err(e).context("recording the rotation in the database");
+        }
+    };
+    if retiring.id != old.id {
+        // Another rotation ran at the same moment; both are recorded, say so.
+        eprintln!("basalt: note: another rotation of {name} happened meanwhile");
+    }
+
+    let report = RotateReport {
+        area: name.clone(),
+        active_key_id: active.key_id,
+        active_subject: active.subject,
+        retiring_key_id: retiring.key_id,
+        retiring_subject: retiring.subject,
+        certificate: cert_path.display().to_string(),
+        key: key_path.display().to_string(),
+        name_constraints: constraints.is_some(),
+    };
+    if args.json {
+        return print_json(&report);
+    }
+    println!("basalt: area {name} rotated");
+    println!("  active:   {} ({})", report.active_key_id, report.active_subject);
+    println!("  retiring: {} ({})", report.retiring_key_id, report.retiring_subject);
+    println!("  files:    {} and {} (0600)", report.certificate, report.key);
+    println!("  Running servers on this database sign with the new intermediate within seconds;");
+    println!("  certificates of the old one stay valid, keep their chain and stay on its CRL.");
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct RotateReport {
+    area: String,
+    active_key_id: String,
+    active_subject: String,
+    retiring_key_id: String,
+    retiring_subject: String,
+    certificate: String,
+    key: String,
+    name_constraints: bool,
+}

@@ -105,6 +105,8 @@ pub(crate) async fn finalize(
                 names: order.identifiers.clone(),
                 not_before: issued.not_before,
                 not_after: issued.not_after,
+                // The lead wires the directory's intermediate id here (issue 14).
+                intermediate_id: None,
             })
         })
         .await?;

@@ -371,6 +371,7 @@ pub(crate) fn certificate(serial: &str) -> NewCertificate {
         names: vec![Identifier::dns("a.test").unwrap()],
         not_before: at(0),
         not_after: at(90 * DAY),
+        intermediate_id: None,
     }
 }
 

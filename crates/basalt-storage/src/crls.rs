@@ -38,7 +38,13 @@ impl Store {
             .into_iter()
             .map(|m| {
                 Ok(CrlState {
-                    status: parse_enum(&m.status, IntermediateStatus::parse, TABLE, "status", m.id)?,
+                    status: parse_enum(
+                        &m.status,
+                        IntermediateStatus::parse,
+                        TABLE,
+                        "status",
+                        m.id,
+                    )?,
                     crl_this_update: from_unix_opt(
                         m.crl_this_update,
                         TABLE,
@@ -86,8 +92,8 @@ impl Store {
             .await?
             .into_iter()
             .map(|(id, serial, revoked_at, reason)| {
-                let revoked_at = revoked_at
-                    .ok_or_else(|| corrupt("certificates", "revoked_at", id, "NULL"))?;
+                let revoked_at =
+                    revoked_at.ok_or_else(|| corrupt("certificates", "revoked_at", id, "NULL"))?;
                 Ok(RevokedCertificate {
                     serial,
                     revoked_at: from_unix(revoked_at, "certificates", "revoked_at", id)?,

@@ -85,10 +85,7 @@ impl Store {
             tx.rollback().await?;
             return Err(Error::Duplicate {
                 what: AREA_EXISTS,
-                detail: format!(
-                    "area {:?} already has {existing} intermediate(s)",
-                    new.area
-                ),
+                detail: format!("area {:?} already has {existing} intermediate(s)", new.area),
             });
         }
         let added = insert(&tx, new, IntermediateStatus::Active, now).await?;

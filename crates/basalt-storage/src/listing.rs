@@ -10,9 +10,7 @@
 use std::collections::HashMap;
 
 use sea_orm::sea_query::{Expr, Func, LikeExpr};
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
-};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 use time::OffsetDateTime;
 
 use crate::Store;
@@ -131,7 +129,10 @@ fn count_by_intermediate(
     let query: Select<certificates::Entity> = certificates::Entity::find()
         .select_only()
         .column(certificates::Column::IntermediateId)
-        .column_as(Expr::expr(Func::count(Expr::col(certificates::Column::Id))), "n")
+        .column_as(
+            Expr::expr(Func::count(Expr::col(certificates::Column::Id))),
+            "n",
+        )
         .filter(certificates::Column::IntermediateId.is_not_null())
         .filter(condition)
         .group_by(certificates::Column::IntermediateId);

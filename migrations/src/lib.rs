@@ -19,6 +19,7 @@ pub use sea_orm_migration::{MigrationTrait, MigratorTrait};
 mod m20261123_000001_initial;
 mod m20261124_000001_expiry_indexes;
 mod m20261202_000001_serving_keys_out_of_the_clear;
+mod m20261202_000002_areas;
 
 /// All of basalt's migrations, oldest first.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261124_000001_expiry_indexes::Migration),
             Box::new(m20261202_000001_serving_keys_out_of_the_clear::Migration),
+            Box::new(m20261202_000002_areas::Migration),
         ]
     }
 }

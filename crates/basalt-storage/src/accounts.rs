@@ -188,7 +188,7 @@ pub(crate) async fn load(
         .transpose()
 }
 
-fn record(m: accounts::Model) -> Result<AccountRecord, Error> {
+pub(crate) fn record(m: accounts::Model) -> Result<AccountRecord, Error> {
     Ok(AccountRecord {
         status: parse_enum(&m.status, AccountStatus::parse, TABLE, "status", m.id)?,
         contact: from_json(&m.contact, TABLE, "contact", m.id)?,

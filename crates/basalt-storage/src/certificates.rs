@@ -4,16 +4,16 @@
 use std::collections::HashSet;
 
 use basalt_protocol::{AuthorizationStatus, Identifier};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::NotSet, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QuerySelect,
+    QuerySelect, TransactionTrait,
 };
 use time::OffsetDateTime;
 
 use crate::Store;
 use crate::codec::{from_json, to_json};
-use crate::entities::{authorizations, certificates};
+use crate::entities::{authorizations, certificates, intermediates};
 use crate::error::{Error, corrupt};
 use crate::records::{CertificateRecord, NewCertificate, OrderRecord, RevokeOutcome};
 use crate::time::{from_unix, from_unix_opt, to_unix};
@@ -37,12 +37,18 @@ impl Store {
     /// Revokes a certificate: compare-and-set on `revoked_at IS NULL`, so the first
     /// revocation (time and reason) stands and later ones get `AlreadyRevoked`
     /// (RFC 8555 §7.6 `alreadyRevoked`). `Error::NotFound` if there is no such serial.
+    ///
+    /// In the same transaction the signing intermediate's `revocations` counter grows by
+    /// one, which is how the CRL job learns that its CRL is stale: a revocation is never
+    /// committed without it.
     pub async fn revoke_certificate(
         &self,
         serial: &str,
         reason: u8,
         now: OffsetDateTime,
     ) -> Result<RevokeOutcome, Error> {
+        let tx = self.db.begin().await?;
+        // Certificate, then intermediate: the lock order of every transaction here.
         let moved = certificates::Entity::update_many()
             .col_expr(certificates::Column::RevokedAt, Expr::value(to_unix(now)))
             .col_expr(
@@ -51,18 +57,31 @@ impl Store {
             )
             .filter(certificates::Column::Serial.eq(serial))
             .filter(certificates::Column::RevokedAt.is_null())
-            .exec(&self.db)
+            .exec(&tx)
             .await?
             .rows_affected;
-        let certificate = self
-            .certificate_by_serial(serial)
+        let certificate = certificates::Entity::find()
+            .filter(certificates::Column::Serial.eq(serial))
+            .one(&tx)
             .await?
+            .map(record)
+            .transpose()?
             .ok_or(Error::NotFound)?;
-        Ok(if moved == 1 {
-            RevokeOutcome::Revoked(certificate)
-        } else {
-            RevokeOutcome::AlreadyRevoked(certificate)
-        })
+        if moved != 1 {
+            return Ok(RevokeOutcome::AlreadyRevoked(certificate));
+        }
+        if let Some(intermediate_id) = certificate.intermediate_id {
+            intermediates::Entity::update_many()
+                .col_expr(
+                    intermediates::Column::Revocations,
+                    Expr::col(intermediates::Column::Revocations).add(1),
+                )
+                .filter(intermediates::Column::Id.eq(intermediate_id))
+                .exec(&tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(RevokeOutcome::Revoked(certificate))
     }
 
     /// True if, for every identifier, this account holds a valid, unexpired authorization
@@ -138,6 +157,7 @@ pub(crate) async fn insert(
         revoked_at: None,
         revocation_reason: None,
         created_at: now,
+        intermediate_id: new.intermediate_id,
     };
     let mut insert: certificates::ActiveModel = row.clone().into();
     insert.id = NotSet;
@@ -149,7 +169,7 @@ pub(crate) async fn insert(
     record(row)
 }
 
-fn record(m: certificates::Model) -> Result<CertificateRecord, Error> {
+pub(crate) fn record(m: certificates::Model) -> Result<CertificateRecord, Error> {
     let revocation_reason = m
         .revocation_reason
         .map(|r| u8::try_from(r).map_err(|e| corrupt(TABLE, "revocation_reason", m.id, e)))
@@ -168,5 +188,6 @@ fn record(m: certificates::Model) -> Result<CertificateRecord, Error> {
         order_id: m.order_id,
         der: m.der,
         chain_pem: m.chain_pem,
+        intermediate_id: m.intermediate_id,
     })
 }

@@ -29,6 +29,13 @@
 //! * A store method never calls another store method while it holds a transaction: with
 //!   SQLite's single writer connection that would wait for itself.
 //!
+//! **Areas and CRLs.** Intermediates live in the database (`intermediates`): which one of
+//! an area is active, which are retiring, their certificates and where their keys are. Every
+//! change to them bumps the single-row `pki_state.revision` in the same transaction, so
+//! replicas learn of it by polling [`Store::pki_revision`]. Each active or retiring
+//! intermediate's CRL is stored in its row, by compare-and-set on its number
+//! ([`Store::store_crl`]).
+//!
 //! **Test-only methods** (`consume_nonce`, `start_challenge`, `claim_validation`: single
 //! steps the server always takes batched or combined) exist only with the `testing` cargo
 //! feature, which test targets enable through their dev-dependencies; a production build
@@ -48,11 +55,14 @@ mod certificates;
 mod codec;
 mod config;
 mod connect;
+mod crls;
 mod entities;
 mod error;
 mod expiry;
+mod intermediates;
 mod leases;
 mod links;
+mod listing;
 mod nonces;
 mod orders;
 pub mod records;
@@ -67,9 +77,12 @@ pub use accounts::ACCOUNT_KEY;
 pub use config::StorageConfig;
 pub use connect::Store;
 pub use error::{Error, UNEXPECTED_DUPLICATE};
+pub use intermediates::{AREA_EXISTS, INTERMEDIATE_KEY_ID};
 pub use records::{
-    AccountRecord, AuthorizationPlan, AuthorizationRecord, CertificateRecord, ChallengeRecord,
-    FinalizeOutcome, NewAccount, NewAuthorization, NewCertificate, NewChallenge, NewOrder,
-    NewServingCertificate, OrderRecord, RevokeOutcome, ServingCertificateRecord, ValidationJob,
+    AccountFilter, AccountRecord, AuthorizationPlan, AuthorizationRecord, CertificateCounts,
+    CertificateFilter, CertificateRecord, CertificateStatus, ChallengeRecord, CrlState,
+    FinalizeOutcome, IntermediateRecord, IntermediateStatus, NewAccount, NewAuthorization,
+    NewCertificate, NewChallenge, NewIntermediate, NewOrder, NewServingCertificate, OrderRecord,
+    RevokeOutcome, RevokedCertificate, ServingCertificateRecord, StoredCrl, ValidationJob,
     ValidationResult,
 };

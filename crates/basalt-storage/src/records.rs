@@ -12,6 +12,15 @@ use basalt_protocol::{
 };
 use time::OffsetDateTime;
 
+mod areas;
+mod listing;
+
+pub use areas::{
+    CrlState, IntermediateRecord, IntermediateStatus, NewIntermediate, RevokedCertificate,
+    StoredCrl,
+};
+pub use listing::{AccountFilter, CertificateCounts, CertificateFilter, CertificateStatus};
+
 /// A new account (RFC 8555 §7.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAccount {
@@ -190,6 +199,9 @@ pub struct NewCertificate {
     pub names: Vec<Identifier>,
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
+    /// The intermediate that signed it (`IntermediateRecord::id`), so revocation can mark
+    /// that intermediate's CRL stale.
+    pub intermediate_id: Option<i64>,
 }
 
 /// A stored certificate.
@@ -209,6 +221,9 @@ pub struct CertificateRecord {
     /// RFC 5280 §5.3.1 CRLReason code.
     pub revocation_reason: Option<u8>,
     pub created_at: OffsetDateTime,
+    /// The intermediate that signed it; `None` for certificates issued before their area's
+    /// intermediate was adopted into the database.
+    pub intermediate_id: Option<i64>,
 }
 
 /// What `finalize_order` did.

@@ -16,16 +16,22 @@ mod support;
 
 #[path = "store/accounts.rs"]
 mod accounts;
+#[path = "store/areas.rs"]
+mod areas;
 #[path = "store/authorizations.rs"]
 mod authorizations;
 #[path = "store/certificates.rs"]
 mod certificates;
+#[path = "store/crls.rs"]
+mod crls;
 #[path = "store/engines.rs"]
 mod engines;
 #[path = "store/expiry.rs"]
 mod expiry;
 #[path = "store/leases.rs"]
 mod leases;
+#[path = "store/listing.rs"]
+mod listing;
 #[path = "store/nonces.rs"]
 mod nonces;
 #[path = "store/orders.rs"]

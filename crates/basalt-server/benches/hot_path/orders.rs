@@ -259,6 +259,7 @@ impl OrderFlow {
             names: order.identifiers.clone(),
             not_before: self.certificate.not_before,
             not_after: self.certificate.not_after,
+            intermediate_id: None,
         }
     }
 }

@@ -25,6 +25,9 @@ pub struct Model {
     /// RFC 5280 §5.3.1 CRLReason code.
     pub revocation_reason: Option<i16>,
     pub created_at: i64,
+    /// The intermediate that signed it (`intermediates.id`); NULL for certificates issued
+    /// before their area's intermediate was adopted.
+    pub intermediate_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

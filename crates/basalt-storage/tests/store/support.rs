@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use basalt_protocol::{ChallengeType, Identifier, OrderStatus};
 use basalt_storage::{
-    AccountRecord, AuthorizationPlan, AuthorizationRecord, NewAccount, NewAuthorization,
-    NewCertificate, NewChallenge, NewOrder, OrderRecord, StorageConfig, Store, ValidationJob,
-    ValidationResult,
+    AccountRecord, AuthorizationPlan, AuthorizationRecord, CertificateRecord, FinalizeOutcome,
+    NewAccount, NewAuthorization, NewCertificate, NewChallenge, NewIntermediate, NewOrder,
+    OrderRecord, StorageConfig, Store, ValidationJob, ValidationResult,
 };
 use sea_orm::{ConnectionTrait, Database};
 use time::OffsetDateTime;
@@ -371,6 +371,7 @@ pub(crate) fn certificate(serial: &str) -> NewCertificate {
         names: vec![Identifier::dns("a.test").unwrap()],
         not_before: at(0),
         not_after: at(90 * DAY),
+        intermediate_id: None,
     }
 }
 
@@ -399,4 +400,55 @@ pub(crate) async fn job_for(store: &Store, challenge_id: i64) -> ValidationJob {
         &account.directory,
         challenge.account_uri.clone(),
     )
+}
+
+/// An intermediate for `area` with key id `key_id`, valid from T0 for five years.
+pub(crate) fn intermediate(area: &str, key_id: &str) -> NewIntermediate {
+    NewIntermediate {
+        area: area.into(),
+        key_id: key_id.into(),
+        subject: format!("CN=basalt {area} intermediate"),
+        certificate_pem: format!(
+            "-----BEGIN CERTIFICATE-----\n{key_id}\n-----END CERTIFICATE-----\n"
+        ),
+        key_ref: format!("directories/{area}/intermediate-key.pem"),
+        not_before: at(0),
+        not_after: at(5 * 365 * DAY),
+    }
+}
+
+/// A certificate issued through a ready order of `account_id` in `directory`, with this
+/// serial, names, expiry and signing intermediate.
+pub(crate) async fn issue(
+    store: &Store,
+    account_id: i64,
+    directory: &str,
+    serial: &str,
+    names: &[&str],
+    not_after: OffsetDateTime,
+    intermediate_id: Option<i64>,
+) -> CertificateRecord {
+    let order = store
+        .create_order(&NewOrder {
+            directory: directory.into(),
+            ..new_order(account_id, &["a.test"], vec![create_plan("a.test", false)])
+        })
+        .await
+        .expect("create order");
+    validate(store, order.authorization_ids[0], ValidationResult::Valid).await;
+    let order = store.order(order.id).await.unwrap().unwrap();
+    let new = NewCertificate {
+        names: names.iter().map(|n| Identifier::dns(n).unwrap()).collect(),
+        not_after,
+        intermediate_id,
+        ..certificate(serial)
+    };
+    match store
+        .finalize_order(&order, at(100), |_: &OrderRecord| Ok::<_, String>(new))
+        .await
+        .unwrap()
+    {
+        FinalizeOutcome::Issued { certificate, .. } => certificate,
+        other => panic!("{other:?}"),
+    }
 }

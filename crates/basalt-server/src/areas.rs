@@ -53,7 +53,9 @@ impl AreaSnapshot {
 
     /// The areas in configuration order.
     pub(crate) fn directories(&self) -> impl Iterator<Item = &Arc<DirectoryConfig>> {
-        self.order.iter().filter_map(|name| self.directories.get(name))
+        self.order
+            .iter()
+            .filter_map(|name| self.directories.get(name))
     }
 
     /// The first area (configuration order).

@@ -6,6 +6,8 @@
 //! single use (an insert, batched with concurrent requests' in `nonces.rs`). A request with
 //! a bad signature therefore never burns a nonce.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::FromRequest;
 use axum::http::{Request, header};
@@ -173,10 +175,7 @@ impl FromRequest<AppState> for SignedRequest {
             KeyRef::Jwk(key) => SignedBy::Key(key.clone()),
             KeyRef::Kid(kid) => {
                 let CachedAccount { account, key } = load_account(state, &urls, kid, now).await?;
-                if let Some(slot) = parts
-                    .extensions
-                    .get::<std::sync::Arc<crate::layers::RequestAccount>>()
-                {
+                if let Some(slot) = parts.extensions.get::<Arc<crate::layers::RequestAccount>>() {
                     slot.set(account.id);
                 }
                 SignedBy::Account { account, key }

@@ -44,9 +44,7 @@ pub(crate) async fn index_link(
 ) -> Response {
     let (parts, body) = request.into_parts();
     let link = Urls::directory_of(parts.uri.path())
-        .filter(|name| {
-            state.areas.contains(name) && !parts.uri.path().ends_with("/directory")
-        })
+        .filter(|name| state.areas.contains(name) && !parts.uri.path().ends_with("/directory"))
         .and_then(|name| Some(Urls::new(Urls::origin_of(&parts)?, name).directory()));
     let mut response = next.run(Request::from_parts(parts, body)).await;
     if let Some(url) = link

@@ -33,12 +33,12 @@ mod views;
 pub use crate::areas::AreaHandle;
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::config::{
-    AreaSet, ConnectionSettings, CrlSettings, DirectoryConfig, DirectoryMetaConfig,
-    IssuancePolicy, ServerConfig, SigningIntermediate, ValidationQueueLimits,
+    AreaSet, ConnectionSettings, CrlSettings, DirectoryConfig, DirectoryMetaConfig, IssuancePolicy,
+    ServerConfig, SigningIntermediate, ValidationQueueLimits,
 };
-pub use crate::policy::names::{NamePolicy, NameRule};
 pub use crate::jobs::serving_certificate::{ServingCertificateError, ServingCertificates};
 pub use crate::nonces::{NonceRejection, Nonces};
+pub use crate::policy::names::{NamePolicy, NameRule};
 pub use crate::tls::{ServingCertResolver, certified_key, serve as serve_https, server_config};
 
 use std::future::Future;

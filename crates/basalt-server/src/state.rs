@@ -6,8 +6,8 @@ use basalt_storage::Store;
 use time::OffsetDateTime;
 
 use crate::account_cache::AccountCache;
-use crate::clock::Clock;
 use crate::areas::AreaHandle;
+use crate::clock::Clock;
 use crate::config::ServerConfig;
 use crate::jobs::crl::CrlWake;
 use crate::jobs::validation::ValidationQueue;

@@ -57,6 +57,22 @@ impl Issuer {
     /// a key file that group or others may read: the key signs every certificate, and a
     /// readable file may already have been copied.
     pub fn load(cert_path: &Path, key_path: &Path) -> Result<Self, Error> {
+        let cert_pem = std::fs::read_to_string(cert_path).map_err(Error::io(cert_path))?;
+        Self::load_key(&cert_pem, cert_path, key_path)
+    }
+
+    /// Loads an intermediate whose certificate the caller already holds (the database keeps
+    /// every intermediate's certificate) with its key file, checked the same way as
+    /// [`Issuer::load`]: a key that is not the certificate's is refused, naming the key file.
+    pub fn from_certificate_pem(certificate_pem: &str, key_path: &Path) -> Result<Self, Error> {
+        Self::load_key(
+            certificate_pem,
+            Path::new("(the stored certificate)"),
+            key_path,
+        )
+    }
+
+    fn load_key(cert_pem: &str, cert_path: &Path, key_path: &Path) -> Result<Self, Error> {
         let cert_error = |reason: String| Error::CertificateFile {
             path: cert_path.to_path_buf(),
             reason,
@@ -66,8 +82,7 @@ impl Issuer {
             reason,
         };
 
-        let cert_pem = std::fs::read_to_string(cert_path).map_err(Error::io(cert_path))?;
-        let certificate_der = single_certificate(&cert_pem).map_err(cert_error)?;
+        let certificate_der = single_certificate(cert_pem).map_err(cert_error)?;
         check_is_signing_ca(&certificate_der).map_err(cert_error)?;
 
         refuse_shared_key_file(key_path)?;

@@ -59,7 +59,7 @@ pub use ip_range::IpRange;
 pub use issue::{IssueRequest, IssuedCertificate, ServingCertificate};
 pub use issuer::Issuer;
 pub use key_type::{KeyType, UnknownKeyType};
-pub use name_constraints::NameConstraints;
+pub use name_constraints::{NameConstraints, certificate_name_constraints};
 pub use paths::PkiPaths;
 pub use root_key::{Passphrase, decrypt_root_key, read_root_password};
 pub use spki::public_key_jwk;

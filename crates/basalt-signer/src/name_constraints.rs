@@ -110,6 +110,30 @@ impl NameConstraints {
         Ok(())
     }
 
+    /// Every subtree as a short phrase (`permitted DNS:prod.test`, `excluded IP:0.0.0.0/0`),
+    /// for operators.
+    pub fn describe(&self) -> Vec<String> {
+        let dns = |kind: &str, bases: &[String]| {
+            bases
+                .iter()
+                .map(|b| format!("{kind} DNS:{b}"))
+                .collect::<Vec<_>>()
+        };
+        let ip = |kind: &str, ranges: &[IpRange]| {
+            ranges
+                .iter()
+                .map(|r| format!("{kind} IP:{r}"))
+                .collect::<Vec<_>>()
+        };
+        [
+            dns("permitted", &self.permitted_dns),
+            ip("permitted", &self.permitted_ip),
+            dns("excluded", &self.excluded_dns),
+            ip("excluded", &self.excluded_ip),
+        ]
+        .concat()
+    }
+
     /// rcgen's form; `None` when there is nothing to constrain. rcgen marks the extension
     /// critical, as RFC 5280 §4.2.1.10 requires.
     pub(crate) fn to_rcgen(&self) -> Option<rcgen::NameConstraints> {
@@ -188,6 +212,14 @@ fn dns_within(name: &str, base: &str) -> bool {
     name.len() > base.len()
         && ends_with(base)
         && name.as_bytes()[name.len() - base.len() - 1] == b'.'
+}
+
+/// The name constraints of a CA certificate given as PEM (`None`: it has none), for
+/// `basalt area show`.
+pub fn certificate_name_constraints(pem: &str) -> Result<Option<NameConstraints>, crate::Error> {
+    let der = crate::inspect::single_certificate(pem).map_err(crate::Error::Certificate)?;
+    let cert = crate::inspect::parse_certificate(&der)?;
+    NameConstraints::from_certificate(&cert).map_err(crate::Error::Certificate)
 }
 
 #[cfg(test)]

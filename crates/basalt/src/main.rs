@@ -43,7 +43,7 @@ fn main() -> std::process::ExitCode {
 }
 
 /// Runs an async command on a multi-threaded tokio runtime.
-fn block_on(command: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+fn block_on(command: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?

@@ -55,7 +55,11 @@ impl IssuerSource {
     }
 
     /// Opens a sealed serving key with whichever loaded intermediate sealed it.
-    fn open(&self, chain_pem: &str, sealed: &str) -> Result<zeroize::Zeroizing<String>, basalt_signer::Error> {
+    fn open(
+        &self,
+        chain_pem: &str,
+        sealed: &str,
+    ) -> Result<zeroize::Zeroizing<String>, basalt_signer::Error> {
         match self {
             Self::Fixed(issuer) => issuer.open_serving_key(chain_pem, sealed),
             Self::Areas(areas) => {
@@ -167,9 +171,10 @@ impl ServingCertificates {
     }
 
     fn opens(&self, record: &ServingCertificateRecord) -> bool {
-        record.sealed_key.as_deref().is_some_and(|sealed| {
-            self.issuer.open(&record.chain_pem, sealed).is_ok()
-        })
+        record
+            .sealed_key
+            .as_deref()
+            .is_some_and(|sealed| self.issuer.open(&record.chain_pem, sealed).is_ok())
     }
 
     /// The rustls key for a stored certificate: its sealed key opened by the signer.
@@ -198,10 +203,10 @@ impl ServingCertificates {
             .try_lease(LEASE_NAME, &self.holder, now, LEASE_TTL)
             .await?
         {
-            let issued = self
-                .issuer
-                .signing()
-                .issue_serving_certificate(&self.names, self.lifetime, now)?;
+            let issued =
+                self.issuer
+                    .signing()
+                    .issue_serving_certificate(&self.names, self.lifetime, now)?;
             let record = self
                 .store
                 .insert_serving_certificate(&NewServingCertificate {

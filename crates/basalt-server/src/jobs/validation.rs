@@ -30,8 +30,8 @@ use basalt_storage::{ChallengeRecord, Store, ValidationJob, ValidationResult};
 use basalt_validation::{CaaPolicy, EgressPolicy, ValidationRequest, Validator};
 use time::OffsetDateTime;
 
-use crate::clock::Clock;
 use crate::areas::AreaHandle;
+use crate::clock::Clock;
 use crate::config::{DirectoryConfig, ValidationQueueLimits};
 
 /// How often the sweep looks for jobs nobody holds.

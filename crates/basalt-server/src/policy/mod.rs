@@ -1,7 +1,7 @@
 //! Issuance policy: pure decisions about what an order may contain and how long things live.
 //! The authority layer asks these; they do no IO and know nothing about HTTP.
 
-pub(crate) mod identifiers;
-pub(crate) mod validity;
-pub(crate) mod names;
 pub(crate) mod area;
+pub(crate) mod identifiers;
+pub(crate) mod names;
+pub(crate) mod validity;

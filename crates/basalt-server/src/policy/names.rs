@@ -184,9 +184,7 @@ impl NamePolicy {
             );
         }
         if !ip && !self.ip_ranges.is_empty() {
-            found.push(
-                "names.ip_ranges is set, but names.identifier_types excludes ip".to_owned(),
-            );
+            found.push("names.ip_ranges is set, but names.identifier_types excludes ip".to_owned());
         }
         for allowed in &self.allow {
             let name = match allowed {
@@ -208,7 +206,10 @@ impl NamePolicy {
             }
         }
         if !self.single_label
-            && let Some(rule) = self.allow.iter().find(|r| matches!(r, NameRule::Exact(n) if !n.contains('.')))
+            && let Some(rule) = self
+                .allow
+                .iter()
+                .find(|r| matches!(r, NameRule::Exact(n) if !n.contains('.')))
         {
             found.push(format!(
                 "names.allow entry \"{rule}\" is a single-label name, but names.single_label = false"

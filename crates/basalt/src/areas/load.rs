@@ -10,7 +10,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use basalt_server::{AreaSet, DirectoryConfig, DirectoryMetaConfig, IssuancePolicy, SigningIntermediate};
+use basalt_server::{
+    AreaSet, DirectoryConfig, DirectoryMetaConfig, IssuancePolicy, SigningIntermediate,
+};
 use basalt_signer::Issuer;
 use basalt_storage::{IntermediateRecord, IntermediateStatus, NewIntermediate, Store};
 use time::OffsetDateTime;
@@ -97,16 +99,20 @@ async fn adopt(
 
 /// Loads one intermediate's key (`key_ref`, relative to the data directory) and checks it
 /// against the certificate the database holds.
-pub(crate) fn load_intermediate(data: &Path, record: &IntermediateRecord) -> anyhow::Result<Arc<Issuer>> {
+pub(crate) fn load_intermediate(
+    data: &Path,
+    record: &IntermediateRecord,
+) -> anyhow::Result<Arc<Issuer>> {
     let key = data.join(&record.key_ref);
-    let issuer = Issuer::from_certificate_pem(&record.certificate_pem, &key).with_context(|| {
-        format!(
-            "loading the {} intermediate {} (key {})",
-            record.status.as_str(),
-            record.key_id,
-            key.display()
-        )
-    })?;
+    let issuer =
+        Issuer::from_certificate_pem(&record.certificate_pem, &key).with_context(|| {
+            format!(
+                "loading the {} intermediate {} (key {})",
+                record.status.as_str(),
+                record.key_id,
+                key.display()
+            )
+        })?;
     Ok(Arc::new(issuer))
 }
 

@@ -67,7 +67,13 @@ impl Reloader {
         let mut config = Config::load(&self.config_path)?;
         (self.apply_flags)(&mut config);
         config.validate()?;
-        let set = load_areas(&self.data, &config, &self.store, time::OffsetDateTime::now_utc()).await?;
+        let set = load_areas(
+            &self.data,
+            &config,
+            &self.store,
+            time::OffsetDateTime::now_utc(),
+        )
+        .await?;
         self.areas.replace(set).map_err(anyhow::Error::msg)
     }
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use basalt_server::Server;
-use basalt_server::SystemClock;
 use basalt_server::ServerConfig;
+use basalt_server::SystemClock;
 use basalt_signer::{PkiPaths, pem_to_der, sha256_fingerprint};
 use basalt_storage::{StorageConfig, Store};
 use basalt_validation::{ValidationConfig, Validator};
@@ -82,12 +82,13 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<()> {
                 config.server.listen
             )
         })?;
-    let pki_listener = match config.server.pki_listen {
-        Some(address) => Some(tokio::net::TcpListener::bind(address).await.with_context(|| {
-            format!("binding server.pki_listen {address} (is another server using it?)")
-        })?),
-        None => None,
-    };
+    let pki_listener =
+        match config.server.pki_listen {
+            Some(address) => Some(tokio::net::TcpListener::bind(address).await.with_context(
+                || format!("binding server.pki_listen {address} (is another server using it?)"),
+            )?),
+            None => None,
+        };
     let mut server = Server::new(
         store.clone(),
         Arc::new(validator),

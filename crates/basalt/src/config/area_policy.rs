@@ -31,7 +31,10 @@ impl DirectorySection {
             .iter()
             .map(|t| {
                 IdentifierType::parse(t).with_context(|| {
-                    format!("{}: {t:?} is not an identifier type (dns, ip)", key("names.identifier_types"))
+                    format!(
+                        "{}: {t:?} is not an identifier type (dns, ip)",
+                        key("names.identifier_types")
+                    )
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
@@ -46,7 +49,10 @@ impl DirectorySection {
             .iter()
             .map(|r| {
                 r.parse::<Cidr>().ok().with_context(|| {
-                    format!("{}: {r:?} is not a CIDR (like 10.0.0.0/8)", key("names.ip_ranges"))
+                    format!(
+                        "{}: {r:?} is not a CIDR (like 10.0.0.0/8)",
+                        key("names.ip_ranges")
+                    )
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
@@ -75,7 +81,10 @@ impl DirectorySection {
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         if challenge_types.is_empty() {
-            bail!("{}: at least one challenge type is required", key("challenge_types"));
+            bail!(
+                "{}: at least one challenge type is required",
+                key("challenge_types")
+            );
         }
         if policy.wildcards && !challenge_types.contains(&ChallengeType::Dns01) {
             bail!(
@@ -92,7 +101,11 @@ impl DirectorySection {
                     anyhow::anyhow!(
                         "{}: {t:?} is not a key type ({})",
                         key("key_types"),
-                        KeyType::ALL.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                        KeyType::ALL
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )
                 })
             })
@@ -126,10 +139,7 @@ fn check_base_url(url: &str) -> anyhow::Result<()> {
         .or_else(|| url.strip_prefix("https://"))
         .with_context(|| format!("{url:?} must start with http:// (or https://)"))?;
     let host = rest.split('/').next().unwrap_or("");
-    if host.is_empty()
-        || !url.is_ascii()
-        || url.contains(['?', '#', ' ', '"', '<', '>', '\\'])
-    {
+    if host.is_empty() || !url.is_ascii() || url.contains(['?', '#', ' ', '"', '<', '>', '\\']) {
         bail!("{url:?} is not a usable base URL (like http://ca.example.internal)");
     }
     Ok(())

@@ -304,7 +304,7 @@ async fn a_ready_order_with_a_good_csr_is_issued_and_stored() {
 }
 
 /// Registers `issuer` as the `default` area's intermediate; its id.
-async fn register(store: &Store, issuer: &basalt_signer::Issuer) -> i64 {
+async fn register(store: &Store, issuer: &Issuer) -> i64 {
     let records = store
         .adopt_intermediate(
             &basalt_storage::NewIntermediate {

@@ -51,14 +51,19 @@ pub(crate) async fn run(args: &AreaAddArgs) -> anyhow::Result<()> {
     let key_path = data.join(&section.intermediate_key);
     for path in [&cert_path, &key_path] {
         if path.exists() {
-            bail!("area {name}: {} already exists; remove it or pick another name", path.display());
+            bail!(
+                "area {name}: {} already exists; remove it or pick another name",
+                path.display()
+            );
         }
     }
     let (previous_config, new_config) = with_area(&config_path, name, &section)?;
 
     let store = open_store(&args.target, &config).await?;
     if !store.intermediates(Some(name)).await?.is_empty() {
-        bail!("area {name}: the database already has intermediates for it (basalt area show {name})");
+        bail!(
+            "area {name}: the database already has intermediates for it (basalt area show {name})"
+        );
     }
 
     let password = read_root_passphrase(&args.root.root_password_file)?;
@@ -98,7 +103,10 @@ pub(crate) async fn run(args: &AreaAddArgs) -> anyhow::Result<()> {
     };
     if let Err(e) = store.add_area(&new, time::OffsetDateTime::now_utc()).await {
         if let Err(undo) = edit.undo() {
-            eprintln!("basalt: error: could not restore {}: {undo:#}", config_path.display());
+            eprintln!(
+                "basalt: error: could not restore {}: {undo:#}",
+                config_path.display()
+            );
         }
         remove_files(&[&key_path, &cert_path]);
         return Err(e).context("recording the intermediate in the database");
@@ -119,13 +127,20 @@ pub(crate) async fn run(args: &AreaAddArgs) -> anyhow::Result<()> {
         return print_json(&report);
     }
     println!("basalt: area {name} added");
-    println!("  ACME directory:   https://<server>{}", report.directory_path);
+    println!(
+        "  ACME directory:   https://<server>{}",
+        report.directory_path
+    );
     println!("  intermediate:     {}", report.intermediate_subject);
     println!("  key id:           {}", report.intermediate_key_id);
     println!("  valid until:      {}", report.not_after);
     println!(
         "  name constraints: {}",
-        if report.name_constraints { "yes (critical)" } else { "none (--no-name-constraints)" }
+        if report.name_constraints {
+            "yes (critical)"
+        } else {
+            "none (--no-name-constraints)"
+        }
     );
     println!("  certificate:      {}", report.certificate);
     println!("  key (0600):       {}", report.key);

@@ -99,7 +99,10 @@ impl ConfigEdit {
 /// a config may hold a database password), fsyncs it, and renames it over `path`.
 fn replace_file(path: &Path, text: &str) -> anyhow::Result<()> {
     let mode = std::fs::metadata(path).map_or(0o600, |m| m.permissions().mode() & 0o777);
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let file_name = path.file_name().context("the config path names no file")?;
     let temporary = dir.join(format!(".{}.basalt-new", file_name.to_string_lossy()));
     let _ = std::fs::remove_file(&temporary);

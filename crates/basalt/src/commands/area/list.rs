@@ -41,7 +41,15 @@ pub(crate) async fn run(args: &AreaListArgs) -> anyhow::Result<()> {
         });
     }
     print_table(
-        &["AREA", "STATUS", "KEY ID", "NOT AFTER", "VALID", "REVOKED", "SUBJECT"],
+        &[
+            "AREA",
+            "STATUS",
+            "KEY ID",
+            "NOT AFTER",
+            "VALID",
+            "REVOKED",
+            "SUBJECT",
+        ],
         &rows
             .iter()
             .map(|r| {

@@ -58,7 +58,8 @@ pub(crate) async fn open_store(target: &TargetArgs, config: &Config) -> anyhow::
 
 /// The root key's passphrase, by the signer's one rule for passphrase files.
 pub(crate) fn read_root_passphrase(path: &Path) -> anyhow::Result<Passphrase> {
-    read_root_password(path).with_context(|| format!("reading the root passphrase from {}", path.display()))
+    read_root_password(path)
+        .with_context(|| format!("reading the root passphrase from {}", path.display()))
 }
 
 /// Removes files this command created, when a later step failed (best effort, reported).

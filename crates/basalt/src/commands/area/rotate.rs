@@ -8,7 +8,9 @@
 //! on its CRL; the CRL job retires it when its last certificate has expired.
 
 use anyhow::{Context, bail};
-use basalt_signer::{IntermediateKeyAlgorithm, IntermediateOptions, PkiPaths, StagedFiles, create_intermediate};
+use basalt_signer::{
+    IntermediateKeyAlgorithm, IntermediateOptions, PkiPaths, StagedFiles, create_intermediate,
+};
 use basalt_storage::NewIntermediate;
 use serde::Serialize;
 
@@ -22,7 +24,10 @@ pub(crate) async fn run(args: &AreaRotateArgs) -> anyhow::Result<()> {
     let data = &args.target.data.data;
     let config = Config::load(&args.target.config_path())?;
     let Some(section) = config.directories.get(name) else {
-        bail!("there is no area {name} in {}", args.target.config_path().display());
+        bail!(
+            "there is no area {name} in {}",
+            args.target.config_path().display()
+        );
     };
     let policy = section.area_policy(name)?;
     let constraints = if section.name_constraints {
@@ -83,7 +88,10 @@ pub(crate) async fn run(args: &AreaRotateArgs) -> anyhow::Result<()> {
         not_before: created.not_before,
         not_after: created.not_after,
     };
-    let (retiring, active) = match store.rotate_intermediate(&new, time::OffsetDateTime::now_utc()).await {
+    let (retiring, active) = match store
+        .rotate_intermediate(&new, time::OffsetDateTime::now_utc())
+        .await
+    {
         Ok(pair) => pair,
         Err(e) => {
             remove_files(&[&key_path, &cert_path]);
@@ -109,9 +117,18 @@ pub(crate) async fn run(args: &AreaRotateArgs) -> anyhow::Result<()> {
         return print_json(&report);
     }
     println!("basalt: area {name} rotated");
-    println!("  active:   {} ({})", report.active_key_id, report.active_subject);
-    println!("  retiring: {} ({})", report.retiring_key_id, report.retiring_subject);
-    println!("  files:    {} and {} (0600)", report.certificate, report.key);
+    println!(
+        "  active:   {} ({})",
+        report.active_key_id, report.active_subject
+    );
+    println!(
+        "  retiring: {} ({})",
+        report.retiring_key_id, report.retiring_subject
+    );
+    println!(
+        "  files:    {} and {} (0600)",
+        report.certificate, report.key
+    );
     println!("  Running servers on this database sign with the new intermediate within seconds;");
     println!("  certificates of the old one stay valid, keep their chain and stay on its CRL.");
     Ok(())

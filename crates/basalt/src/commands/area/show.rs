@@ -30,7 +30,10 @@ pub(crate) async fn run(args: &AreaShowArgs) -> anyhow::Result<()> {
     let name = &args.name;
     let config = Config::load(&args.target.config_path())?;
     let Some(section) = config.directories.get(name) else {
-        bail!("there is no area {name} in {}", args.target.config_path().display());
+        bail!(
+            "there is no area {name} in {}",
+            args.target.config_path().display()
+        );
     };
     let store = open_store(&args.target, &config).await?;
     let records = store.intermediates(Some(name)).await?;
@@ -45,7 +48,10 @@ pub(crate) async fn run(args: &AreaShowArgs) -> anyhow::Result<()> {
         let name_constraints = basalt_signer::certificate_name_constraints(pem)?
             .map(|nc| nc.describe())
             .unwrap_or_default();
-        intermediates.push(IntermediateView { row, name_constraints });
+        intermediates.push(IntermediateView {
+            row,
+            name_constraints,
+        });
     }
     let view = AreaView {
         area: name,
@@ -64,7 +70,10 @@ pub(crate) async fn run(args: &AreaShowArgs) -> anyhow::Result<()> {
     println!("  wildcards:         {}", yes_no(names.wildcards));
     println!("  single-label:      {}", yes_no(names.single_label));
     println!("  IP ranges:         {}", list_or(&names.ip_ranges, "any"));
-    println!("  challenge types:   {}", section.challenge_types.join(", "));
+    println!(
+        "  challenge types:   {}",
+        section.challenge_types.join(", ")
+    );
     println!("  key types:         {}", section.key_types.join(", "));
     println!(
         "  lifetime:          {} (at most {})",
@@ -75,18 +84,31 @@ pub(crate) async fn run(args: &AreaShowArgs) -> anyhow::Result<()> {
     println!(
         "  CRL:               {}",
         if section.crl {
-            format!("yes, {} each", humantime::format_duration(section.crl_lifetime))
+            format!(
+                "yes, {} each",
+                humantime::format_duration(section.crl_lifetime)
+            )
         } else {
             "no (passive revocation)".to_owned()
         }
     );
     println!(
         "  PKI base URL:      {}",
-        section.pki_base_url.as_deref().unwrap_or("none (no CRL Distribution Point, no AIA)")
+        section
+            .pki_base_url
+            .as_deref()
+            .unwrap_or("none (no CRL Distribution Point, no AIA)")
     );
     println!();
     print_table(
-        &["STATUS", "KEY ID", "NOT AFTER", "VALID", "REVOKED", "SUBJECT"],
+        &[
+            "STATUS",
+            "KEY ID",
+            "NOT AFTER",
+            "VALID",
+            "REVOKED",
+            "SUBJECT",
+        ],
         &view
             .intermediates
             .iter()
@@ -108,10 +130,15 @@ pub(crate) async fn run(args: &AreaShowArgs) -> anyhow::Result<()> {
         } else {
             i.name_constraints.join(", ")
         };
-        println!("  {} name constraints: {constraints}", &i.row.key_id[..i.row.key_id.len().min(16)]);
+        println!(
+            "  {} name constraints: {constraints}",
+            &i.row.key_id[..i.row.key_id.len().min(16)]
+        );
     }
     if view.intermediates.is_empty() {
-        println!("  (no intermediate registered yet: `basalt serve` registers the configured one at start)");
+        println!(
+            "  (no intermediate registered yet: `basalt serve` registers the configured one at start)"
+        );
     }
     Ok(())
 }

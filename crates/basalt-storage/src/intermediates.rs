@@ -129,10 +129,14 @@ impl Store {
 
     /// Retiring intermediates none of whose certificates is unexpired at `now` become
     /// retired (their CRLs are no longer needed: RFC 5280 §3.3 lets an expired certificate
-    /// leave the CRL). Bumps the revision if any moved; returns those that moved.
+    /// leave the CRL). Only once their area's newest intermediate is older than `grace`: a
+    /// replica that has not reloaded since the rotation may still sign with the old one, and
+    /// its certificate must land on a CRL that is still made. Bumps the revision if any
+    /// moved; returns those that moved.
     pub async fn retire_intermediates(
         &self,
         now: OffsetDateTime,
+        grace: std::time::Duration,
     ) -> Result<Vec<IntermediateRecord>, Error> {
         // A cheap read first, so the periodic call takes no write lock when nothing is due.
         let retiring = intermediates::Entity::find()
@@ -140,9 +144,18 @@ impl Store {
             .into_partial_model::<intermediates::Summary>()
             .all(&self.read)
             .await?;
+        let rotated_before = to_unix(now) - i64::try_from(grace.as_secs()).unwrap_or(i64::MAX);
         let mut due = Vec::new();
         for intermediate in retiring {
-            if !has_unexpired_certificates(&self.read, intermediate.id, now).await? {
+            let recently_rotated = intermediates::Entity::find()
+                .filter(intermediates::Column::Area.eq(intermediate.area.as_str()))
+                .filter(intermediates::Column::CreatedAt.gt(rotated_before))
+                .count(&self.read)
+                .await?
+                > 0;
+            if !recently_rotated
+                && !has_unexpired_certificates(&self.read, intermediate.id, now).await?
+            {
                 due.push(intermediate.id);
             }
         }

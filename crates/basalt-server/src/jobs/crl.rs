@@ -32,6 +32,9 @@ pub(crate) const INTERVAL: Duration = Duration::from_secs(2);
 /// Longer than [`INTERVAL`], so the holder keeps the lease from pass to pass.
 const LEASE_TTL: Duration = Duration::from_secs(30);
 const LEASE_NAME: &str = "crl";
+/// How long after a rotation its old intermediate keeps its CRL however few certificates it
+/// has: replicas reload within seconds, but one that lags may still sign with it.
+const RETIRE_GRACE: Duration = Duration::from_secs(3600);
 /// How often retiring intermediates are checked for retirement.
 const RETIRE_EVERY: Duration = Duration::from_secs(60);
 
@@ -64,7 +67,7 @@ pub(crate) async fn run(
         }
         if last_retire.is_none_or(|at| now - at >= RETIRE_EVERY) {
             last_retire = Some(now);
-            match store.retire_intermediates(now).await {
+            match store.retire_intermediates(now, RETIRE_GRACE).await {
                 Ok(retired) => {
                     for record in retired {
                         tracing::info!(area = %record.area, intermediate.key_id = %record.key_id, "intermediate retired: its last certificate expired");
@@ -187,7 +190,7 @@ async fn make_crl(
         )
         .await?;
     if stored {
-        tracing::info!(
+        tracing::debug!(
             intermediate.key_id = %signer.issuer.key_id(),
             crl.number = number,
             crl.entries = entries.len(),

@@ -89,6 +89,8 @@ pub(crate) async fn finalize(
         not_after: order.not_after,
     };
     let (not_before, not_after) = window(requested, &directory.policy, now)?;
+    // RFC 5280 §6.1.3 (a)(2): a leaf is only valid while its issuer is; never sign past it.
+    let not_after = not_after.min(directory.issuer.not_after());
     // A notAfter the client asked for (RFC 8555 §7.4) may have passed while the order waited;
     // such an order can never be finalized, so it becomes invalid.
     if not_after <= now {

@@ -8,12 +8,12 @@ CLIENT=areas
 PIDS_DIR=$WORK/pids
 mkdir -p "$PIDS_DIR"
 
-# `basalt` on this suite's data directory (and database, when DATABASE_URL is set).
+# `basalt` on this suite's data directory (and database, when AREAS_DATABASE_URL is set).
 adm() {
-    "$BIN/basalt" "$@" --data "$DATA" ${DATABASE_URL:+--database-url "$DATABASE_URL"}
+    "$BIN/basalt" "$@" --data "$DATA" ${AREAS_DATABASE_URL:+--database-url "$AREAS_DATABASE_URL"}
 }
 # The only secret the area commands need: the root key and its passphrase, from `init`.
-ROOT_KEY=(--root-key "$WORK/data/offline/root-key.pem" --root-password-file "$WORK/data/offline/root-password.txt")
+ROOT_KEY=(--root-key "$DATA/offline/root-key.pem" --root-password-file "$DATA/offline/root-password.txt")
 
 # Starts a background process NAME COMMAND... with its output in $WORK/NAME.log.
 spawn() {

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Runs pkilint's RFC 5280 linter (lint_pkix_cert) on one certificate and fails on any ERROR
-or FATAL finding, with one narrow exception.
+"""Runs pkilint's RFC 5280 linter on one certificate (lint_pkix_cert) or, with --crl, on one
+CRL (lint_crl, RFC 5280 profile), and fails on any ERROR or FATAL finding, with one narrow
+exception for certificates.
 
 pkilint checks dNSName syntax with the Python `validators.domain`, which demands a top-level
 domain and no wildcard label, so it flags `localhost` and every wildcard name. RFC 5280
@@ -10,7 +11,7 @@ filters this very finding for that reason (DnsNameGeneralNamePreferredNameSyntax
 `pkix.invalid_domain_name_syntax` finding is tolerated only when the flagged name is valid
 LDH syntax, optionally with a single leading `*.` label. Everything else fails.
 
-Usage: pkilint-check.py FILE.pem
+Usage: pkilint-check.py FILE.pem | pkilint-check.py --crl FILE (PEM or DER)
 """
 import json
 import re
@@ -29,9 +30,15 @@ def tolerated(finding):
     return bool(match) and len(match.group(1)) <= 253 and bool(LDH_NAME.match(match.group(1)))
 
 
-def main(path):
+# The linter and its arguments: a certificate, or a CRL (not an ARL) against RFC 5280 (PKIX)
+# rather than the CA/B Forum Baseline Requirements.
+CERTIFICATE = ["lint_pkix_cert", "lint"]
+CRL = ["lint_crl", "lint", "-t", "CRL", "-p", "PKIX"]
+
+
+def main(path, linter=CERTIFICATE):
     run = subprocess.run(
-        ["lint_pkix_cert", "lint", "-s", "ERROR", "-f", "JSON", path],
+        [*linter, "-s", "ERROR", "-f", "JSON", path],
         capture_output=True, text=True, check=False,
     )
     try:
@@ -51,4 +58,8 @@ def main(path):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--crl":
+        sys.exit(main(sys.argv[2], CRL))
+    if len(sys.argv) != 2:
+        sys.exit(__doc__.strip().splitlines()[-1])
     sys.exit(main(sys.argv[1]))

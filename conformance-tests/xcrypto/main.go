@@ -7,6 +7,9 @@
 //
 //	register   -contact mailto:...            new account (RSA 2048 key, created if missing)
 //	issue      -challenge T -out PREFIX NAME... order, validate, finalize, write PREFIX.{leaf,chain,key}.pem
+//	                                           and the certificate URL to PREFIX.url
+//	fetch      -url URL -out PREFIX            download an issued certificate again (POST-as-GET),
+//	                                           write PREFIX.{leaf,chain}.pem
 //	revoke     -cert F [-cert-key F] -reason N revoke with the account key or the certificate's key
 //	rollover   -new-key F                      keyChange to a new ECDSA P-256 key, which replaces KEY.pem
 //	deactivate                                 deactivate the account, then check its key is refused
@@ -70,6 +73,8 @@ func main() {
 		err = cmdRegister(ctx, args)
 	case "issue":
 		err = cmdIssue(ctx, args)
+	case "fetch":
+		err = cmdFetch(ctx, args)
 	case "revoke":
 		err = cmdRevoke(ctx, args)
 	case "rollover":
@@ -545,22 +550,57 @@ func cmdIssue(ctx context.Context, args []string) error {
 	if !publicKeysEqual(leaf.PublicKey, certKey.Public()) {
 		return errors.New("the leaf does not certify the CSR's key")
 	}
-	var leafPEM, chainPEM []byte
-	leafPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: chain[0]})
-	for _, der := range chain[1:] {
-		chainPEM = append(chainPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
-	}
-	if err := os.WriteFile(*out+".leaf.pem", leafPEM, 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(*out+".chain.pem", chainPEM, 0o644); err != nil {
+	if err := writeChain(*out, chain); err != nil {
 		return err
 	}
 	if err := writeKey(*out+".key.pem", certKey); err != nil {
 		return err
 	}
+	if err := os.WriteFile(*out+".url", []byte(certURL+"\n"), 0o644); err != nil {
+		return err
+	}
 	fmt.Printf("%x\n", leaf.SerialNumber)
 	return nil
+}
+
+// writeChain writes the leaf to PREFIX.leaf.pem and the rest of the chain to PREFIX.chain.pem.
+func writeChain(prefix string, chain [][]byte) error {
+	var chainPEM []byte
+	leafPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: chain[0]})
+	for _, der := range chain[1:] {
+		chainPEM = append(chainPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+	}
+	if err := os.WriteFile(prefix+".leaf.pem", leafPEM, 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(prefix+".chain.pem", chainPEM, 0o644)
+}
+
+// ---- fetch ----
+
+// cmdFetch downloads a certificate again from its URL (POST-as-GET, RFC 8555 §7.4.2), as a
+// client does long after issuance: the areas rotation test checks that a certificate issued
+// before a rotation still comes with its own (old) intermediate.
+func cmdFetch(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("fetch", flag.ExitOnError)
+	url := fs.String("url", "", "the certificate URL")
+	out := fs.String("out", "", "prefix of the files written: PREFIX.leaf.pem, PREFIX.chain.pem")
+	fs.Parse(args)
+	if *url == "" || *out == "" {
+		return errors.New("fetch needs -url and -out")
+	}
+	key, err := readKey(*accountKey)
+	if err != nil {
+		return err
+	}
+	chain, err := newClient(key).FetchCert(ctx, *url, true)
+	if err != nil {
+		return fmt.Errorf("FetchCert: %v", err)
+	}
+	if len(chain) < 2 {
+		return fmt.Errorf("the certificate chain has %d certificates, want the leaf and its issuer", len(chain))
+	}
+	return writeChain(*out, chain)
 }
 
 func publicKeysEqual(a, b crypto.PublicKey) bool {

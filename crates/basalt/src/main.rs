@@ -28,6 +28,13 @@ fn main() -> std::process::ExitCode {
     let result = match &cli.command {
         Command::Init(args) => commands::init::run(args),
         Command::Root(args) => commands::root::run(args),
+        Command::Certs(command) => commands::admin::block_on(commands::admin::certs::run(command)),
+        Command::Accounts(command) => {
+            commands::admin::block_on(commands::admin::accounts::run(command))
+        }
+        Command::Orders(command) => {
+            commands::admin::block_on(commands::admin::orders::run(command))
+        }
         Command::Serve(args) => match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

@@ -90,7 +90,10 @@ async fn deactivate(args: &IdArgs) -> anyhow::Result<()> {
         Ok(account) => account,
         Err(Error::NotFound) => bail!("no account with id {}", args.id),
         Err(Error::WrongState { current, .. }) => {
-            bail!("account {} is {current}, not valid; nothing changed", args.id)
+            bail!(
+                "account {} is {current}, not valid; nothing changed",
+                args.id
+            )
         }
         Err(e) => return Err(e.into()),
     };

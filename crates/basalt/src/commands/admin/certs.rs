@@ -195,7 +195,12 @@ fn name_filter(text: &str) -> anyhow::Result<String> {
     }
     Identifier::dns(text)
         .map(|identifier| identifier.value().to_owned())
-        .map_err(|e| anyhow!("--name {text:?} is not a DNS name or IP address: {}", e.detail))
+        .map_err(|e| {
+            anyhow!(
+                "--name {text:?} is not a DNS name or IP address: {}",
+                e.detail
+            )
+        })
 }
 
 /// A serial as stored (`basalt_signer`'s form): lowercase hex of the serial's magnitude,

@@ -72,7 +72,17 @@ mod tests {
 
     #[test]
     fn undefined_and_unfit_reasons_are_refused() {
-        for bad in ["7", "11", "255", "256", "-1", "certificateHold", "removeFromCRL", "bogus", ""] {
+        for bad in [
+            "7",
+            "11",
+            "255",
+            "256",
+            "-1",
+            "certificateHold",
+            "removeFromCRL",
+            "bogus",
+            "",
+        ] {
             let err = parse(bad).unwrap_err().to_string();
             assert!(err.contains("unspecified (0)"), "{bad}: {err}");
         }

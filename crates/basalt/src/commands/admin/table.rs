@@ -41,7 +41,10 @@ impl Table {
                 }
                 line.push_str(cell);
                 let width = widths.get(i).copied().unwrap_or(0);
-                line.extend(std::iter::repeat_n(' ', width.saturating_sub(cell.chars().count())));
+                line.extend(std::iter::repeat_n(
+                    ' ',
+                    width.saturating_sub(cell.chars().count()),
+                ));
             }
             out.push_str(line.trim_end());
             out.push('\n');

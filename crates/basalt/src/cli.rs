@@ -33,6 +33,15 @@ pub(crate) enum Command {
     Serve(ServeArgs),
     /// Print the root certificate (PEM): the file ACME clients must trust.
     Root(DataArgs),
+    /// List, show and revoke issued certificates.
+    #[command(subcommand)]
+    Certs(CertsCommand),
+    /// List, show and deactivate ACME accounts.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
+    /// Show ACME orders.
+    #[command(subcommand)]
+    Orders(OrdersCommand),
     /// Areas: an ACME directory each, with its own intermediate and policy.
     #[command(subcommand)]
     Area(AreaCommand),
@@ -41,34 +50,13 @@ pub(crate) enum Command {
 #[derive(Debug, Subcommand)]
 pub(crate) enum AreaCommand {
     /// Make a new area: its intermediate (signed by the offline root), files and config table.
-    Add(AreaAddArgs),
+    Add(Box<AreaAddArgs>),
     /// Every area and its intermediates.
     List(AreaListArgs),
     /// One area: policy, intermediates, name constraints, certificate counts.
     Show(AreaShowArgs),
     /// Give an area a new intermediate; the old one retires once its certificates expire.
     Rotate(AreaRotateArgs),
-}
-
-/// Where an admin command finds the configuration and the database.
-#[derive(Debug, Clone, Args)]
-pub(crate) struct TargetArgs {
-    #[command(flatten)]
-    pub(crate) data: DataArgs,
-    /// Configuration file (default: DATA/basalt.toml).
-    #[arg(long)]
-    pub(crate) config: Option<PathBuf>,
-    /// Database URL, overriding storage.database_url.
-    #[arg(long, env = "BASALT_DATABASE_URL")]
-    pub(crate) database_url: Option<String>,
-}
-
-impl TargetArgs {
-    pub(crate) fn config_path(&self) -> PathBuf {
-        self.config
-            .clone()
-            .unwrap_or_else(|| self.data.data.join("basalt.toml"))
-    }
 }
 
 /// The offline root key, for the commands that sign an intermediate.
@@ -144,7 +132,7 @@ pub(crate) struct AreaAddArgs {
     /// The area's name: 1-32 of a-z, 0-9, '-', '_'; its directory is /acme/NAME/directory.
     pub(crate) name: String,
     #[command(flatten)]
-    pub(crate) target: TargetArgs,
+    pub(crate) admin: AdminArgs,
     #[command(flatten)]
     pub(crate) root: RootKeyArgs,
     #[command(flatten)]
@@ -152,9 +140,6 @@ pub(crate) struct AreaAddArgs {
     /// Give the intermediate a P-384 key (default P-256, which signs faster).
     #[arg(long)]
     pub(crate) p384: bool,
-    /// Print the result as JSON.
-    #[arg(long)]
-    pub(crate) json: bool,
 }
 
 impl AreaAddArgs {
@@ -170,10 +155,7 @@ impl AreaAddArgs {
 #[derive(Debug, Args)]
 pub(crate) struct AreaListArgs {
     #[command(flatten)]
-    pub(crate) target: TargetArgs,
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    pub(crate) json: bool,
+    pub(crate) admin: AdminArgs,
 }
 
 #[derive(Debug, Args)]
@@ -181,10 +163,7 @@ pub(crate) struct AreaShowArgs {
     /// The area.
     pub(crate) name: String,
     #[command(flatten)]
-    pub(crate) target: TargetArgs,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    pub(crate) json: bool,
+    pub(crate) admin: AdminArgs,
 }
 
 #[derive(Debug, Args)]
@@ -192,15 +171,12 @@ pub(crate) struct AreaRotateArgs {
     /// The area.
     pub(crate) name: String,
     #[command(flatten)]
-    pub(crate) target: TargetArgs,
+    pub(crate) admin: AdminArgs,
     #[command(flatten)]
     pub(crate) root: RootKeyArgs,
     /// Give the new intermediate a P-384 key (default P-256).
     #[arg(long)]
     pub(crate) p384: bool,
-    /// Print the result as JSON.
-    #[arg(long)]
-    pub(crate) json: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -247,4 +223,137 @@ pub(crate) struct ServeArgs {
     /// Database URL: sqlite://PATH, postgres://… (storage.database_url).
     #[arg(long, env = "BASALT_DATABASE_URL")]
     pub(crate) database_url: Option<String>,
+}
+
+/// What every admin command (`certs`, `accounts`, `orders`) needs: the database, found the
+/// way `serve` finds it, and the output format.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct AdminArgs {
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+    /// Configuration file (default: DATA/basalt.toml).
+    #[arg(long)]
+    pub(crate) config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH, postgres://… (storage.database_url).
+    #[arg(long, env = "BASALT_DATABASE_URL")]
+    pub(crate) database_url: Option<String>,
+    /// Print JSON (for scripts) instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+impl AdminArgs {
+    /// The config file: `--config`, or `DATA/basalt.toml`.
+    pub(crate) fn config_path(&self) -> PathBuf {
+        self.config
+            .clone()
+            .unwrap_or_else(|| self.data.data.join("basalt.toml"))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CertsCommand {
+    /// List certificates, newest first.
+    List(CertsListArgs),
+    /// Show one certificate.
+    Show(SerialArgs),
+    /// Revoke a certificate; its intermediate's CRL is regenerated.
+    Revoke(CertsRevokeArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CertStatusArg {
+    Valid,
+    Revoked,
+    Expired,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CertsListArgs {
+    #[command(flatten)]
+    pub(crate) admin: AdminArgs,
+    /// Only certificates of this area (ACME directory).
+    #[arg(long)]
+    pub(crate) area: Option<String>,
+    /// Only certificates ordered by this account id.
+    #[arg(long, value_name = "ID")]
+    pub(crate) account: Option<i64>,
+    /// Only certificates containing exactly this name (DNS name, `*.` wildcard, or IP).
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Only certificates with this status now.
+    #[arg(long, value_enum)]
+    pub(crate) status: Option<CertStatusArg>,
+    /// Only unrevoked certificates expiring within this time, e.g. 1h, 7days.
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse_flag)]
+    pub(crate) expiring_within: Option<std::time::Duration>,
+    /// At most this many (0: all).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub(crate) limit: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SerialArgs {
+    #[command(flatten)]
+    pub(crate) admin: AdminArgs,
+    /// The serial number in hex (colons allowed, case ignored).
+    pub(crate) serial: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CertsRevokeArgs {
+    #[command(flatten)]
+    pub(crate) serial: SerialArgs,
+    /// RFC 5280 §5.3.1 reason: unspecified, keyCompromise, cACompromise,
+    /// affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn, or its
+    /// number.
+    #[arg(long)]
+    pub(crate) reason: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AccountsCommand {
+    /// List accounts, newest first.
+    List(AccountsListArgs),
+    /// Show one account.
+    Show(IdArgs),
+    /// Deactivate an account (RFC 8555 §7.3.6): it can no longer sign requests; its
+    /// pending authorizations and orders are cancelled. Its certificates stay valid.
+    Deactivate(IdArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum AccountStatusArg {
+    Valid,
+    Deactivated,
+    Revoked,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AccountsListArgs {
+    #[command(flatten)]
+    pub(crate) admin: AdminArgs,
+    /// Only accounts of this area (ACME directory).
+    #[arg(long)]
+    pub(crate) area: Option<String>,
+    /// Only accounts with this status.
+    #[arg(long, value_enum)]
+    pub(crate) status: Option<AccountStatusArg>,
+    /// At most this many (0: all).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub(crate) limit: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IdArgs {
+    #[command(flatten)]
+    pub(crate) admin: AdminArgs,
+    /// The id (the last segment of its ACME URL).
+    pub(crate) id: i64,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum OrdersCommand {
+    /// Show one order.
+    Show(IdArgs),
 }

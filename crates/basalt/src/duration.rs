@@ -16,3 +16,9 @@ pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D
         ))
     })
 }
+
+/// A duration flag (`--expiring-within 1h`), in the same syntax as the config file.
+pub(crate) fn parse_flag(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text)
+        .map_err(|e| format!("{text:?} is not a duration like \"30s\" or \"24h\": {e}"))
+}

@@ -6,7 +6,6 @@ mod cli;
 mod commands;
 mod config;
 mod duration;
-mod output;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -30,6 +29,9 @@ fn main() -> std::process::ExitCode {
     let result = match &cli.command {
         Command::Init(args) => commands::init::run(args),
         Command::Root(args) => commands::root::run(args),
+        Command::Certs(command) => block_on(commands::admin::certs::run(command)),
+        Command::Accounts(command) => block_on(commands::admin::accounts::run(command)),
+        Command::Orders(command) => block_on(commands::admin::orders::run(command)),
         Command::Serve(args) => block_on(commands::serve::run(args)),
         Command::Area(command) => block_on(commands::area::run(command)),
     };

@@ -1,5 +1,6 @@
 //! One file per subcommand.
 
+pub(crate) mod admin;
 pub(crate) mod area;
 pub(crate) mod init;
 pub(crate) mod root;

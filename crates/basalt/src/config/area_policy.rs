@@ -123,7 +123,7 @@ impl DirectorySection {
             names: policy,
             challenge_types,
             key_types,
-            crl: self.crl.then(|| CrlSettings {
+            crl: self.crl.then_some(CrlSettings {
                 lifetime: self.crl_lifetime,
             }),
             pki_base_url: self.pki_base_url.clone(),

@@ -13,16 +13,17 @@ use basalt_storage::NewIntermediate;
 use serde::Serialize;
 
 use crate::cli::AreaAddArgs;
+use crate::commands::admin::print_json;
+use crate::commands::admin::store::{Missing, open_with};
 use crate::commands::area::config_file::{ConfigEdit, with_area};
-use crate::commands::area::{check_area_name, open_store, read_root_passphrase, remove_files};
+use crate::commands::area::{check_area_name, read_root_passphrase, remove_files};
 use crate::config::{Config, DirectorySection};
-use crate::output::print_json;
 
 pub(crate) async fn run(args: &AreaAddArgs) -> anyhow::Result<()> {
     let name = &args.name;
     check_area_name(name)?;
-    let data = &args.target.data.data;
-    let config_path = args.target.config_path();
+    let data = &args.admin.data.data;
+    let config_path = args.admin.config_path();
     let config = Config::load(&config_path)?;
     if config.directories.contains_key(name) {
         bail!(
@@ -59,7 +60,7 @@ pub(crate) async fn run(args: &AreaAddArgs) -> anyhow::Result<()> {
     }
     let (previous_config, new_config) = with_area(&config_path, name, &section)?;
 
-    let store = open_store(&args.target, &config).await?;
+    let store = open_with(&args.admin, &config, Missing::Create).await?;
     if !store.intermediates(Some(name)).await?.is_empty() {
         bail!(
             "area {name}: the database already has intermediates for it (basalt area show {name})"
@@ -123,7 +124,7 @@ pub(crate) async fn run(args: &AreaAddArgs) -> anyhow::Result<()> {
         key: key_path.display().to_string(),
         config: config_path.display().to_string(),
     };
-    if args.json {
+    if args.admin.json {
         return print_json(&report);
     }
     println!("basalt: area {name} added");

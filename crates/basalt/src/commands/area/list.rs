@@ -3,9 +3,10 @@
 use serde::Serialize;
 
 use crate::cli::AreaListArgs;
-use crate::commands::area::open_store;
+use crate::commands::admin::print_json;
+use crate::commands::admin::store::{Missing, open_with};
+use crate::commands::admin::table::Table;
 use crate::config::Config;
-use crate::output::{print_json, print_table};
 
 /// One intermediate as `area list` shows it.
 #[derive(Serialize)]
@@ -20,8 +21,8 @@ pub(crate) struct IntermediateRow {
 }
 
 pub(crate) async fn run(args: &AreaListArgs) -> anyhow::Result<()> {
-    let config = Config::load(&args.target.config_path())?;
-    let store = open_store(&args.target, &config).await?;
+    let config = Config::load(&args.admin.config_path())?;
+    let store = open_with(&args.admin, &config, Missing::Refuse).await?;
     let rows = intermediate_rows(&store, None).await?;
     // Areas configured but not yet registered (serve registers them at start).
     let unregistered: Vec<&String> = config
@@ -29,7 +30,7 @@ pub(crate) async fn run(args: &AreaListArgs) -> anyhow::Result<()> {
         .keys()
         .filter(|name| !rows.iter().any(|r| &r.area == *name))
         .collect();
-    if args.json {
+    if args.admin.json {
         #[derive(Serialize)]
         struct Listing<'a> {
             intermediates: &'a [IntermediateRow],
@@ -40,31 +41,27 @@ pub(crate) async fn run(args: &AreaListArgs) -> anyhow::Result<()> {
             unregistered_areas: unregistered,
         });
     }
-    print_table(
-        &[
-            "AREA",
-            "STATUS",
-            "KEY ID",
-            "NOT AFTER",
-            "VALID",
-            "REVOKED",
-            "SUBJECT",
-        ],
-        &rows
-            .iter()
-            .map(|r| {
-                vec![
-                    r.area.clone(),
-                    r.status.clone(),
-                    r.key_id.chars().take(16).collect(),
-                    r.not_after.clone(),
-                    r.valid_certificates.to_string(),
-                    r.revoked_certificates.to_string(),
-                    r.subject.clone(),
-                ]
-            })
-            .collect::<Vec<_>>(),
-    );
+    let mut table = Table::new(&[
+        "AREA",
+        "STATUS",
+        "KEY ID",
+        "NOT AFTER",
+        "VALID",
+        "REVOKED",
+        "SUBJECT",
+    ]);
+    for r in rows.iter() {
+        table.row(vec![
+            r.area.clone(),
+            r.status.clone(),
+            r.key_id.chars().take(16).collect(),
+            r.not_after.clone(),
+            r.valid_certificates.to_string(),
+            r.revoked_certificates.to_string(),
+            r.subject.clone(),
+        ]);
+    }
+    table.print()?;
     for name in unregistered {
         println!("{name}: configured, not yet registered (`basalt serve` registers it at start)");
     }

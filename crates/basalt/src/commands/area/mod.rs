@@ -11,10 +11,8 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use basalt_signer::{Passphrase, read_root_password};
-use basalt_storage::{StorageConfig, Store};
 
-use crate::cli::{AreaCommand, TargetArgs};
-use crate::config::Config;
+use crate::cli::AreaCommand;
 
 pub(crate) async fn run(command: &AreaCommand) -> anyhow::Result<()> {
     match command {
@@ -39,21 +37,6 @@ pub(crate) fn check_area_name(name: &str) -> anyhow::Result<()> {
         bail!("area name {name:?}: use 1-{MAX_AREA_NAME} characters of a-z, 0-9, '-' and '_'");
     }
     Ok(())
-}
-
-/// Connects to the database the config (or `--database-url`) names, running migrations.
-pub(crate) async fn open_store(target: &TargetArgs, config: &Config) -> anyhow::Result<Store> {
-    let url = match &target.database_url {
-        Some(url) => url.clone(),
-        None => config.database_url(&target.data.data),
-    };
-    Store::connect(&StorageConfig {
-        url,
-        max_connections: config.storage.max_connections.min(4),
-        acquire_timeout: config.storage.acquire_timeout,
-    })
-    .await
-    .context("connecting to the database")
 }
 
 /// The root key's passphrase, by the signer's one rule for passphrase files.

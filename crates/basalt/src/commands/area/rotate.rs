@@ -15,18 +15,19 @@ use basalt_storage::NewIntermediate;
 use serde::Serialize;
 
 use crate::cli::AreaRotateArgs;
-use crate::commands::area::{open_store, read_root_passphrase, remove_files};
+use crate::commands::admin::print_json;
+use crate::commands::admin::store::{Missing, open_with};
+use crate::commands::area::{read_root_passphrase, remove_files};
 use crate::config::Config;
-use crate::output::print_json;
 
 pub(crate) async fn run(args: &AreaRotateArgs) -> anyhow::Result<()> {
     let name = &args.name;
-    let data = &args.target.data.data;
-    let config = Config::load(&args.target.config_path())?;
+    let data = &args.admin.data.data;
+    let config = Config::load(&args.admin.config_path())?;
     let Some(section) = config.directories.get(name) else {
         bail!(
             "there is no area {name} in {}",
-            args.target.config_path().display()
+            args.admin.config_path().display()
         );
     };
     let policy = section.area_policy(name)?;
@@ -41,7 +42,7 @@ pub(crate) async fn run(args: &AreaRotateArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let store = open_store(&args.target, &config).await?;
+    let store = open_with(&args.admin, &config, Missing::Create).await?;
     let old = store
         .intermediates(Some(name))
         .await?
@@ -113,7 +114,7 @@ pub(crate) async fn run(args: &AreaRotateArgs) -> anyhow::Result<()> {
         key: key_path.display().to_string(),
         name_constraints: constraints.is_some(),
     };
-    if args.json {
+    if args.admin.json {
         return print_json(&report);
     }
     println!("basalt: area {name} rotated");

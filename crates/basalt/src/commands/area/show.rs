@@ -5,10 +5,11 @@ use anyhow::bail;
 use serde::Serialize;
 
 use crate::cli::AreaShowArgs;
+use crate::commands::admin::print_json;
+use crate::commands::admin::store::{Missing, open_with};
+use crate::commands::admin::table::Table;
 use crate::commands::area::list::{IntermediateRow, intermediate_rows};
-use crate::commands::area::open_store;
 use crate::config::{Config, DirectorySection};
-use crate::output::{print_json, print_table};
 
 #[derive(Serialize)]
 struct AreaView<'a> {
@@ -28,14 +29,14 @@ struct IntermediateView {
 
 pub(crate) async fn run(args: &AreaShowArgs) -> anyhow::Result<()> {
     let name = &args.name;
-    let config = Config::load(&args.target.config_path())?;
+    let config = Config::load(&args.admin.config_path())?;
     let Some(section) = config.directories.get(name) else {
         bail!(
             "there is no area {name} in {}",
-            args.target.config_path().display()
+            args.admin.config_path().display()
         );
     };
-    let store = open_store(&args.target, &config).await?;
+    let store = open_with(&args.admin, &config, Missing::Refuse).await?;
     let records = store.intermediates(Some(name)).await?;
     let rows = intermediate_rows(&store, Some(name)).await?;
     let mut intermediates = Vec::new();
@@ -59,7 +60,7 @@ pub(crate) async fn run(args: &AreaShowArgs) -> anyhow::Result<()> {
         policy: section,
         intermediates,
     };
-    if args.json {
+    if args.admin.json {
         return print_json(&view);
     }
     println!("area {name}: /acme/{name}/directory");
@@ -100,30 +101,25 @@ pub(crate) async fn run(args: &AreaShowArgs) -> anyhow::Result<()> {
             .unwrap_or("none (no CRL Distribution Point, no AIA)")
     );
     println!();
-    print_table(
-        &[
-            "STATUS",
-            "KEY ID",
-            "NOT AFTER",
-            "VALID",
-            "REVOKED",
-            "SUBJECT",
-        ],
-        &view
-            .intermediates
-            .iter()
-            .map(|i| {
-                vec![
-                    i.row.status.clone(),
-                    i.row.key_id.clone(),
-                    i.row.not_after.clone(),
-                    i.row.valid_certificates.to_string(),
-                    i.row.revoked_certificates.to_string(),
-                    i.row.subject.clone(),
-                ]
-            })
-            .collect::<Vec<_>>(),
-    );
+    let mut table = Table::new(&[
+        "STATUS",
+        "KEY ID",
+        "NOT AFTER",
+        "VALID",
+        "REVOKED",
+        "SUBJECT",
+    ]);
+    for i in view.intermediates.iter() {
+        table.row(vec![
+            i.row.status.clone(),
+            i.row.key_id.clone(),
+            i.row.not_after.clone(),
+            i.row.valid_certificates.to_string(),
+            i.row.revoked_certificates.to_string(),
+            i.row.subject.clone(),
+        ]);
+    }
+    table.print()?;
     for i in &view.intermediates {
         let constraints = if i.name_constraints.is_empty() {
             "none".to_owned()

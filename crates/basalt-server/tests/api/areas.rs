@@ -349,6 +349,18 @@ async fn a_reload_adds_an_area() {
     ca.get("/acme/default/directory")
         .await
         .assert_status(StatusCode::OK);
+
+    // An invalid set is refused and the areas stay as they were.
+    assert!(ca.areas.replace(AreaSet::default()).is_err());
+    let twice = AreaSet {
+        directories: vec![ca.default_area.clone(), ca.default_area.clone()],
+        retiring: vec![],
+    };
+    let error = ca.areas.replace(twice).unwrap_err();
+    assert!(error.contains("default"), "{error}");
+    ca.get("/acme/lab/directory")
+        .await
+        .assert_status(StatusCode::OK);
 }
 
 /// The second certificate of a PEM chain (the intermediate that signed the leaf).
@@ -428,4 +440,73 @@ async fn a_rotation_signs_new_certificates_with_the_new_intermediate_and_keeps_o
     assert_eq!(stored(&old_cert_url).await, Some(old_id));
     assert_eq!(stored(&new_cert_url).await, Some(new_record.id));
     assert_eq!(stored(during_url).await, Some(new_record.id));
+}
+
+#[tokio::test]
+async fn the_policy_sees_names_as_normalised_so_case_and_wildcards_cannot_slip_past_deny() {
+    let ca = TestCa::start_with(Options {
+        area: |area| DirectoryConfig {
+            names: NamePolicy {
+                wildcards: true,
+                ..prod_policy(area.clone()).names
+            },
+            ..area
+        },
+        ..Options::default()
+    })
+    .await;
+    let client = Client::register(&ca).await;
+    for (value, rule) in [
+        ("DB.Prod.Test", "names.deny"),
+        ("x.DB.prod.test", "names.deny"),
+        // `*.prod.test` would be good for db.prod.test.
+        ("*.prod.test", "names.deny"),
+        ("*.PROD.test", "names.deny"),
+        ("Other.Test", "names.allow"),
+    ] {
+        let reply = client.new_order_at(&ca, "default", &[("dns", value)]).await;
+        let problem = reply.assert_problem("rejectedIdentifier", 400);
+        let detail = problem["subproblems"][0]["detail"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(detail.contains(rule), "{value}: {problem}");
+    }
+    assert_eq!(client.stored_orders(&ca).await, 0);
+    client
+        .new_order_at(&ca, "default", &[("dns", "*.Web.Prod.Test")])
+        .await
+        .assert_status(StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn an_http01_only_area_refuses_wildcards_but_takes_ip_addresses() {
+    let ca = TestCa::start_with(Options {
+        area: |area| DirectoryConfig {
+            challenge_types: vec![ChallengeType::Http01],
+            ..area
+        },
+        ..Options::default()
+    })
+    .await;
+    let client = Client::register(&ca).await;
+    let reply = client
+        .new_order_at(&ca, "default", &[("dns", "*.w.test"), ("dns", "w.test")])
+        .await;
+    assert_rejected(&reply, "default", &[("dns", "*.w.test", "challenge_types")]);
+    let reply = client
+        .new_order_at(&ca, "default", &[("ip", "10.0.0.1")])
+        .await;
+    reply.assert_status(StatusCode::CREATED);
+    let authz_url = reply.json()["authorizations"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let authz = client.post(&ca, &authz_url, None).await.json();
+    let types: Vec<&str> = authz["challenges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["http-01"], "{authz}");
 }

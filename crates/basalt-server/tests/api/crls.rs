@@ -41,14 +41,7 @@ fn pki_uris(leaf_der: &[u8]) -> (Vec<String>, Vec<String>) {
         match extension.parsed_extension() {
             ParsedExtension::CRLDistributionPoints(points) => {
                 for point in points.iter() {
-                    if let Some(DistributionPointName::FullName(names)) = &point.distribution_point
-                    {
-                        for name in names {
-                            if let GeneralName::URI(uri) = name {
-                                crl.push((*uri).to_owned());
-                            }
-                        }
-                    }
+                    crl.extend(full_name_uris(point.distribution_point.as_ref()));
                 }
             }
             ParsedExtension::AuthorityInfoAccess(aia) => {
@@ -66,10 +59,26 @@ fn pki_uris(leaf_der: &[u8]) -> (Vec<String>, Vec<String>) {
     (crl, ca_issuers)
 }
 
+/// The URIs of a distribution point's fullName.
+fn full_name_uris(name: Option<&DistributionPointName<'_>>) -> Vec<String> {
+    match name {
+        Some(DistributionPointName::FullName(names)) => names
+            .iter()
+            .filter_map(|n| match n {
+                GeneralName::URI(uri) => Some((*uri).to_owned()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// What a test reads of a CRL: its number and its entries as (serial hex, reason code).
 struct CrlSummary {
     number: BigUint,
     entries: Vec<(String, Option<u8>)>,
+    /// The URIs of its IssuingDistributionPoint (RFC 5280 §5.2.5), if it has one.
+    distribution_point: Option<Vec<String>>,
 }
 
 /// Parses a CRL and checks it is signed by `issuer_der`'s key.
@@ -86,6 +95,15 @@ fn summarize(der: &[u8], issuer_der: &[u8]) -> CrlSummary {
             .iter_revoked_certificates()
             .map(|r| (hex(r.raw_serial()), r.reason_code().map(|(_, code)| code.0)))
             .collect(),
+        distribution_point: crl
+            .extensions()
+            .iter()
+            .find_map(|e| match e.parsed_extension() {
+                ParsedExtension::IssuingDistributionPoint(idp) => {
+                    Some(full_name_uris(idp.distribution_point.as_ref()))
+                }
+                _ => None,
+            }),
     }
 }
 
@@ -158,6 +176,8 @@ async fn leaves_link_the_crl_which_lists_them_after_revocation() {
     );
     // RFC 5280 §5.2.3: the CRL number only grows.
     assert!(after.number > before.number);
+    // RFC 5280 §5.2.5: the CRL names the URL it is published at, as the leaf's CDP does.
+    assert_eq!(after.distribution_point, Some(crl_uris));
 }
 
 #[tokio::test]
@@ -290,6 +310,8 @@ async fn a_retiring_intermediate_keeps_listing_its_revoked_certificates() {
     })
     .await;
     assert_eq!(old_crl.entries, [(old_serial.clone(), Some(5))]);
+    // No base URL: no IssuingDistributionPoint.
+    assert_eq!(old_crl.distribution_point, None);
     let new_crl = poll_crl(&ca, &new_issuer, |crl| {
         crl.entries.iter().any(|(s, _)| *s == new_serial)
     })

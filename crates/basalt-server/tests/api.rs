@@ -8,8 +8,12 @@ mod support;
 mod account_cache;
 #[path = "api/accounts.rs"]
 mod accounts;
+#[path = "api/areas.rs"]
+mod areas;
 #[path = "api/connections.rs"]
 mod connections;
+#[path = "api/crls.rs"]
+mod crls;
 #[path = "api/hostile_input.rs"]
 mod hostile_input;
 #[path = "api/identifiers.rs"]

@@ -20,19 +20,29 @@ use tower::ServiceExt;
 use basalt_server::Server;
 use basalt_server::SystemClock;
 use basalt_server::{
-    AreaSet, ConnectionSettings, DirectoryConfig, DirectoryMetaConfig, ServerConfig,
+    AreaHandle, AreaSet, ConnectionSettings, DirectoryConfig, DirectoryMetaConfig, ServerConfig,
     ValidationQueueLimits,
 };
-use basalt_signer::{InitOptions, Issuer, PkiPaths, init_pki};
+use basalt_signer::{
+    InitOptions, IntermediateKeyAlgorithm, IntermediateOptions, Issuer, NameConstraints, PkiPaths,
+    create_intermediate, init_pki,
+};
 use basalt_storage::{NewIntermediate, StorageConfig, Store};
 use basalt_testkit::dns::TestDns;
 use basalt_validation::{EgressPolicy, ValidationConfig, Validator};
 
 pub const ORIGIN: &str = "https://localhost:8443";
 pub const HOST: &str = "localhost:8443";
+/// The root key's passphrase `TestCa` gives `init_pki`.
+pub const ROOT_PASSPHRASE: &str = "test root passphrase";
 
 pub fn url(path: &str) -> String {
-    format!("{ORIGIN}/acme/default{path}")
+    area_url("default", path)
+}
+
+/// A URL of the ACME directory (area) `area`.
+pub fn area_url(area: &str, path: &str) -> String {
+    format!("{ORIGIN}/acme/{area}{path}")
 }
 
 /// Key authorizations the http-01 responder serves, by token.
@@ -47,6 +57,13 @@ pub struct TestCa {
     pub server_tasks: Vec<tokio::task::JoinHandle<()>>,
     pub resolver: Arc<basalt_server::ServingCertResolver>,
     pub http_port: u16,
+    /// The running server's areas (tests replace them as a reload would).
+    pub areas: AreaHandle,
+    /// The plain-HTTP PKI listener's routes (CRLs, root, intermediates).
+    pub pki_router: Router,
+    /// The `default` area as the server started with it (after `Options::area`), for tests
+    /// that build a replacement from it.
+    pub default_area: DirectoryConfig,
     orders_per_page: u64,
 }
 
@@ -75,6 +92,9 @@ pub struct Options {
     /// The directory's `allow_reserved_identifiers`: tests that order 127.0.0.1 or ::1 (the
     /// only addresses their responders listen on) opt in; off, as in production, otherwise.
     pub allow_reserved_identifiers: bool,
+    /// Adjusts the `default` area (its name policy, challenge or key types, PKI URLs, ...)
+    /// after the fields above are applied.
+    pub area: fn(DirectoryConfig) -> DirectoryConfig,
 }
 
 impl Default for Options {
@@ -89,6 +109,7 @@ impl Default for Options {
             attempt_timeout: Duration::from_secs(5),
             directory_egress: None,
             allow_reserved_identifiers: false,
+            area: |area| area,
         }
     }
 }
@@ -115,7 +136,7 @@ impl TestCa {
         init_pki(
             &paths,
             &InitOptions {
-                root_password: Some("test root passphrase".into()),
+                root_password: Some(ROOT_PASSPHRASE.into()),
                 organization: "basalt tests".into(),
                 directory: "default".into(),
             },
@@ -206,22 +227,23 @@ impl TestCa {
         })
         .unwrap();
         let orders_per_page = options.orders_per_page;
+        let default_area = (options.area)(DirectoryConfig {
+            meta: DirectoryMetaConfig {
+                terms_of_service: options.terms_of_service,
+                website: None,
+                caa_identities: vec!["basalt".into()],
+            },
+            egress: options.directory_egress,
+            allow_reserved_identifiers: options.allow_reserved_identifiers,
+            ..DirectoryConfig::new("default", Arc::new(issuer), intermediate_id)
+        });
         let config = ServerConfig {
             root_pem: std::fs::read_to_string(paths.root_cert()).unwrap(),
             listen: "127.0.0.1:8443".parse().unwrap(),
             serving_names: vec![],
             serving_certificate_lifetime: Duration::from_secs(7 * 24 * 3600),
             areas: AreaSet {
-                directories: vec![DirectoryConfig {
-                    meta: DirectoryMetaConfig {
-                        terms_of_service: options.terms_of_service,
-                        website: None,
-                        caa_identities: vec!["basalt".into()],
-                    },
-                    egress: options.directory_egress,
-                    allow_reserved_identifiers: options.allow_reserved_identifiers,
-                    ..DirectoryConfig::new("default", Arc::new(issuer), intermediate_id)
-                }],
+                directories: vec![default_area.clone()],
                 retiring: vec![],
             },
             nonce_lifetime: Duration::from_secs(3600),
@@ -242,6 +264,8 @@ impl TestCa {
             .await
             .unwrap();
         let router = server.router();
+        let pki_router = server.pki_router();
+        let areas = server.areas();
         let resolver = server.serving_certificate();
         let server_tasks = server.spawn_background();
         Self {
@@ -253,7 +277,74 @@ impl TestCa {
             server_tasks,
             resolver,
             http_port,
+            areas,
+            pki_router,
+            default_area,
             orders_per_page,
+        }
+    }
+
+    /// A new intermediate for `area`, signed by the test root (as `basalt area add` / `area
+    /// rotate` make one), its key written 0600 under the data directory; not yet registered
+    /// in the database: returns the loaded issuer and the row to register.
+    pub fn new_intermediate(
+        &self,
+        area: &str,
+        name_constraints: Option<NameConstraints>,
+    ) -> (Arc<Issuer>, NewIntermediate) {
+        use std::os::unix::fs::PermissionsExt as _;
+        let paths = PkiPaths::new(self.data.path());
+        let created = create_intermediate(
+            &paths,
+            &paths.root_key(),
+            &ROOT_PASSPHRASE.into(),
+            &IntermediateOptions {
+                area: area.into(),
+                algorithm: IntermediateKeyAlgorithm::P256,
+                name_constraints,
+            },
+        )
+        .unwrap();
+        let key_ref = format!(
+            "directories/{area}/intermediate-{}-key.pem",
+            &created.key_id[..16]
+        );
+        let key_path = self.data.path().join(&key_ref);
+        std::fs::create_dir_all(key_path.parent().unwrap()).unwrap();
+        std::fs::write(&key_path, created.key_pem.as_bytes()).unwrap();
+        std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let issuer = Issuer::from_certificate_pem(&created.certificate_pem, &key_path).unwrap();
+        assert_eq!(issuer.key_id(), created.key_id);
+        let new = NewIntermediate {
+            area: area.into(),
+            key_id: created.key_id,
+            subject: created.subject,
+            certificate_pem: created.certificate_pem,
+            key_ref,
+            not_before: created.not_before,
+            not_after: created.not_after,
+        };
+        (Arc::new(issuer), new)
+    }
+
+    /// Sends a request through the PKI listener's router.
+    pub async fn pki_get(&self, path: &str) -> Reply {
+        let request = Request::builder()
+            .method(Method::GET)
+            .uri(path)
+            .body(Body::empty())
+            .unwrap();
+        let response = self.pki_router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap()
+            .to_vec();
+        Reply {
+            status,
+            headers,
+            body,
         }
     }
 
@@ -494,11 +585,16 @@ impl Client {
 
     /// Registers and remembers the account URL.
     pub async fn register(ca: &TestCa) -> Self {
+        Self::register_at(ca, "default").await
+    }
+
+    /// Registers with the directory of `area` (accounts belong to one directory).
+    pub async fn register_at(ca: &TestCa, area: &str) -> Self {
         let mut client = Self::new();
         let reply = client
             .post(
                 ca,
-                &url("/new-account"),
+                &area_url(area, "/new-account"),
                 Some(
                     json!({"termsOfServiceAgreed": true, "contact": ["mailto:admin@example.org"]}),
                 ),
@@ -543,6 +639,25 @@ impl Client {
             .join(",");
         let digest = ring::digest::digest(&ring::digest::SHA256, format!("{{{json}}}").as_bytes());
         URL_SAFE_NO_PAD.encode(digest.as_ref())
+    }
+
+    /// POSTs a newOrder for `(type, value)` identifiers to the directory of `area`.
+    pub async fn new_order_at(
+        &self,
+        ca: &TestCa,
+        area: &str,
+        identifiers: &[(&str, &str)],
+    ) -> Reply {
+        let identifiers: Vec<Value> = identifiers
+            .iter()
+            .map(|(t, v)| json!({"type": t, "value": v}))
+            .collect();
+        self.post(
+            ca,
+            &area_url(area, "/new-order"),
+            Some(json!({"identifiers": identifiers})),
+        )
+        .await
     }
 
     /// Orders these DNS names; returns (order URL, order object).

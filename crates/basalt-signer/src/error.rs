@@ -11,11 +11,10 @@ use crate::csr::CsrError;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Reading or writing a PKI file failed; the path says which one.
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// (The I/O error is in the message, not a `source`: reporters that print the chain
+    /// would say it twice.)
+    #[error("{}: {error}", path.display())]
+    Io { path: PathBuf, error: std::io::Error },
 
     /// `init` found part of an existing PKI, or a staged file's path was taken, and nothing
     /// is overwritten: a second root would silently orphan every certificate the first one
@@ -70,6 +69,6 @@ impl Error {
     /// Shorthand for an [`Error::Io`] on `path`.
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
-        move |source| Self::Io { path, source }
+        move |error| Self::Io { path, error }
     }
 }

@@ -167,7 +167,7 @@ pub(crate) fn check_directory_name(paths: &PkiPaths, directory: &str) -> Result<
     if !directory_ok {
         return Err(Error::Io {
             path: paths.data_dir().join("directories"),
-            source: std::io::Error::new(
+            error: std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 format!(
                     "directory name {directory:?} must be 1-{MAX_DIRECTORY_LEN} characters of a-z, 0-9, '-' or '_'"
@@ -183,7 +183,7 @@ pub(crate) fn check_directory_name(paths: &PkiPaths, directory: &str) -> Result<
 fn check_options(paths: &PkiPaths, options: &InitOptions) -> Result<(), Error> {
     let invalid = |path: PathBuf, message: String| Error::Io {
         path,
-        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, message),
+        error: std::io::Error::new(std::io::ErrorKind::InvalidInput, message),
     };
     check_directory_name(paths, &options.directory)?;
     let organization = options.organization.trim();

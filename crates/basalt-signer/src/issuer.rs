@@ -92,7 +92,7 @@ impl Issuer {
             .map_err(|e| key_error(format!("not a usable PKCS#8 private key: {e}")))?;
         if public_key_bits(&certificate_der)? != key.public_key_raw() {
             return Err(key_error(format!(
-                "the key does not belong to {}",
+                "the key does not match the certificate {}",
                 cert_path.display()
             )));
         }

@@ -152,7 +152,7 @@ pub(crate) fn decrypt_root_key_file(
         })?;
     if inspect::public_key_bits(&root_der)? != key.public_key_raw() {
         return Err(key_error(format!(
-            "the key does not belong to {}",
+            "the key does not match the root certificate {}",
             root_cert.display()
         )));
     }
@@ -174,7 +174,7 @@ pub fn read_root_password(path: &Path) -> Result<Passphrase, Error> {
     if passphrase.contains(['\n', '\r']) {
         return Err(Error::Io {
             path: path.to_path_buf(),
-            source: std::io::Error::new(
+            error: std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 "a passphrase file holds one line (found a line break before its end)",
             ),

@@ -23,7 +23,8 @@ pub struct ServerConfig {
     /// Lifetime of the serving certificate basalt issues to itself; renewed after two thirds.
     pub serving_certificate_lifetime: Duration,
     /// The areas: ACME directories served under `/acme/<name>/`, and the intermediates that
-    /// still sign CRLs. Replaced while running with [`crate::AreaHandle::replace`].
+    /// still sign CRLs. `Server::new` moves them into its [`crate::AreaHandle`]; replaced
+    /// while running with [`crate::AreaHandle::replace`].
     pub areas: AreaSet,
     /// The root certificate (PEM), served at `/acme/<name>/root`, the `rel="up"` of every
     /// certificate.

@@ -88,10 +88,14 @@ impl Server {
     pub async fn new(
         store: Store,
         validator: Arc<Validator>,
-        config: ServerConfig,
+        mut config: ServerConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartError> {
-        let areas = AreaHandle::new(config.areas.clone()).map_err(StartError::Config)?;
+        // Taken out of the config the state keeps: the handle is the one place areas live, so
+        // a reload drops the old intermediates (and their keys) instead of a stale copy
+        // holding them for the life of the process.
+        let areas =
+            AreaHandle::new(std::mem::take(&mut config.areas)).map_err(StartError::Config)?;
         let holder = process_holder_id();
         let nonces = Nonces::load(&store, config.nonce_lifetime, clock.now()).await?;
         let serving = ServingCertificates::for_areas(

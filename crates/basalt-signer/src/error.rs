@@ -14,7 +14,10 @@ pub enum Error {
     /// (The I/O error is in the message, not a `source`: reporters that print the chain
     /// would say it twice.)
     #[error("{}: {error}", path.display())]
-    Io { path: PathBuf, error: std::io::Error },
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
 
     /// `init` found part of an existing PKI, or a staged file's path was taken, and nothing
     /// is overwritten: a second root would silently orphan every certificate the first one

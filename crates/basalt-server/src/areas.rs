@@ -11,8 +11,23 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use basalt_signer::Issuer;
+use basalt_storage::NewIntermediate;
 
 use crate::config::{AreaSet, DirectoryConfig, SigningIntermediate};
+
+/// The database row for a loaded intermediate of `area` whose key is `key_ref` (relative to
+/// the data directory): what `serve`'s adoption, `area add` and `area rotate` record.
+pub fn intermediate_record(area: &str, issuer: &Issuer, key_ref: &str) -> NewIntermediate {
+    NewIntermediate {
+        area: area.to_owned(),
+        key_id: issuer.key_id(),
+        subject: issuer.subject(),
+        certificate_pem: issuer.chain_pem().to_owned(),
+        key_ref: key_ref.to_owned(),
+        not_before: issuer.not_before(),
+        not_after: issuer.not_after(),
+    }
+}
 
 /// One consistent view of every area.
 pub(crate) struct AreaSnapshot {

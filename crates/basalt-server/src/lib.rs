@@ -30,7 +30,7 @@ mod tls;
 mod urls;
 mod views;
 
-pub use crate::areas::AreaHandle;
+pub use crate::areas::{AreaHandle, intermediate_record};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::config::{
     AreaSet, ConnectionSettings, CrlSettings, DirectoryConfig, DirectoryMetaConfig, IssuancePolicy,
@@ -98,14 +98,15 @@ impl Server {
             AreaHandle::new(std::mem::take(&mut config.areas)).map_err(StartError::Config)?;
         let holder = process_holder_id();
         let nonces = Nonces::load(&store, config.nonce_lifetime, clock.now()).await?;
-        let serving = ServingCertificates::for_areas(
+        let serving = ServingCertificates::new(
             store.clone(),
-            areas.clone(),
+            areas.current().first().issuer.clone(),
             ServingCertificates::names_for(config.listen.ip(), &config.serving_names),
             config.serving_certificate_lifetime,
             holder.clone(),
             clock.clone(),
-        );
+        )
+        .following(areas.clone());
         let (resolver, serving_id) = serving.initial_resolver().await?;
         let (validation, worker) = validation_channel(
             store.clone(),

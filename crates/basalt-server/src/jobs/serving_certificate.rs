@@ -108,23 +108,11 @@ impl ServingCertificates {
         }
     }
 
-    /// Signs with the first area's active intermediate as it is at each renewal.
-    pub(crate) fn for_areas(
-        store: Store,
-        areas: AreaHandle,
-        names: Vec<Identifier>,
-        lifetime: Duration,
-        holder: String,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            store,
-            issuer: IssuerSource::Areas(areas),
-            names,
-            lifetime,
-            holder,
-            clock,
-        }
+    /// From now on signs with the first area's active intermediate as it is at each renewal
+    /// (and opens a stored key with any loaded intermediate), not with the one given to `new`.
+    pub(crate) fn following(mut self, areas: AreaHandle) -> Self {
+        self.issuer = IssuerSource::Areas(areas);
+        self
     }
 
     /// The certificate's names: the listen host (unless unspecified), `localhost`,

@@ -2,13 +2,11 @@
 //! intermediate's own name constraints, and replacing the areas while the server runs (a
 //! reload: a new area, a rotated intermediate, a narrowed policy).
 
-use std::sync::Arc;
-
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use basalt_protocol::{ChallengeType, IdentifierType};
-use basalt_server::{AreaSet, DirectoryConfig, NamePolicy, NameRule, SigningIntermediate};
+use basalt_server::{AreaSet, DirectoryConfig, NamePolicy, NameRule};
 use basalt_signer::{KeyType, NameConstraints, pem_to_der};
 
 use crate::support::{Client, Options, Reply, TestCa, last_segment};
@@ -382,27 +380,8 @@ async fn a_rotation_signs_new_certificates_with_the_new_intermediate_and_keeps_o
     let (ready_url, ready) = client.order(&ca, &["during.test"]).await;
     client.authorize(&ca, &ready_url, &ready).await;
 
-    let (new_issuer, new) = ca.new_intermediate("default", None);
-    let (old_record, new_record) = ca
-        .store
-        .rotate_intermediate(&new, time::OffsetDateTime::now_utc())
-        .await
-        .unwrap();
+    let (new_issuer, old_record, new_record) = ca.rotate_default().await;
     assert_eq!(old_record.id, old_id);
-    ca.areas
-        .replace(AreaSet {
-            directories: vec![DirectoryConfig {
-                issuer: new_issuer.clone(),
-                intermediate_id: new_record.id,
-                ..ca.default_area.clone()
-            }],
-            retiring: vec![SigningIntermediate {
-                id: old_id,
-                area: "default".into(),
-                issuer: Arc::clone(&old_issuer),
-            }],
-        })
-        .unwrap();
 
     let (_, new_cert_url, new_chain) = client.issue(&ca, &["after.test"]).await;
     assert_eq!(chain_intermediate(&new_chain), new_issuer.certificate_der());

@@ -14,7 +14,7 @@ use x509_parser::oid_registry::OID_PKIX_ACCESS_DESCRIPTOR_CA_ISSUERS;
 use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::revocation_list::CertificateRevocationList;
 
-use basalt_server::{AreaSet, DirectoryConfig, SigningIntermediate};
+use basalt_server::DirectoryConfig;
 use basalt_signer::{Issuer, pem_to_der};
 
 use crate::support::{Client, Options, TestCa, url};
@@ -269,26 +269,7 @@ async fn a_retiring_intermediate_keeps_listing_its_revoked_certificates() {
     let (_, _, old_chain) = client.issue(&ca, &["old.test"]).await;
     let old_leaf = pem_to_der(&old_chain).unwrap().remove(0);
 
-    let (new_issuer, new) = ca.new_intermediate("default", None);
-    let (old_record, new_record) = ca
-        .store
-        .rotate_intermediate(&new, time::OffsetDateTime::now_utc())
-        .await
-        .unwrap();
-    ca.areas
-        .replace(AreaSet {
-            directories: vec![DirectoryConfig {
-                issuer: new_issuer.clone(),
-                intermediate_id: new_record.id,
-                ..ca.default_area.clone()
-            }],
-            retiring: vec![SigningIntermediate {
-                id: old_record.id,
-                area: "default".into(),
-                issuer: old.clone(),
-            }],
-        })
-        .unwrap();
+    let (new_issuer, _, _) = ca.rotate_default().await;
     let (_, _, new_chain) = client.issue(&ca, &["new.test"]).await;
     let new_leaf = pem_to_der(&new_chain).unwrap().remove(0);
 

@@ -17,12 +17,12 @@ use josekit::jws::{ES256, JwsHeaderSet, JwsSigner, RS256};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use basalt_server::Server;
 use basalt_server::SystemClock;
 use basalt_server::{
     AreaHandle, AreaSet, ConnectionSettings, DirectoryConfig, DirectoryMetaConfig, ServerConfig,
     ValidationQueueLimits,
 };
+use basalt_server::{Server, SigningIntermediate, intermediate_record};
 use basalt_signer::{
     InitOptions, IntermediateKeyAlgorithm, IntermediateOptions, Issuer, NameConstraints, PkiPaths,
     create_intermediate, init_pki,
@@ -198,15 +198,11 @@ impl TestCa {
         .unwrap();
         let intermediate_id = store
             .adopt_intermediate(
-                &NewIntermediate {
-                    area: "default".into(),
-                    key_id: issuer.key_id(),
-                    subject: issuer.subject(),
-                    certificate_pem: issuer.chain_pem().to_owned(),
-                    key_ref: "directories/default/intermediate-key.pem".into(),
-                    not_before: issuer.not_before(),
-                    not_after: issuer.not_after(),
-                },
+                &intermediate_record(
+                    "default",
+                    &issuer,
+                    "directories/default/intermediate-key.pem",
+                ),
                 time::OffsetDateTime::now_utc(),
             )
             .await
@@ -315,16 +311,41 @@ impl TestCa {
         std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600)).unwrap();
         let issuer = Issuer::from_certificate_pem(&created.certificate_pem, &key_path).unwrap();
         assert_eq!(issuer.key_id(), created.key_id);
-        let new = NewIntermediate {
-            area: area.into(),
-            key_id: created.key_id,
-            subject: created.subject,
-            certificate_pem: created.certificate_pem,
-            key_ref,
-            not_before: created.not_before,
-            not_after: created.not_after,
-        };
+        let new = intermediate_record(area, &issuer, &key_ref);
         (Arc::new(issuer), new)
+    }
+
+    /// Rotates the `default` area as `basalt area rotate` and a reload would: a new
+    /// intermediate becomes active in the database and in the server, the current one
+    /// retiring. Returns the new issuer and both rows (retiring, active).
+    pub async fn rotate_default(
+        &self,
+    ) -> (
+        Arc<Issuer>,
+        basalt_storage::IntermediateRecord,
+        basalt_storage::IntermediateRecord,
+    ) {
+        let (new_issuer, new) = self.new_intermediate("default", None);
+        let (retiring, active) = self
+            .store
+            .rotate_intermediate(&new, time::OffsetDateTime::now_utc())
+            .await
+            .unwrap();
+        self.areas
+            .replace(AreaSet {
+                directories: vec![DirectoryConfig {
+                    issuer: new_issuer.clone(),
+                    intermediate_id: active.id,
+                    ..self.default_area.clone()
+                }],
+                retiring: vec![SigningIntermediate {
+                    id: retiring.id,
+                    area: "default".into(),
+                    issuer: self.default_area.issuer.clone(),
+                }],
+            })
+            .unwrap();
+        (new_issuer, retiring, active)
     }
 
     /// Sends a request through the PKI listener's router.

@@ -222,7 +222,7 @@ async fn retired_intermediates_sign_no_crl() {
                 ("k2".to_owned(), IntermediateStatus::Active),
             ]
         );
-        s.retire_intermediates(at(20), std::time::Duration::ZERO)
+        s.retire_intermediates(at(20), Duration::ZERO)
             .await
             .unwrap();
         let keys: Vec<_> = s

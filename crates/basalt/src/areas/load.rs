@@ -12,9 +12,10 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use basalt_server::{
     AreaSet, DirectoryConfig, DirectoryMetaConfig, IssuancePolicy, SigningIntermediate,
+    intermediate_record,
 };
 use basalt_signer::Issuer;
-use basalt_storage::{IntermediateRecord, IntermediateStatus, NewIntermediate, Store};
+use basalt_storage::{IntermediateRecord, IntermediateStatus, Store};
 use time::OffsetDateTime;
 
 use crate::config::{Config, DirectorySection};
@@ -80,15 +81,11 @@ async fn adopt(
     let cert = data.join(&section.intermediate_cert);
     let key = data.join(&section.intermediate_key);
     let issuer = Issuer::load(&cert, &key).context("loading the intermediate")?;
-    let new = NewIntermediate {
-        area: name.to_owned(),
-        key_id: issuer.key_id(),
-        subject: issuer.subject(),
-        certificate_pem: issuer.chain_pem().to_owned(),
-        key_ref: section.intermediate_key.display().to_string(),
-        not_before: issuer.not_before(),
-        not_after: issuer.not_after(),
-    };
+    let new = intermediate_record(
+        name,
+        &issuer,
+        &section.intermediate_key.display().to_string(),
+    );
     let records = store
         .adopt_intermediate(&new, now)
         .await

@@ -305,20 +305,14 @@ async fn a_ready_order_with_a_good_csr_is_issued_and_stored() {
 
 /// Registers `issuer` as the `default` area's intermediate; its id.
 async fn register(store: &Store, issuer: &Issuer) -> i64 {
-    let records = store
-        .adopt_intermediate(
-            &basalt_storage::NewIntermediate {
-                area: "default".into(),
-                key_id: issuer.key_id(),
-                subject: issuer.subject(),
-                certificate_pem: issuer.chain_pem().to_owned(),
-                key_ref: "directories/default/intermediate-key.pem".into(),
-                not_before: issuer.not_before(),
-                not_after: issuer.not_after(),
-            },
-            OffsetDateTime::now_utc(),
-        )
+    let new = crate::areas::intermediate_record(
+        "default",
+        issuer,
+        "directories/default/intermediate-key.pem",
+    );
+    store
+        .adopt_intermediate(&new, OffsetDateTime::now_utc())
         .await
-        .unwrap();
-    records[0].id
+        .unwrap()[0]
+        .id
 }

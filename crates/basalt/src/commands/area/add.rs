@@ -8,15 +8,14 @@
 //! every running replica reload — by then the config and the files must be in place.
 
 use anyhow::{Context, bail};
-use basalt_signer::{IntermediateOptions, PkiPaths, StagedFiles, create_intermediate};
-use basalt_storage::NewIntermediate;
+use basalt_signer::IntermediateOptions;
 use serde::Serialize;
 
 use crate::cli::AreaAddArgs;
 use crate::commands::admin::print_json;
 use crate::commands::admin::store::{Missing, open_with};
 use crate::commands::area::config_file::{ConfigEdit, with_area};
-use crate::commands::area::{check_area_name, read_root_passphrase, remove_files};
+use crate::commands::area::{check_area_name, make_intermediate, name_constraints};
 use crate::config::{Config, DirectorySection};
 
 pub(crate) async fn run(args: &AreaAddArgs) -> anyhow::Result<()> {
@@ -38,16 +37,13 @@ pub(crate) async fn run(args: &AreaAddArgs) -> anyhow::Result<()> {
     let constraints = if args.policy.no_name_constraints {
         None
     } else {
-        Some(policy.names.name_constraints().map_err(|reasons| {
-            anyhow::anyhow!(
-                "area {name}: the policy cannot be expressed as RFC 5280 name constraints:\n  - {}\n\
-                 Change the policy, or pass --no-name-constraints to make the intermediate \
-                 without them (basalt still enforces the policy; relying parties would not).",
-                reasons.join("\n  - ")
-            )
-        })?)
+        Some(name_constraints(
+            name,
+            &policy.names,
+            "Change the policy, or pass --no-name-constraints to make the intermediate without \
+             them (basalt still enforces the policy; relying parties would not).",
+        )?)
     };
-    let paths = PkiPaths::new(data);
     let cert_path = data.join(&section.intermediate_cert);
     let key_path = data.join(&section.intermediate_key);
     for path in [&cert_path, &key_path] {
@@ -67,61 +63,51 @@ pub(crate) async fn run(args: &AreaAddArgs) -> anyhow::Result<()> {
         );
     }
 
-    let password = read_root_passphrase(&args.root.root_password_file)?;
-    let created = create_intermediate(
-        &paths,
-        &args.root.root_key(data),
-        &password,
+    let made = make_intermediate(
+        data,
+        &args.root,
         &IntermediateOptions {
             area: name.clone(),
             algorithm: args.algorithm(),
             name_constraints: constraints.clone(),
         },
-    )
-    .context("making the intermediate")?;
-
-    let mut stage = StagedFiles::default();
-    stage.create_dir(&paths.directory_dir(name), 0o755, false)?;
-    stage.write(&key_path, created.key_pem.as_bytes(), 0o600)?;
-    stage.write(&cert_path, created.certificate_pem.as_bytes(), 0o644)?;
-    stage.commit().context("writing the intermediate's files")?;
-
+        |_| {
+            (
+                section.intermediate_cert.display().to_string(),
+                section.intermediate_key.display().to_string(),
+            )
+        },
+    )?;
     let edit = match ConfigEdit::write(&config_path, previous_config, &new_config) {
         Ok(edit) => edit,
         Err(e) => {
-            remove_files(&[&key_path, &cert_path]);
+            made.remove();
             return Err(e);
         }
     };
-    let new = NewIntermediate {
-        area: name.clone(),
-        key_id: created.key_id.clone(),
-        subject: created.subject.clone(),
-        certificate_pem: created.certificate_pem.clone(),
-        key_ref: section.intermediate_key.display().to_string(),
-        not_before: created.not_before,
-        not_after: created.not_after,
-    };
-    if let Err(e) = store.add_area(&new, time::OffsetDateTime::now_utc()).await {
+    if let Err(e) = store
+        .add_area(&made.record, time::OffsetDateTime::now_utc())
+        .await
+    {
         if let Err(undo) = edit.undo() {
             eprintln!(
                 "basalt: error: could not restore {}: {undo:#}",
                 config_path.display()
             );
         }
-        remove_files(&[&key_path, &cert_path]);
+        made.remove();
         return Err(e).context("recording the intermediate in the database");
     }
 
     let report = AddReport {
         area: name.clone(),
         directory_path: format!("/acme/{name}/directory"),
-        intermediate_subject: created.subject,
-        intermediate_key_id: created.key_id,
-        not_after: created.not_after.to_string(),
+        intermediate_subject: made.record.subject,
+        intermediate_key_id: made.record.key_id,
+        not_after: made.record.not_after.to_string(),
         name_constraints: constraints.is_some(),
-        certificate: cert_path.display().to_string(),
-        key: key_path.display().to_string(),
+        certificate: made.cert_path.display().to_string(),
+        key: made.key_path.display().to_string(),
         config: config_path.display().to_string(),
     };
     if args.admin.json {

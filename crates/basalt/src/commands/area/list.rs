@@ -41,7 +41,29 @@ pub(crate) async fn run(args: &AreaListArgs) -> anyhow::Result<()> {
             unregistered_areas: unregistered,
         });
     }
-    let mut table = Table::new(&[
+    intermediate_table(rows.iter(), KeyIds::Short).print()?;
+    for name in unregistered {
+        println!("{name}: configured, not yet registered (`basalt serve` registers it at start)");
+    }
+    Ok(())
+}
+
+/// How a table shows key ids.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyIds {
+    /// The first 16 hex digits (as in the rotated files' names), with the area.
+    Short,
+    /// Whole, for one area's view (what the PKI listener's paths use).
+    Full,
+}
+
+/// Intermediates as a table: area (short form only), status, key id, expiry, counts, subject.
+pub(crate) fn intermediate_table<'a>(
+    rows: impl Iterator<Item = &'a IntermediateRow>,
+    key_ids: KeyIds,
+) -> Table {
+    let short = key_ids == KeyIds::Short;
+    let header = [
         "AREA",
         "STATUS",
         "KEY ID",
@@ -49,23 +71,28 @@ pub(crate) async fn run(args: &AreaListArgs) -> anyhow::Result<()> {
         "VALID",
         "REVOKED",
         "SUBJECT",
-    ]);
-    for r in rows.iter() {
-        table.row(vec![
+    ];
+    let mut table = Table::new(if short { &header } else { &header[1..] });
+    for r in rows {
+        let mut cells = vec![
             r.area.clone(),
             r.status.clone(),
-            r.key_id.chars().take(16).collect(),
+            if short {
+                r.key_id.chars().take(16).collect()
+            } else {
+                r.key_id.clone()
+            },
             r.not_after.clone(),
             r.valid_certificates.to_string(),
             r.revoked_certificates.to_string(),
             r.subject.clone(),
-        ]);
+        ];
+        if !short {
+            cells.remove(0);
+        }
+        table.row(cells);
     }
-    table.print()?;
-    for name in unregistered {
-        println!("{name}: configured, not yet registered (`basalt serve` registers it at start)");
-    }
-    Ok(())
+    table
 }
 
 /// The intermediates (of one area, or all) with their certificate counts.

@@ -8,16 +8,13 @@
 //! on its CRL; the CRL job retires it when its last certificate has expired.
 
 use anyhow::{Context, bail};
-use basalt_signer::{
-    IntermediateKeyAlgorithm, IntermediateOptions, PkiPaths, StagedFiles, create_intermediate,
-};
-use basalt_storage::NewIntermediate;
+use basalt_signer::{IntermediateKeyAlgorithm, IntermediateOptions};
 use serde::Serialize;
 
 use crate::cli::AreaRotateArgs;
 use crate::commands::admin::print_json;
 use crate::commands::admin::store::{Missing, open_with};
-use crate::commands::area::{read_root_passphrase, remove_files};
+use crate::commands::area::{make_intermediate, name_constraints};
 use crate::config::Config;
 
 pub(crate) async fn run(args: &AreaRotateArgs) -> anyhow::Result<()> {
@@ -32,13 +29,14 @@ pub(crate) async fn run(args: &AreaRotateArgs) -> anyhow::Result<()> {
     };
     let policy = section.area_policy(name)?;
     let constraints = if section.name_constraints {
-        Some(policy.names.name_constraints().map_err(|reasons| {
-            anyhow::anyhow!(
-                "area {name}: its policy cannot be expressed as name constraints:\n  - {}\n\
-                 Fix the policy, or set directories.{name}.name_constraints = false.",
-                reasons.join("\n  - ")
-            )
-        })?)
+        Some(name_constraints(
+            name,
+            &policy.names,
+            &format!(
+                "Fix the policy, or set directories.{name}.name_constraints = false to make \
+                 intermediates without them."
+            ),
+        )?)
     } else {
         None
     };
@@ -52,12 +50,9 @@ pub(crate) async fn run(args: &AreaRotateArgs) -> anyhow::Result<()> {
             format!("area {name}: the database has no active intermediate (has `basalt serve` run since the area was configured?)")
         })?;
 
-    let password = read_root_passphrase(&args.root.root_password_file)?;
-    let paths = PkiPaths::new(data);
-    let created = create_intermediate(
-        &paths,
-        &args.root.root_key(data),
-        &password,
+    let made = make_intermediate(
+        data,
+        &args.root,
         &IntermediateOptions {
             area: name.clone(),
             algorithm: if args.p384 {
@@ -67,35 +62,21 @@ pub(crate) async fn run(args: &AreaRotateArgs) -> anyhow::Result<()> {
             },
             name_constraints: constraints.clone(),
         },
-    )
-    .context("making the intermediate")?;
-
-    let short_id: String = created.key_id.chars().take(16).collect();
-    let key_ref = format!("directories/{name}/intermediate-{short_id}-key.pem");
-    let cert_ref = format!("directories/{name}/intermediate-{short_id}.pem");
-    let (key_path, cert_path) = (data.join(&key_ref), data.join(&cert_ref));
-    let mut stage = StagedFiles::default();
-    stage.create_dir(&paths.directory_dir(name), 0o755, false)?;
-    stage.write(&key_path, created.key_pem.as_bytes(), 0o600)?;
-    stage.write(&cert_path, created.certificate_pem.as_bytes(), 0o644)?;
-    stage.commit().context("writing the intermediate's files")?;
-
-    let new = NewIntermediate {
-        area: name.clone(),
-        key_id: created.key_id.clone(),
-        subject: created.subject.clone(),
-        certificate_pem: created.certificate_pem.clone(),
-        key_ref,
-        not_before: created.not_before,
-        not_after: created.not_after,
-    };
+        |key_id| {
+            let short_id: String = key_id.chars().take(16).collect();
+            (
+                format!("directories/{name}/intermediate-{short_id}.pem"),
+                format!("directories/{name}/intermediate-{short_id}-key.pem"),
+            )
+        },
+    )?;
     let (retiring, active) = match store
-        .rotate_intermediate(&new, time::OffsetDateTime::now_utc())
+        .rotate_intermediate(&made.record, time::OffsetDateTime::now_utc())
         .await
     {
         Ok(pair) => pair,
         Err(e) => {
-            remove_files(&[&key_path, &cert_path]);
+            made.remove();
             return Err(e).context("recording the rotation in the database");
         }
     };
@@ -110,8 +91,8 @@ pub(crate) async fn run(args: &AreaRotateArgs) -> anyhow::Result<()> {
         active_subject: active.subject,
         retiring_key_id: retiring.key_id,
         retiring_subject: retiring.subject,
-        certificate: cert_path.display().to_string(),
-        key: key_path.display().to_string(),
+        certificate: made.cert_path.display().to_string(),
+        key: made.key_path.display().to_string(),
         name_constraints: constraints.is_some(),
     };
     if args.admin.json {

@@ -7,8 +7,7 @@ use serde::Serialize;
 use crate::cli::AreaShowArgs;
 use crate::commands::admin::print_json;
 use crate::commands::admin::store::{Missing, open_with};
-use crate::commands::admin::table::Table;
-use crate::commands::area::list::{IntermediateRow, intermediate_rows};
+use crate::commands::area::list::{IntermediateRow, KeyIds, intermediate_rows, intermediate_table};
 use crate::config::{Config, DirectorySection};
 
 #[derive(Serialize)]
@@ -101,25 +100,7 @@ pub(crate) async fn run(args: &AreaShowArgs) -> anyhow::Result<()> {
             .unwrap_or("none (no CRL Distribution Point, no AIA)")
     );
     println!();
-    let mut table = Table::new(&[
-        "STATUS",
-        "KEY ID",
-        "NOT AFTER",
-        "VALID",
-        "REVOKED",
-        "SUBJECT",
-    ]);
-    for i in view.intermediates.iter() {
-        table.row(vec![
-            i.row.status.clone(),
-            i.row.key_id.clone(),
-            i.row.not_after.clone(),
-            i.row.valid_certificates.to_string(),
-            i.row.revoked_certificates.to_string(),
-            i.row.subject.clone(),
-        ]);
-    }
-    table.print()?;
+    intermediate_table(view.intermediates.iter().map(|i| &i.row), KeyIds::Full).print()?;
     for i in &view.intermediates {
         let constraints = if i.name_constraints.is_empty() {
             "none".to_owned()

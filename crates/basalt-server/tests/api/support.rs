@@ -355,18 +355,7 @@ impl TestCa {
             .uri(path)
             .body(Body::empty())
             .unwrap();
-        let response = self.pki_router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap()
-            .to_vec();
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        reply_of(&self.pki_router, request).await
     }
 
     pub fn root_pem(&self) -> String {
@@ -380,18 +369,7 @@ impl TestCa {
 
     /// Sends a request through the router and returns status, headers and body.
     pub async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .unwrap()
-            .to_vec();
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        reply_of(&self.router, request).await
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -837,4 +815,20 @@ async fn start_http01_responder() -> (Responses, u16) {
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (responses, port)
+}
+
+/// Sends `request` through `router`; status, headers and the whole body.
+async fn reply_of(router: &Router, request: Request<Body>) -> Reply {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap()
+        .to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }

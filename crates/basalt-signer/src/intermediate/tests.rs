@@ -329,7 +329,7 @@ fn a_root_key_kept_elsewhere_works_and_another_roots_key_is_refused() {
     )
     .unwrap_err();
     assert!(
-        matches!(&err, Error::KeyFile { reason, .. } if reason.contains("does not belong")),
+        matches!(&err, Error::KeyFile { reason, .. } if reason.contains("does not match the root certificate")),
         "{err:?}"
     );
 }

@@ -34,7 +34,7 @@ fn a_key_that_does_not_belong_to_the_certificate_is_refused() {
     write_private(&other, &key.serialize_pem());
     let err = Issuer::load(&paths.intermediate_cert("default"), &other).unwrap_err();
     assert!(
-        matches!(&err, Error::KeyFile { reason, .. } if reason.contains("does not belong")),
+        matches!(&err, Error::KeyFile { reason, .. } if reason.contains("does not match the certificate")),
         "{err}"
     );
 }

@@ -30,9 +30,13 @@ pub(crate) struct Reloader {
 }
 
 impl Reloader {
-    /// Runs until the process ends.
+    /// Runs until the process ends. A reload the database asked for is retried every
+    /// interval until it succeeds (a key file may reach this machine after the row); the
+    /// same failure is logged as an error once, then at debug level.
     pub(crate) async fn run(self) {
-        let mut revision = self.store.pki_revision().await.ok();
+        // The revision the areas in force were loaded at (`serve` loaded them just now).
+        let mut applied = self.store.pki_revision().await.ok();
+        let mut last_error: Option<String> = None;
         let mut hangup = match signal(SignalKind::hangup()) {
             Ok(hangup) => Some(hangup),
             Err(e) => {
@@ -41,14 +45,13 @@ impl Reloader {
             }
         };
         loop {
-            let reason = tokio::select! {
-                Some(()) = async { match hangup.as_mut() { Some(h) => h.recv().await, None => None } } => "SIGHUP",
+            let (reason, revision) = tokio::select! {
+                Some(()) = async { match hangup.as_mut() { Some(h) => h.recv().await, None => None } } => {
+                    ("SIGHUP", self.store.pki_revision().await.ok())
+                }
                 () = tokio::time::sleep(self.interval) => {
                     match self.store.pki_revision().await {
-                        Ok(now) if Some(now) != revision => {
-                            revision = Some(now);
-                            "the database's intermediates changed"
-                        }
+                        Ok(now) if Some(now) != applied => ("the database's intermediates changed", Some(now)),
                         Ok(_) => continue,
                         Err(e) => {
                             tracing::debug!(error = %e, "reading pki_state.revision failed");
@@ -57,8 +60,20 @@ impl Reloader {
                     }
                 }
             };
-            if let Err(e) = self.reload().await {
-                tracing::error!(reason, error = %format!("{e:#}"), "reloading the areas failed; the current areas stay in force");
+            match self.reload().await {
+                Ok(()) => {
+                    applied = revision.or(applied);
+                    last_error = None;
+                }
+                Err(e) => {
+                    let error = format!("{e:#}");
+                    if last_error.as_deref() == Some(error.as_str()) {
+                        tracing::debug!(reason, %error, "reloading the areas failed again");
+                    } else {
+                        tracing::error!(reason, %error, "reloading the areas failed; the current areas stay in force, retrying");
+                    }
+                    last_error = Some(error);
+                }
             }
         }
     }

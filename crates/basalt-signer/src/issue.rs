@@ -30,6 +30,9 @@ const MAX_COMMON_NAME_LEN: usize = 64;
 /// the CSR was checked against them with [`crate::check_csr`].
 #[derive(Debug, Clone)]
 pub struct IssueRequest<'a> {
+    /// The serial, drawn (and recorded) by the caller before signing, so every serial this
+    /// key ever signs is known beforehand.
+    pub serial: &'a Serial,
     pub csr: &'a CheckedCsr,
     pub identifiers: &'a [Identifier],
     pub not_before: OffsetDateTime,
@@ -108,7 +111,7 @@ impl Issuer {
             ca_issuers_url: request.ca_issuers_url,
             profile: "acme-leaf",
         };
-        self.sign_leaf(&leaf, &subject_key)
+        self.sign_leaf(&leaf, &subject_key, request.serial)
     }
 
     /// Signs a certificate for basalt's own TLS listener with a fresh P-256 key: serverAuth only,
@@ -138,7 +141,7 @@ impl Issuer {
             ca_issuers_url: None,
             profile: "serving",
         };
-        let issued = self.sign_leaf(&leaf, &*key)?;
+        let issued = self.sign_leaf(&leaf, &*key, &Serial::random()?)?;
         let key_pem = Zeroizing::new(key.serialize_pem());
         let sealed_key = self.serving_key_seal.seal(&issued.chain_pem, &key_pem)?;
         Ok(ServingCertificate {
@@ -174,9 +177,9 @@ impl Issuer {
         &self,
         leaf: &Leaf<'_>,
         subject_key: &impl PublicKeyData,
+        serial: &Serial,
     ) -> Result<IssuedCertificate, Error> {
-        let serial = Serial::random()?;
-        let mut params = leaf_params(leaf, &serial)?;
+        let mut params = leaf_params(leaf, serial)?;
         // RFC 5280 §4.2.1.2: the SKI, by RFC 7093 §2 method 1.
         params.key_identifier_method = key_identifier(subject_key);
         let names = leaf

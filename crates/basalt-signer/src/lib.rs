@@ -62,5 +62,6 @@ pub use key_type::{KeyType, UnknownKeyType};
 pub use name_constraints::{NameConstraints, certificate_name_constraints};
 pub use paths::PkiPaths;
 pub use root_key::{Passphrase, decrypt_root_key, read_root_password};
+pub use serial::Serial;
 pub use spki::public_key_jwk;
 pub use staged_files::StagedFiles;

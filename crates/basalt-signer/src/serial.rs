@@ -12,7 +12,7 @@ use crate::random::random_bytes;
 
 /// A fresh random serial for a new certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Serial {
+pub struct Serial {
     /// The INTEGER's magnitude, big-endian, without leading zero bytes (never empty).
     value: Vec<u8>,
 }
@@ -23,7 +23,7 @@ impl Serial {
     /// `write_bigint_bytes(.., true)`), so every random bit is kept and no bit has to be
     /// cleared. The all-zero draw (probability 2^-128) is redrawn, because RFC 5280 §4.1.2.2
     /// forbids a zero serial.
-    pub(crate) fn random() -> Result<Self, Error> {
+    pub fn random() -> Result<Self, Error> {
         loop {
             let bytes = random_bytes::<16>()?;
             let value = magnitude(&bytes);
@@ -40,7 +40,7 @@ impl Serial {
     }
 
     /// The storage and log form; see [`serial_text`].
-    pub(crate) fn text(&self) -> String {
+    pub fn text(&self) -> String {
         hex(&self.value)
     }
 }

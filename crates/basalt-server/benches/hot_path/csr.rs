@@ -76,6 +76,7 @@ impl Pki {
         let not_before = OffsetDateTime::now_utc();
         self.issuer
             .issue(&IssueRequest {
+                serial: &basalt_signer::Serial::random().unwrap(),
                 csr,
                 identifiers: &self.identifiers,
                 not_before,

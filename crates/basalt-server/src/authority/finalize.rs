@@ -14,7 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::OffsetDateTime;
 
 use basalt_protocol::{Jwk, OrderStatus, Problem, ProblemType};
-use basalt_signer::{CheckedCsr, IssueRequest, check_csr};
+use basalt_signer::{CheckedCsr, IssueRequest, Serial, check_csr};
 use basalt_storage::{AccountRecord, FinalizeOutcome, NewCertificate, OrderRecord, Store};
 use basalt_validation::Validator;
 
@@ -105,6 +105,7 @@ pub(crate) async fn finalize(
     let outcome = store
         .finalize_order(&order, now, |order| {
             let issued = issuer.issue(&IssueRequest {
+                serial: &Serial::random()?,
                 csr: &csr,
                 identifiers: &order.identifiers,
                 not_before,

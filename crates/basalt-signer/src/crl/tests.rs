@@ -50,6 +50,7 @@ fn issue(issuer: &Issuer, name: &str, crl_url: Option<&str>) -> IssuedCertificat
     let now = OffsetDateTime::now_utc();
     issuer
         .issue(&IssueRequest {
+            serial: &crate::Serial::random().unwrap(),
             csr: &checked,
             identifiers: &identifiers,
             not_before: now,

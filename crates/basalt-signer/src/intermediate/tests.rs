@@ -67,6 +67,7 @@ fn leaf_pem(issuer: &Issuer, identifiers: &[Identifier]) -> String {
     let now = OffsetDateTime::now_utc();
     let issued = issuer
         .issue(&IssueRequest {
+            serial: &crate::Serial::random().unwrap(),
             csr: &checked,
             identifiers,
             not_before: now,
@@ -393,6 +394,7 @@ fn dump_constrained_intermediate_and_crl_for_linting() {
     let now = crate::validity::now_seconds();
     let issued = issuer
         .issue(&IssueRequest {
+            serial: &crate::Serial::random().unwrap(),
             csr: &checked,
             identifiers: &identifiers,
             not_before: now,
@@ -463,6 +465,7 @@ fn an_ip_common_name_is_left_out_under_name_constraints_so_openssl_accepts_the_l
         let now = OffsetDateTime::now_utc();
         let issued = issuer
             .issue(&IssueRequest {
+                serial: &crate::Serial::random().unwrap(),
                 csr: &checked,
                 identifiers: &identifiers,
                 not_before: now,
@@ -486,6 +489,7 @@ fn an_ip_common_name_is_left_out_under_name_constraints_so_openssl_accepts_the_l
     let now = OffsetDateTime::now_utc();
     let issued = plain
         .issue(&IssueRequest {
+            serial: &crate::Serial::random().unwrap(),
             csr: &checked,
             identifiers: &identifiers,
             not_before: now,

@@ -33,6 +33,7 @@ fn issue_for(
     let (not_before, not_after) = window();
     issuer
         .issue(&IssueRequest {
+            serial: &Serial::random().unwrap(),
             csr: &checked,
             identifiers,
             not_before,
@@ -201,6 +202,7 @@ fn crl_and_ca_issuers_urls_become_non_critical_cdp_and_aia() {
     let ca_url = format!("http://ca.test:8080/intermediates/{}.crt", issuer.key_id());
     let issued = issuer
         .issue(&IssueRequest {
+            serial: &Serial::random().unwrap(),
             csr: &checked,
             identifiers: &identifiers,
             not_before,
@@ -268,6 +270,7 @@ fn urls_a_certificate_cannot_carry_are_refused() {
     ] {
         let err = issuer
             .issue(&IssueRequest {
+                serial: &Serial::random().unwrap(),
                 csr: &checked,
                 identifiers: &identifiers,
                 not_before,
@@ -370,7 +373,9 @@ fn inverted_validity_and_empty_names_are_refused() {
     let (_dir, _paths, issuer) = issuer();
     let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
     let checked = check_csr(&csr(&key, &["a.test"], None), &[dns("a.test")]).unwrap();
+    let serial = Serial::random().unwrap();
     let request = |identifiers, not_before, not_after| IssueRequest {
+        serial: &serial,
         csr: &checked,
         identifiers,
         not_before,
@@ -468,6 +473,7 @@ fn dump_certificates_for_linting() {
         let checked = check_csr(&csr(key, &sans, cn), &identifiers).unwrap();
         let issued = issuer
             .issue(&IssueRequest {
+                serial: &Serial::random().unwrap(),
                 csr: &checked,
                 identifiers: &identifiers,
                 not_before: now,

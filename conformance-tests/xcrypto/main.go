@@ -75,6 +75,8 @@ func main() {
 		err = cmdIssue(ctx, args)
 	case "fetch":
 		err = cmdFetch(ctx, args)
+	case "finalize":
+		err = cmdFinalize(ctx, args)
 	case "revoke":
 		err = cmdRevoke(ctx, args)
 	case "rollover":
@@ -126,6 +128,9 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		if len(shown) > 600 {
 			shown = shown[:600] + "…"
 		}
+	}
+	if ra := res.Header.Get("Retry-After"); ra != "" {
+		shown = " [Retry-After: " + ra + "]" + shown
 	}
 	log.Printf("%s %s -> %d%s", req.Method, req.URL, res.StatusCode, shown)
 	return res, nil
@@ -395,6 +400,7 @@ func cmdIssue(ctx context.Context, args []string) error {
 	challenge := fs.String("challenge", "http-01", "challenge type: http-01, tls-alpn-01 or dns-01")
 	out := fs.String("out", "", "prefix of the files written: PREFIX.leaf.pem, .chain.pem, .key.pem, .authz")
 	expectReused := fs.Bool("expect-reused", false, "require the order to be ready at once, every authorization already valid")
+	stopBeforeFinalize := fs.Bool("stop-before-finalize", false, "leave the order ready, write its URL to PREFIX.order and stop (finish with `finalize`)")
 	fs.Parse(args)
 	names := fs.Args()
 	if *out == "" || len(names) == 0 {
@@ -529,7 +535,15 @@ func cmdIssue(ctx context.Context, args []string) error {
 	if ready.Status != acme.StatusReady {
 		return fmt.Errorf("order is %s before finalize, want ready", ready.Status)
 	}
+	if *stopBeforeFinalize {
+		return os.WriteFile(*out+".order", []byte(order.URI+"\n"), 0o644)
+	}
+	return finalizeOrder(ctx, c, ready, csr, *out)
+}
 
+// finalizeOrder sends a CSR for a fresh P-256 key to a ready order's finalize URL, checks the
+// chain it gets, and writes PREFIX.leaf.pem, .chain.pem, .key.pem and .url; prints the serial.
+func finalizeOrder(ctx context.Context, c *acme.Client, ready *acme.Order, csr *x509.CertificateRequest, out string) error {
 	certKey := newECKey()
 	csrDER, err := x509.CreateCertificateRequest(rand.Reader, csr, certKey)
 	if err != nil {
@@ -550,17 +564,57 @@ func cmdIssue(ctx context.Context, args []string) error {
 	if !publicKeysEqual(leaf.PublicKey, certKey.Public()) {
 		return errors.New("the leaf does not certify the CSR's key")
 	}
-	if err := writeChain(*out, chain); err != nil {
+	if err := writeChain(out, chain); err != nil {
 		return err
 	}
-	if err := writeKey(*out+".key.pem", certKey); err != nil {
+	if err := writeKey(out+".key.pem", certKey); err != nil {
 		return err
 	}
-	if err := os.WriteFile(*out+".url", []byte(certURL+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(out+".url", []byte(certURL+"\n"), 0o644); err != nil {
 		return err
 	}
 	fmt.Printf("%x\n", leaf.SerialNumber)
 	return nil
+}
+
+// ---- finalize ----
+
+// cmdFinalize finalizes an order `issue -stop-before-finalize` left ready (the keys test
+// finalizes one while the token is away, then again once it is back). With -expect-status it
+// only checks the order's status.
+func cmdFinalize(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("finalize", flag.ExitOnError)
+	orderURL := fs.String("order", "", "the order URL")
+	out := fs.String("out", "", "prefix of the files written, as issue writes them")
+	expectStatus := fs.String("expect-status", "", "only check that the order has this status")
+	fs.Parse(args)
+	if *orderURL == "" || (*out == "" && *expectStatus == "") {
+		return errors.New("finalize needs -order and -out (or -expect-status)")
+	}
+	key, err := readKey(*accountKey)
+	if err != nil {
+		return err
+	}
+	c := newClient(key)
+	order, err := c.GetOrder(ctx, *orderURL)
+	if err != nil {
+		return fmt.Errorf("GetOrder: %v", err)
+	}
+	if *expectStatus != "" {
+		if order.Status != *expectStatus {
+			return fmt.Errorf("order is %s, want %s", order.Status, *expectStatus)
+		}
+		return nil
+	}
+	csr := &x509.CertificateRequest{}
+	for _, id := range order.Identifiers {
+		if id.Type == "ip" {
+			csr.IPAddresses = append(csr.IPAddresses, net.ParseIP(id.Value))
+		} else {
+			csr.DNSNames = append(csr.DNSNames, id.Value)
+		}
+	}
+	return finalizeOrder(ctx, c, order, csr, *out)
 }
 
 // writeChain writes the leaf to PREFIX.leaf.pem and the rest of the chain to PREFIX.chain.pem.

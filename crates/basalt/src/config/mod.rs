@@ -23,6 +23,8 @@ pub(crate) struct Config {
     pub(crate) server: ServerSection,
     pub(crate) storage: StorageSection,
     pub(crate) validation: ValidationSection,
+    /// Where intermediate keys' secrets and the PKCS#11 module come from.
+    pub(crate) keys: KeysSection,
     /// One table per ACME directory, served at /acme/<name>/directory.
     pub(crate) directories: BTreeMap<String, DirectorySection>,
 }
@@ -120,6 +122,52 @@ pub(crate) struct ValidationSection {
     /// Address ranges validation must never connect to, on top of the default refusals;
     /// wins over `egress_allow`.
     pub(crate) egress_deny: Vec<String>,
+}
+
+/// `[keys]`: secrets for intermediate keys that are not plaintext files. Each secret comes
+/// from one of a file, an environment variable or a systemd credential
+/// (`$CREDENTIALS_DIRECTORY/<name>`, `LoadCredential=` in the unit); never from this file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct KeysSection {
+    /// File holding the passphrase of encrypted intermediate key files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) passphrase_file: Option<PathBuf>,
+    /// Environment variable holding that passphrase.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) passphrase_env: Option<String>,
+    /// systemd credential holding that passphrase.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) passphrase_credential: Option<String>,
+    /// PKCS#11 module (shared library) of the token holding `pkcs11:` keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) pkcs11_module: Option<PathBuf>,
+    /// File holding the token's user PIN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) pkcs11_pin_file: Option<PathBuf>,
+    /// Environment variable holding the PIN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) pkcs11_pin_env: Option<String>,
+    /// systemd credential holding the PIN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) pkcs11_pin_credential: Option<String>,
+    /// Logged-in sessions per token, so finalizations sign concurrently.
+    pub(crate) pkcs11_sessions: usize,
+}
+
+impl Default for KeysSection {
+    fn default() -> Self {
+        Self {
+            passphrase_file: None,
+            passphrase_env: None,
+            passphrase_credential: None,
+            pkcs11_module: None,
+            pkcs11_pin_file: None,
+            pkcs11_pin_env: None,
+            pkcs11_pin_credential: None,
+            pkcs11_sessions: 8,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -221,6 +269,7 @@ impl Default for Config {
             server: ServerSection::default(),
             storage: StorageSection::default(),
             validation: ValidationSection::default(),
+            keys: KeysSection::default(),
             directories: BTreeMap::from([(
                 "default".to_owned(),
                 DirectorySection::named("default"),

@@ -32,7 +32,7 @@ pub(crate) fn read_key_file(
         reason,
     };
     let pem = Zeroizing::new(std::fs::read_to_string(path).map_err(Error::io(path))?);
-    let (label, document) = SecretDocument::from_pem(&pem)
+    let label = pkcs8::der::pem::decode_label(pem.as_bytes())
         .map_err(|e| key_error(format!("not a usable PKCS#8 private key: not PEM ({e})")))?;
     match (label, passphrase) {
         (PLAIN_LABEL, None) => {
@@ -51,9 +51,10 @@ pub(crate) fn read_key_file(
                 .into(),
         )),
         (ENCRYPTED_LABEL, Some(passphrase)) => {
-            let encrypted = EncryptedPrivateKeyInfoRef::try_from(document.as_bytes()).map_err(
-                |e| key_error(format!("not a PKCS#8 EncryptedPrivateKeyInfo: {e}")),
-            )?;
+            let (_, document) = SecretDocument::from_pem(&pem)
+                .map_err(|e| key_error(format!("not a PEM document: {e}")))?;
+            let encrypted = EncryptedPrivateKeyInfoRef::try_from(document.as_bytes())
+                .map_err(|e| key_error(format!("not a PKCS#8 EncryptedPrivateKeyInfo: {e}")))?;
             let wrong = || key_error("the key passphrase is empty or does not decrypt it".into());
             if passphrase.is_empty() {
                 return Err(wrong());
@@ -123,18 +124,28 @@ mod tests {
             let Err(err) = read_key_file(path, passphrase) else {
                 panic!("{} was accepted", path.display());
             };
-            assert!(matches!(&err, Error::KeyFile { path: p, .. } if p == path), "{err}");
+            assert!(
+                matches!(&err, Error::KeyFile { path: p, .. } if p == path),
+                "{err}"
+            );
             err.to_string()
         };
         let missing = message(&encrypted, None);
-        assert!(missing.contains("is encrypted, and no key passphrase"), "{missing}");
+        assert!(
+            missing.contains("is encrypted, and no key passphrase"),
+            "{missing}"
+        );
         let wrong = message(&encrypted, Some(&"not it".into()));
         assert!(wrong.contains("does not decrypt"), "{wrong}");
         let empty = message(&encrypted, Some(&"".into()));
         assert!(empty.contains("empty"), "{empty}");
         let unexpected = message(&plain, Some(&passphrase));
         assert!(unexpected.contains("is not encrypted"), "{unexpected}");
-        let other = write(dir.path(), "cert.pem", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+        let other = write(
+            dir.path(),
+            "cert.pem",
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        );
         let other = message(&other, None);
         assert!(other.contains("found CERTIFICATE"), "{other}");
         assert!(encrypt_key_pem(&key, &"".into()).is_err());
@@ -156,6 +167,10 @@ mod tests {
         ]) else {
             return;
         };
-        assert!(out.status.success(), "{}", crate::test_support::describe(&out));
+        assert!(
+            out.status.success(),
+            "{}",
+            crate::test_support::describe(&out)
+        );
     }
 }

@@ -74,11 +74,7 @@ impl Issuer {
     /// checked as [`Issuer::load`] does, or encrypted) or a key in a PKCS#11 token. A key that
     /// is not the certificate's is refused, naming the key file or the key's URI.
     pub fn from_certificate_pem(certificate_pem: &str, key: &KeySource) -> Result<Self, Error> {
-        Self::load_key(
-            certificate_pem,
-            Path::new("(the stored certificate)"),
-            key,
-        )
+        Self::load_key(certificate_pem, Path::new("(the stored certificate)"), key)
     }
 
     fn load_key(cert_pem: &str, cert_path: &Path, source: &KeySource) -> Result<Self, Error> {

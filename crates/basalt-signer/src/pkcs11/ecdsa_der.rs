@@ -6,7 +6,7 @@ use crate::encoding::magnitude;
 
 /// r ‖ s (two halves of equal length) → DER `Ecdsa-Sig-Value`.
 pub(crate) fn ecdsa_sig_value(raw: &[u8]) -> Result<Vec<u8>, String> {
-    if raw.is_empty() || raw.len() % 2 != 0 || raw.len() > 2 * 66 {
+    if raw.is_empty() || !raw.len().is_multiple_of(2) || raw.len() > 2 * 66 {
         return Err(format!(
             "the token returned a {}-byte ECDSA signature, not r ‖ s",
             raw.len()
@@ -76,9 +76,8 @@ mod tests {
         };
         let rng = SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, &rng).unwrap();
-        let key =
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, pkcs8.as_ref(), &rng)
-                .unwrap();
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+            .unwrap();
         for _ in 0..20 {
             let fixed = key.sign(&rng, b"message").unwrap();
             let der = ecdsa_sig_value(fixed.as_ref()).unwrap();

@@ -61,7 +61,11 @@ impl Pkcs11Token {
             Attribute::Label(label_bytes),
         ];
         let (public, private) = session
-            .generate_key_pair(&Mechanism::EccKeyPairGen, &public_template, &private_template)
+            .generate_key_pair(
+                &Mechanism::EccKeyPairGen,
+                &public_template,
+                &private_template,
+            )
             .map_err(|e| failed(format!("C_GenerateKeyPair failed: {e}")))?;
         let mut key = GeneratedKey {
             session,
@@ -134,7 +138,12 @@ fn ec_point(session: &Session, public: ObjectHandle, curve: Curve) -> Result<Vec
         [0x04, l, rest @ ..] if usize::from(*l) == len && rest.len() == len => rest,
         [0x04, 0x81, l, rest @ ..] if usize::from(*l) == len && rest.len() == len => rest,
         bare if bare.len() == len => bare,
-        _ => return Err(format!("CKA_EC_POINT has an unexpected form ({} bytes)", value.len())),
+        _ => {
+            return Err(format!(
+                "CKA_EC_POINT has an unexpected form ({} bytes)",
+                value.len()
+            ));
+        }
     };
     if point.first() != Some(&0x04) {
         return Err("CKA_EC_POINT is not an uncompressed point".into());

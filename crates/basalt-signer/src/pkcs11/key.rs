@@ -241,7 +241,9 @@ fn key_curve(session: &Session, handle: ObjectHandle) -> Result<Curve, SessionEr
         .as_deref()
         .and_then(Curve::from_ec_params)
         .ok_or_else(|| {
-            SessionError::Refused("an EC key on a curve basalt does not use (P-256 and P-384 are supported)".into())
+            SessionError::Refused(
+                "an EC key on a curve basalt does not use (P-256 and P-384 are supported)".into(),
+            )
         })
 }
 

@@ -107,7 +107,8 @@ impl Pkcs11Token {
             what: format!("PKCS#11 module {}", module.display()),
             reason,
         };
-        let pkcs11 = Pkcs11::new(module).map_err(|e| module_error(format!("does not load: {e}")))?;
+        let pkcs11 =
+            Pkcs11::new(module).map_err(|e| module_error(format!("does not load: {e}")))?;
         initialize(&pkcs11).map_err(|e| module_error(format!("C_Initialize failed: {e}")))?;
         let mut opened = Self {
             module: module.to_path_buf(),
@@ -195,7 +196,10 @@ impl Pkcs11Token {
     /// A new read-write session, logged in, outside the pool (key generation).
     pub(crate) fn rw_session(&self) -> Result<Session, Error> {
         let (slot, _, _) = self.find_slot()?;
-        let session = self.pkcs11.open_rw_session(slot).map_err(|e| self.error(e))?;
+        let session = self
+            .pkcs11
+            .open_rw_session(slot)
+            .map_err(|e| self.error(e))?;
         log_in(&session, &self.pin).map_err(|e| self.login_error(e))?;
         Ok(session)
     }
@@ -222,7 +226,10 @@ impl Pkcs11Token {
     }
 
     fn login(&self, slot: Slot) -> Result<Session, Error> {
-        let session = self.pkcs11.open_ro_session(slot).map_err(|e| self.error(e))?;
+        let session = self
+            .pkcs11
+            .open_ro_session(slot)
+            .map_err(|e| self.error(e))?;
         log_in(&session, &self.pin).map_err(|e| self.login_error(e))?;
         Ok(session)
     }
@@ -269,7 +276,9 @@ impl Pkcs11Token {
 
     fn login_error(&self, e: CkError) -> Error {
         let reason = match &e {
-            CkError::Pkcs11(RvError::PinIncorrect, _) => "the PIN is wrong (CKR_PIN_INCORRECT)".into(),
+            CkError::Pkcs11(RvError::PinIncorrect, _) => {
+                "the PIN is wrong (CKR_PIN_INCORRECT)".into()
+            }
             CkError::Pkcs11(RvError::PinLocked, _) => {
                 "the user PIN is locked (too many wrong PINs); unlock it with the SO PIN".into()
             }

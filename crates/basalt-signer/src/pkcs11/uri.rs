@@ -197,7 +197,9 @@ mod tests {
         );
         assert_eq!(text.parse::<Pkcs11Uri>().unwrap(), uri);
 
-        let by_serial: Pkcs11Uri = "pkcs11:serial=1234abcd;id=%01;type=private".parse().unwrap();
+        let by_serial: Pkcs11Uri = "pkcs11:serial=1234abcd;id=%01;type=private"
+            .parse()
+            .unwrap();
         assert_eq!(by_serial.token_serial.as_deref(), Some("1234abcd"));
         assert_eq!(by_serial.to_string(), "pkcs11:serial=1234abcd;id=%01");
         // Characters that separate attributes survive a round trip.

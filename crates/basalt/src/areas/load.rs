@@ -101,22 +101,21 @@ pub(crate) fn load_intermediate(
     record: &IntermediateRecord,
 ) -> anyhow::Result<Arc<Issuer>> {
     let key = data.join(&record.key_ref);
-    let issuer =
-        Issuer::from_certificate_pem(
-            &record.certificate_pem,
-            &KeySource::File {
-                path: key.clone(),
-                passphrase: None,
-            },
+    let issuer = Issuer::from_certificate_pem(
+        &record.certificate_pem,
+        &KeySource::File {
+            path: key.clone(),
+            passphrase: None,
+        },
+    )
+    .with_context(|| {
+        format!(
+            "loading the {} intermediate {} (key {})",
+            record.status.as_str(),
+            record.key_id,
+            key.display()
         )
-        .with_context(|| {
-            format!(
-                "loading the {} intermediate {} (key {})",
-                record.status.as_str(),
-                record.key_id,
-                key.display()
-            )
-        })?;
+    })?;
     Ok(Arc::new(issuer))
 }
 

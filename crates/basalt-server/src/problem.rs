@@ -132,7 +132,10 @@ fn signer_problem(e: &basalt_signer::Error) -> Problem {
         | basalt_signer::Error::CertificateFile { .. }
         | basalt_signer::Error::Signing(_)
         | basalt_signer::Error::Certificate(_)
-        | basalt_signer::Error::SealedKey(_) => {
+        | basalt_signer::Error::SealedKey(_)
+        // TODO(lead, issue 15): TokenUnavailable becomes 503 with Retry-After.
+        | basalt_signer::Error::Token { .. }
+        | basalt_signer::Error::TokenUnavailable(_) => {
             tracing::error!(error = %e, "signing failed");
             Problem::server_internal("the certificate could not be signed; try again later")
         }

@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 
 use crate::Error;
 use crate::issuer::Issuer;
+use crate::signing_key::{clear_token_failure, signing_error};
 use crate::uri::check_uri;
 use crate::validity::truncate_to_seconds;
 
@@ -83,15 +84,17 @@ impl Issuer {
             // RFC 5280 §5.2.1: the AKI repeats the issuer certificate's SKI exactly.
             key_identifier_method: KeyIdMethod::PreSpecified(self.key_id_bytes().to_vec()),
         };
+        clear_token_failure();
         let signed = params.signed_by(&self.rcgen).map_err(|e| {
+            let error = signing_error(&e);
             tracing::error!(
                 target: "basalt::audit",
                 issuer = %self.subject(),
                 crl.number = crl.number,
-                error = %e,
+                error = %error,
                 "signing CRL failed"
             );
-            Error::Signing(e.to_string())
+            error
         })?;
         tracing::info!(
             target: "basalt::audit",

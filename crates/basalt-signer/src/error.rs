@@ -57,6 +57,18 @@ pub enum Error {
     #[error("the stored serving key cannot be used: {0}")]
     SealedKey(String),
 
+    /// A PKCS#11 module, token or key is unusable: the module does not load, the token or key
+    /// is not found, the PIN is wrong, the key is of the wrong type or does not match its
+    /// certificate. `what` names which (module path, token label, key URI).
+    #[error("{what}: {reason}")]
+    Token { what: String, reason: String },
+
+    /// A signing operation failed because of the token (removed, session closed, device
+    /// error, logged out). Nothing was signed; the token is reconnected by the next attempt,
+    /// so the caller answers "try again later" (503 with Retry-After) rather than failing.
+    #[error("the signing token is unavailable: {0}")]
+    TokenUnavailable(String),
+
     /// A certificate (or the public key in one) handed to this crate could not be decoded, or
     /// holds a key type basalt never certifies.
     #[error("unusable certificate: {0}")]

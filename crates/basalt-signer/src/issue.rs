@@ -20,6 +20,7 @@ use crate::inspect::certificate_pem;
 use crate::issuer::Issuer;
 use crate::key_id::key_identifier;
 use crate::serial::Serial;
+use crate::signing_key::{clear_token_failure, signing_error};
 use crate::uri::check_uri;
 use crate::validity::{BACKDATE, truncate_to_seconds};
 
@@ -198,16 +199,19 @@ impl Issuer {
             cert.not_after = %leaf.not_after,
             "signing certificate"
         );
+        clear_token_failure();
         let signed = match params.signed_by(subject_key, &self.rcgen) {
             Ok(signed) => signed,
             Err(e) => {
+                // Nothing was signed: a token failure is worth a retry (TokenUnavailable).
+                let error = signing_error(&e);
                 tracing::error!(
                     target: "basalt::audit",
-                    error = %e,
+                    error = %error,
                     cert.serial = %serial.text(),
                     "signing certificate failed"
                 );
-                return Err(Error::Signing(e.to_string()));
+                return Err(error);
             }
         };
         tracing::info!(

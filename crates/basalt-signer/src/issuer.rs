@@ -4,23 +4,26 @@
 //! stops the server at start rather than failing the first finalize.
 
 use std::path::Path;
+use std::sync::Arc;
 
-use rcgen::KeyPair;
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::ParsedExtension;
-use zeroize::Zeroizing;
 
 use crate::encoding::hex;
+use crate::encrypted_key::read_key_file;
 use crate::inspect::{certificate_pem, parse_certificate, public_key_bits, single_certificate};
 use crate::key_id::key_identifier_bytes;
+use crate::pkcs11::Pkcs11Key;
 use crate::serving_key::ServingKeySeal;
-use crate::{Error, NameConstraints};
+use crate::signing_key::IssuerKey;
+use crate::{Error, KeySource, NameConstraints};
 
 /// An intermediate CA: its certificate and the key that signs with it. Shared across tasks in
 /// an `Arc`; signing takes `&self`.
 pub struct Issuer {
-    pub(crate) rcgen: rcgen::Issuer<'static, KeyPair>,
+    pub(crate) rcgen: rcgen::Issuer<'static, IssuerKey>,
+    key_kind: &'static str,
     certificate_der: Vec<u8>,
     /// The certificate re-encoded from DER, so the chain served to clients holds exactly one
     /// clean CERTIFICATE block whatever else the file contained.
@@ -48,56 +51,70 @@ impl std::fmt::Debug for Issuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Issuer")
             .field("subject", &self.subject)
+            .field("key_kind", &self.key_kind)
             .finish_non_exhaustive()
     }
 }
 
 impl Issuer {
-    /// Loads the intermediate certificate (PEM, exactly one) and its PKCS#8 key (PEM). Refuses
-    /// a key file that group or others may read: the key signs every certificate, and a
-    /// readable file may already have been copied.
+    /// Loads the intermediate certificate (PEM, exactly one) and its plaintext PKCS#8 key
+    /// file (PEM), as `init` writes them. Refuses a key file that group or others may read:
+    /// the key signs every certificate, and a readable file may already have been copied.
     pub fn load(cert_path: &Path, key_path: &Path) -> Result<Self, Error> {
         let cert_pem = std::fs::read_to_string(cert_path).map_err(Error::io(cert_path))?;
-        Self::load_key(&cert_pem, cert_path, key_path)
+        let key = KeySource::File {
+            path: key_path.to_path_buf(),
+            passphrase: None,
+        };
+        Self::load_key(&cert_pem, cert_path, &key)
     }
 
     /// Loads an intermediate whose certificate the caller already holds (the database keeps
-    /// every intermediate's certificate) with its key file, checked the same way as
-    /// [`Issuer::load`]: a key that is not the certificate's is refused, naming the key file.
-    pub fn from_certificate_pem(certificate_pem: &str, key_path: &Path) -> Result<Self, Error> {
-        Self::load_key(
-            certificate_pem,
-            Path::new("(the stored certificate)"),
-            key_path,
-        )
+    /// every intermediate's certificate) with its key, wherever it is: a key file (plaintext,
+    /// checked as [`Issuer::load`] does, or encrypted) or a key in a PKCS#11 token. A key that
+    /// is not the certificate's is refused, naming the key file or the key's URI.
+    pub fn from_certificate_pem(certificate_pem: &str, key: &KeySource) -> Result<Self, Error> {
+        Self::load_key(certificate_pem, Path::new("(the stored certificate)"), key)
     }
 
-    fn load_key(cert_pem: &str, cert_path: &Path, key_path: &Path) -> Result<Self, Error> {
+    fn load_key(cert_pem: &str, cert_path: &Path, source: &KeySource) -> Result<Self, Error> {
         let cert_error = |reason: String| Error::CertificateFile {
             path: cert_path.to_path_buf(),
-            reason,
-        };
-        let key_error = |reason: String| Error::KeyFile {
-            path: key_path.to_path_buf(),
             reason,
         };
 
         let certificate_der = single_certificate(cert_pem).map_err(cert_error)?;
         check_is_signing_ca(&certificate_der).map_err(cert_error)?;
+        let certificate_key = public_key_bits(&certificate_der)?;
 
-        refuse_shared_key_file(key_path)?;
-        let key_pem =
-            Zeroizing::new(std::fs::read_to_string(key_path).map_err(Error::io(key_path))?);
-        let key = KeyPair::from_pem(&key_pem)
-            .map_err(|e| key_error(format!("not a usable PKCS#8 private key: {e}")))?;
-        if public_key_bits(&certificate_der)? != key.public_key_raw() {
-            return Err(key_error(format!(
-                "the key does not match the certificate {}",
-                cert_path.display()
-            )));
-        }
+        let (key, key_kind, serving_key_seal) = match source {
+            KeySource::File { path, passphrase } => {
+                refuse_shared_key_file(path)?;
+                let (key, encrypted) = read_key_file(path, passphrase.as_ref())?;
+                if certificate_key != key.public_key_raw() {
+                    return Err(Error::KeyFile {
+                        path: path.clone(),
+                        reason: format!(
+                            "the key does not match the certificate {}",
+                            cert_path.display()
+                        ),
+                    });
+                }
+                let seal = ServingKeySeal::derive(key.serialized_der())?;
+                let kind = if encrypted { "encrypted-file" } else { "file" };
+                (IssuerKey::File(key), kind, seal)
+            }
+            KeySource::Pkcs11 {
+                token,
+                uri,
+                seal_secret,
+            } => {
+                let key = Pkcs11Key::load(Arc::clone(token), uri, &certificate_key)?;
+                let seal = ServingKeySeal::derive_for_token_key(seal_secret, &certificate_key)?;
+                (IssuerKey::Pkcs11(key), "pkcs11", seal)
+            }
+        };
 
-        let serving_key_seal = ServingKeySeal::derive(key.serialized_der())?;
         let parsed = parse_certificate(&certificate_der)?;
         let subject = parsed.subject().to_string();
         let name_constraints = NameConstraints::from_certificate(&parsed).map_err(cert_error)?;
@@ -109,6 +126,7 @@ impl Issuer {
             .map_err(|e| cert_error(e.to_string()))?;
         Ok(Self {
             rcgen,
+            key_kind,
             certificate_pem: certificate_pem(&certificate_der),
             certificate_der,
             subject,
@@ -118,6 +136,11 @@ impl Issuer {
             not_after,
             serving_key_seal,
         })
+    }
+
+    /// What kind of key signs: `"file"`, `"encrypted-file"` or `"pkcs11"` (logs, metrics).
+    pub fn key_kind(&self) -> &'static str {
+        self.key_kind
     }
 
     /// The intermediate certificate as PEM: what follows the leaf in a served chain

@@ -12,6 +12,9 @@
 //!   it returns. It does not depend on storage.
 //! * **Nothing from a CSR reaches a certificate except its key and names.** The profile (KU,
 //!   EKU, basicConstraints, validity) is decided here, never copied from the request.
+//! * **A token key never leaves its token.** Keys in a PKCS#11 token ([`KeySource::Pkcs11`])
+//!   are made there ([`create_intermediate_in_token`]: sensitive, not extractable) and only
+//!   asked to sign digests.
 //! * **No private key leaves it in the clear for storage.** The serving certificate's key is
 //!   handed out sealed under the intermediate ([`ServingCertificate::sealed_key`]) and opened
 //!   again only here ([`Issuer::open_serving_key`]); key PEM, key bytes and passphrases are
@@ -23,6 +26,7 @@ mod crl;
 mod csr;
 mod csr_names;
 mod encoding;
+mod encrypted_key;
 mod error;
 mod init;
 mod inspect;
@@ -32,13 +36,16 @@ mod issue;
 mod issuer;
 mod key_id;
 mod key_policy;
+mod key_source;
 mod key_type;
 mod name_constraints;
 mod paths;
+mod pkcs11;
 mod random;
 mod root_key;
 mod serial;
 mod serving_key;
+mod signing_key;
 mod spki;
 mod staged_files;
 mod uri;
@@ -54,13 +61,16 @@ pub use init::{InitOptions, InitReport, init_pki};
 pub use inspect::{certificate_serial_and_key, pem_to_der, sha256_fingerprint};
 pub use intermediate::{
     CreatedIntermediate, IntermediateKeyAlgorithm, IntermediateOptions, create_intermediate,
+    create_intermediate_in_token,
 };
 pub use ip_range::IpRange;
 pub use issue::{IssueRequest, IssuedCertificate, ServingCertificate};
 pub use issuer::Issuer;
+pub use key_source::KeySource;
 pub use key_type::{KeyType, UnknownKeyType};
 pub use name_constraints::{NameConstraints, certificate_name_constraints};
 pub use paths::PkiPaths;
+pub use pkcs11::{Pkcs11Token, Pkcs11Uri, TokenSelector, UriError};
 pub use root_key::{Passphrase, decrypt_root_key, read_root_password};
 pub use serial::Serial;
 pub use spki::public_key_jwk;

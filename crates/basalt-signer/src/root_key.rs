@@ -28,7 +28,7 @@ const SCRYPT_R: u32 = 8;
 const SCRYPT_P: u32 = 8;
 
 /// RFC 5958 §3 PEM label (RFC 7468 §11).
-const ENCRYPTED_LABEL: &str = "ENCRYPTED PRIVATE KEY";
+pub(crate) const ENCRYPTED_LABEL: &str = "ENCRYPTED PRIVATE KEY";
 
 /// A root key passphrase, wiped from memory when dropped; `Debug` never shows it.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -79,7 +79,7 @@ pub(crate) fn generate_password() -> Result<Zeroizing<String>, Error> {
 /// Encrypts a PKCS#8 `PrivateKeyInfo` (DER) under `password` and returns the PEM text.
 pub(crate) fn encrypt_pkcs8(pkcs8_der: &[u8], password: &str) -> Result<Zeroizing<String>, Error> {
     let failed =
-        |e: &dyn std::fmt::Display| Error::Signing(format!("encrypting the root key: {e}"));
+        |e: &dyn std::fmt::Display| Error::Signing(format!("encrypting a private key: {e}"));
     let params = scrypt::Params::new(SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P).map_err(|e| failed(&e))?;
     let salt = random_bytes::<16>()?;
     let iv = random_bytes::<16>()?;

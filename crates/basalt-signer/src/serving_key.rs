@@ -11,6 +11,14 @@
 //! basalt's HTTPS endpoint. Whoever holds the intermediate key can already issue themselves a
 //! certificate for basalt's names, so deriving from it adds no new power.
 //!
+//! An intermediate whose key is in a PKCS#11 token has no private key bytes to derive from
+//! (the token never reveals them, by design). Its sealing key is derived instead from a
+//! 32-byte random *seal secret* the binary keeps in the data directory (`serving-seal.key`,
+//! mode 0600) together with the token key's public key: the public key binds the seal to that
+//! intermediate (another intermediate's seal never opens it), the secret keeps it out of reach
+//! of whoever holds only the database or its backups. Someone who can read the data directory
+//! can open the serving key, but not sign leaves: that still takes the token and its PIN.
+//!
 //! The sealed form is `v1.` and base64url(nonce ‖ ciphertext ‖ tag). The certificate chain is
 //! the additional authenticated data, so a sealed key only opens beside the chain it was
 //! issued with.
@@ -28,6 +36,10 @@ use crate::random::random_bytes;
 /// for nothing else and a future format gets a different key.
 const SALT: &[u8] = b"basalt serving-key seal";
 const INFO: &[u8] = b"v1 AES-256-GCM";
+/// HKDF info for a token key's seal (a different key from any file key's, by construction).
+const TOKEN_INFO: &[u8] = b"v1 AES-256-GCM token-key";
+/// The seal secret's minimum length: 256 bits, as the AES-256 key it derives.
+const MIN_SEAL_SECRET_LEN: usize = 32;
 /// Prefix of the stored text: the format version.
 const PREFIX: &str = "v1.";
 
@@ -43,6 +55,32 @@ impl ServingKeySeal {
         let prk = Salt::new(HKDF_SHA256, SALT).extract(intermediate_pkcs8_der);
         let okm = prk
             .expand(&[INFO], &AES_256_GCM)
+            .map_err(|_| Error::Signing("deriving the serving-key sealing key".into()))?;
+        Ok(Self {
+            key: LessSafeKey::new(UnboundKey::from(okm)),
+        })
+    }
+
+    /// Derives the sealing key of an intermediate whose key is in a token: from the binary's
+    /// seal secret (the input keying material) and the token key's public key (context in
+    /// HKDF's info, RFC 5869 §3.2). A secret shorter than 32 bytes is refused.
+    pub(crate) fn derive_for_token_key(
+        seal_secret: &[u8],
+        public_key: &[u8],
+    ) -> Result<Self, Error> {
+        if seal_secret.len() < MIN_SEAL_SECRET_LEN {
+            return Err(Error::Token {
+                what: "the serving-key seal secret".into(),
+                reason: format!(
+                    "{} bytes; it must hold at least {MIN_SEAL_SECRET_LEN} random bytes",
+                    seal_secret.len()
+                ),
+            });
+        }
+        let prk = Salt::new(HKDF_SHA256, SALT).extract(seal_secret);
+        let info = [TOKEN_INFO, public_key];
+        let okm = prk
+            .expand(&info, &AES_256_GCM)
             .map_err(|_| Error::Signing("deriving the serving-key sealing key".into()))?;
         Ok(Self {
             key: LessSafeKey::new(UnboundKey::from(okm)),
@@ -126,6 +164,26 @@ mod tests {
         assert!(seal.open("chain", &tampered).is_err());
         assert!(seal.open("chain", "v1.").is_err());
         assert!(seal.open("chain", PEM).is_err());
+    }
+
+    #[test]
+    fn a_token_key_seal_depends_on_the_secret_and_the_public_key() {
+        let secret = [7u8; 32];
+        let seal = ServingKeySeal::derive_for_token_key(&secret, b"public one").unwrap();
+        let sealed = seal.seal("chain", PEM).unwrap();
+        let again = ServingKeySeal::derive_for_token_key(&secret, b"public one").unwrap();
+        assert_eq!(*again.open("chain", &sealed).unwrap(), PEM);
+        for other in [
+            ServingKeySeal::derive_for_token_key(&secret, b"public two").unwrap(),
+            ServingKeySeal::derive_for_token_key(&[8u8; 32], b"public one").unwrap(),
+            ServingKeySeal::derive(&secret).unwrap(),
+        ] {
+            assert!(other.open("chain", &sealed).is_err());
+        }
+        assert!(matches!(
+            ServingKeySeal::derive_for_token_key(&[1u8; 31], b"public one"),
+            Err(Error::Token { .. })
+        ));
     }
 
     #[test]

@@ -24,8 +24,8 @@ use basalt_server::{
 };
 use basalt_server::{Server, SigningIntermediate, intermediate_record};
 use basalt_signer::{
-    InitOptions, IntermediateKeyAlgorithm, IntermediateOptions, Issuer, NameConstraints, PkiPaths,
-    create_intermediate, init_pki,
+    InitOptions, IntermediateKeyAlgorithm, IntermediateOptions, Issuer, KeySource, NameConstraints,
+    PkiPaths, create_intermediate, init_pki,
 };
 use basalt_storage::{NewIntermediate, StorageConfig, Store};
 use basalt_testkit::dns::TestDns;
@@ -298,6 +298,7 @@ impl TestCa {
                 area: area.into(),
                 algorithm: IntermediateKeyAlgorithm::P256,
                 name_constraints,
+                key_passphrase: None,
             },
         )
         .unwrap();
@@ -309,7 +310,14 @@ impl TestCa {
         std::fs::create_dir_all(key_path.parent().unwrap()).unwrap();
         std::fs::write(&key_path, created.key_pem.as_bytes()).unwrap();
         std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let issuer = Issuer::from_certificate_pem(&created.certificate_pem, &key_path).unwrap();
+        let issuer = Issuer::from_certificate_pem(
+            &created.certificate_pem,
+            &KeySource::File {
+                path: key_path.clone(),
+                passphrase: None,
+            },
+        )
+        .unwrap();
         assert_eq!(issuer.key_id(), created.key_id);
         let new = intermediate_record(area, &issuer, &key_ref);
         (Arc::new(issuer), new)

@@ -18,6 +18,7 @@ fn options(area: &str, name_constraints: Option<NameConstraints>) -> Intermediat
         area: area.to_owned(),
         algorithm: IntermediateKeyAlgorithm::default(),
         name_constraints,
+        key_passphrase: None,
     }
 }
 

@@ -2,9 +2,10 @@
 
 use std::fs;
 
-use rcgen::PKCS_ECDSA_P256_SHA256;
+use rcgen::{KeyPair, PKCS_ECDSA_P256_SHA256};
 
 use super::*;
+use crate::Passphrase;
 use crate::inspect::pem_to_der;
 use crate::test_support::{dns, issuer, pki};
 
@@ -145,4 +146,78 @@ fn hour_long_serving_certificate(issuer: &Issuer) -> crate::ServingCertificate {
             OffsetDateTime::now_utc(),
         )
         .unwrap()
+}
+
+#[test]
+fn an_encrypted_key_file_loads_with_its_passphrase_and_is_refused_without() {
+    let (dir, paths) = pki();
+    let passphrase = Passphrase::from("intermediate key passphrase");
+    let created = crate::create_intermediate(
+        &paths,
+        &paths.root_key(),
+        &crate::test_support::PASSWORD.into(),
+        &crate::IntermediateOptions {
+            area: "sealed".into(),
+            algorithm: crate::IntermediateKeyAlgorithm::P256,
+            name_constraints: None,
+            key_passphrase: Some(passphrase.clone()),
+        },
+    )
+    .unwrap();
+    assert!(
+        created
+            .key_pem
+            .starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    );
+    let key = dir.path().join("sealed-key.pem");
+    write_private(&key, &created.key_pem);
+    let load = |passphrase: Option<Passphrase>| {
+        Issuer::from_certificate_pem(
+            &created.certificate_pem,
+            &KeySource::File {
+                path: key.clone(),
+                passphrase,
+            },
+        )
+    };
+    let issuer = load(Some(passphrase)).unwrap();
+    assert_eq!(issuer.key_kind(), "encrypted-file");
+    assert_eq!(issuer.key_id(), created.key_id);
+    let serving = hour_long_serving_certificate(&issuer);
+    issuer
+        .open_serving_key(&serving.chain_pem, &serving.sealed_key)
+        .unwrap();
+
+    for (given, needle) in [
+        (None, "is encrypted, and no key passphrase"),
+        (Some("wrong".into()), "does not decrypt"),
+    ] {
+        let err = load(given).unwrap_err();
+        assert!(
+            matches!(&err, Error::KeyFile { path, reason } if path == &key && reason.contains(needle)),
+            "{err}"
+        );
+    }
+
+    // A plaintext file given a passphrase is refused; without one it is a "file" key.
+    let plain = paths.intermediate_key("default");
+    let cert = fs::read_to_string(paths.intermediate_cert("default")).unwrap();
+    let err = Issuer::from_certificate_pem(
+        &cert,
+        &KeySource::File {
+            path: plain.clone(),
+            passphrase: Some("x".into()),
+        },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("is not encrypted"), "{err}");
+    let file = Issuer::from_certificate_pem(
+        &cert,
+        &KeySource::File {
+            path: plain,
+            passphrase: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(file.key_kind(), "file");
 }

@@ -14,7 +14,7 @@ use basalt_server::{
     AreaSet, DirectoryConfig, DirectoryMetaConfig, IssuancePolicy, SigningIntermediate,
     intermediate_record,
 };
-use basalt_signer::Issuer;
+use basalt_signer::{Issuer, KeySource};
 use basalt_storage::{IntermediateRecord, IntermediateStatus, Store};
 use time::OffsetDateTime;
 
@@ -101,15 +101,21 @@ pub(crate) fn load_intermediate(
     record: &IntermediateRecord,
 ) -> anyhow::Result<Arc<Issuer>> {
     let key = data.join(&record.key_ref);
-    let issuer =
-        Issuer::from_certificate_pem(&record.certificate_pem, &key).with_context(|| {
-            format!(
-                "loading the {} intermediate {} (key {})",
-                record.status.as_str(),
-                record.key_id,
-                key.display()
-            )
-        })?;
+    let issuer = Issuer::from_certificate_pem(
+        &record.certificate_pem,
+        &KeySource::File {
+            path: key.clone(),
+            passphrase: None,
+        },
+    )
+    .with_context(|| {
+        format!(
+            "loading the {} intermediate {} (key {})",
+            record.status.as_str(),
+            record.key_id,
+            key.display()
+        )
+    })?;
     Ok(Arc::new(issuer))
 }
 

@@ -70,6 +70,7 @@ pub(crate) async fn run(args: &AreaAddArgs) -> anyhow::Result<()> {
             area: name.clone(),
             algorithm: args.algorithm(),
             name_constraints: constraints.clone(),
+            key_passphrase: None,
         },
         |_| {
             (

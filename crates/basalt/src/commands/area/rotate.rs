@@ -61,6 +61,7 @@ pub(crate) async fn run(args: &AreaRotateArgs) -> anyhow::Result<()> {
                 IntermediateKeyAlgorithm::P256
             },
             name_constraints: constraints.clone(),
+            key_passphrase: None,
         },
         |key_id| {
             let short_id: String = key_id.chars().take(16).collect();

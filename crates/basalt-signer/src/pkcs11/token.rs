@@ -1,0 +1,320 @@
+//! One PKCS#11 token opened through its module, with a pool of logged-in sessions.
+//!
+//! `cryptoki::session::Session` is `Send` but not `Sync`, and a session runs one operation at
+//! a time (PKCS#11 v2.40 §5.6), so concurrent finalizations each need their own: the pool has
+//! one `Mutex` per session, picked round-robin (a free one first, so a slow signature does not
+//! queue the next behind it).
+//!
+//! Token trouble is an outage, not a crash: an operation that fails drops its session and
+//! marks every other open session stale (a new *epoch*), so the next operation reconnects
+//! from scratch (C_Initialize if the module was finalized, the slot found again by label or
+//! serial, a new session, C_Login) and basalt recovers by itself when the token is back.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::error::{Error as CkError, RvError};
+use cryptoki::object::ObjectHandle;
+use cryptoki::session::{Session, UserType};
+use cryptoki::slot::Slot;
+use cryptoki::types::AuthPin;
+
+use crate::{Error, Passphrase};
+
+/// Which token of the module: by its label or its serial number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSelector {
+    Label(String),
+    Serial(String),
+}
+
+impl fmt::Display for TokenSelector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Label(label) => write!(f, "token {label:?}"),
+            Self::Serial(serial) => write!(f, "token with serial {serial:?}"),
+        }
+    }
+}
+
+/// A loaded PKCS#11 module with a logged-in session pool for one token; reconnects by itself.
+/// Shared (`Arc`) by every intermediate whose key is in this token.
+pub struct Pkcs11Token {
+    module: PathBuf,
+    pkcs11: Pkcs11,
+    selector: TokenSelector,
+    /// The token's label and serial as the token reported them when opened.
+    label: String,
+    serial: String,
+    /// Wiped on drop; each login hands cryptoki a copy in its own zeroizing `AuthPin`.
+    pin: Passphrase,
+    sessions: Vec<Mutex<Option<Live>>>,
+    next: AtomicUsize,
+    /// Bumped on every token failure: sessions opened in an older epoch are reopened.
+    epoch: AtomicU64,
+}
+
+/// An open, logged-in session and the key handles found through it.
+pub(crate) struct Live {
+    epoch: u64,
+    pub(crate) session: Session,
+    /// Object handles by the lookup key of [`crate::pkcs11::Pkcs11Key`]; handles may change
+    /// when the module is re-initialised, so they live and die with the session.
+    pub(crate) handles: HashMap<String, ObjectHandle>,
+}
+
+/// Why an operation through the pool failed.
+#[derive(Debug)]
+pub(crate) enum SessionError {
+    /// The token, the session or the module failed: the session is dropped.
+    Unavailable(String),
+    /// The token works but refused what was asked (no such key, wrong type…).
+    Refused(String),
+}
+
+impl From<CkError> for SessionError {
+    fn from(e: CkError) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
+
+impl fmt::Debug for Pkcs11Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pkcs11Token")
+            .field("module", &self.module)
+            .field("label", &self.label)
+            .field("serial", &self.serial)
+            .field("sessions", &self.sessions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pkcs11Token {
+    /// Loads `module`, finds the token, logs in with `pin` and keeps up to `sessions` (at
+    /// least one) logged-in sessions for concurrent signing. Every failure here is
+    /// [`Error::Token`] naming the module, the token or the PIN.
+    pub fn open(
+        module: &Path,
+        token: &TokenSelector,
+        pin: Passphrase,
+        sessions: usize,
+    ) -> Result<Arc<Self>, Error> {
+        let module_error = |reason: String| Error::Token {
+            what: format!("PKCS#11 module {}", module.display()),
+            reason,
+        };
+        let pkcs11 =
+            Pkcs11::new(module).map_err(|e| module_error(format!("does not load: {e}")))?;
+        initialize(&pkcs11).map_err(|e| module_error(format!("C_Initialize failed: {e}")))?;
+        let mut opened = Self {
+            module: module.to_path_buf(),
+            pkcs11,
+            selector: token.clone(),
+            label: String::new(),
+            serial: String::new(),
+            pin,
+            sessions: (0..sessions.max(1)).map(|_| Mutex::new(None)).collect(),
+            next: AtomicUsize::new(0),
+            epoch: AtomicU64::new(0),
+        };
+        let (slot, label, serial) = opened.find_slot()?;
+        opened.label = label;
+        opened.serial = serial;
+        let session = opened.login(slot)?;
+        *lock(&opened.sessions[0]) = Some(Live {
+            epoch: 0,
+            session,
+            handles: HashMap::new(),
+        });
+        tracing::info!(
+            module = %module.display(),
+            token.label = %opened.label,
+            token.serial = %opened.serial,
+            sessions = opened.sessions.len(),
+            "opened PKCS#11 token"
+        );
+        Ok(Arc::new(opened))
+    }
+
+    /// The token's label, as the token reports it.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The token's serial number, as the token reports it.
+    pub fn serial(&self) -> &str {
+        &self.serial
+    }
+
+    pub fn module(&self) -> &Path {
+        &self.module
+    }
+
+    /// The token, for error messages.
+    pub(crate) fn describe(&self) -> String {
+        format!("token {:?} (module {})", self.label, self.module.display())
+    }
+
+    /// Runs `operation` on a pooled session, reconnecting first if the pool holds none (or a
+    /// stale one). A [`SessionError::Unavailable`] drops the session and starts a new epoch.
+    pub(crate) fn with_session<T>(
+        &self,
+        operation: impl FnOnce(&mut Live) -> Result<T, SessionError>,
+    ) -> Result<T, SessionError> {
+        let mut slot = self.pick();
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let mut live = match slot.take() {
+            Some(live) if live.epoch == epoch => live,
+            // None, or opened before the last failure: (re)connect.
+            _ => Live {
+                epoch,
+                session: self
+                    .reconnect()
+                    .map_err(|e| SessionError::Unavailable(e.to_string()))?,
+                handles: HashMap::new(),
+            },
+        };
+        let result = operation(&mut live);
+        match &result {
+            Err(SessionError::Unavailable(reason)) => {
+                tracing::warn!(
+                    token = %self.label,
+                    error = %reason,
+                    "PKCS#11 token failed; its sessions are reopened on the next use"
+                );
+                self.epoch.fetch_add(1, Ordering::SeqCst);
+            }
+            _ => *slot = Some(live),
+        }
+        result
+    }
+
+    /// A new read-write session, logged in, outside the pool (key generation).
+    pub(crate) fn rw_session(&self) -> Result<Session, Error> {
+        let (slot, _, _) = self.find_slot()?;
+        let session = self
+            .pkcs11
+            .open_rw_session(slot)
+            .map_err(|e| self.error(e))?;
+        log_in(&session, &self.pin).map_err(|e| self.login_error(e))?;
+        Ok(session)
+    }
+
+    /// A free pooled session if there is one, else the next in turn (waiting for it).
+    fn pick(&self) -> MutexGuard<'_, Option<Live>> {
+        let count = self.sessions.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % count;
+        (0..count)
+            .find_map(|i| match self.sessions[(start + i) % count].try_lock() {
+                Ok(guard) => Some(guard),
+                Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                Err(TryLockError::WouldBlock) => None,
+            })
+            .unwrap_or_else(|| lock(&self.sessions[start]))
+    }
+
+    /// Opens a logged-in session after a failure: the module may have been finalized (a
+    /// restarted token daemon, a removed device) and the slot may have changed.
+    fn reconnect(&self) -> Result<Session, Error> {
+        initialize(&self.pkcs11).map_err(|e| self.error(e))?;
+        let (slot, _, _) = self.find_slot()?;
+        self.login(slot)
+    }
+
+    fn login(&self, slot: Slot) -> Result<Session, Error> {
+        let session = self
+            .pkcs11
+            .open_ro_session(slot)
+            .map_err(|e| self.error(e))?;
+        log_in(&session, &self.pin).map_err(|e| self.login_error(e))?;
+        Ok(session)
+    }
+
+    /// The slot holding the selected token, with its label and serial.
+    fn find_slot(&self) -> Result<(Slot, String, String), Error> {
+        let not_found = |reason: String| Error::Token {
+            what: format!("{} (module {})", self.selector, self.module.display()),
+            reason,
+        };
+        let slots = self
+            .pkcs11
+            .get_slots_with_token()
+            .map_err(|e| not_found(format!("listing the slots failed: {e}")))?;
+        let mut seen = Vec::new();
+        for slot in slots {
+            let Ok(info) = self.pkcs11.get_token_info(slot) else {
+                continue;
+            };
+            let label = info.label().trim_end().to_owned();
+            let serial = info.serial_number().trim_end().to_owned();
+            let matches = match &self.selector {
+                TokenSelector::Label(wanted) => &label == wanted,
+                TokenSelector::Serial(wanted) => &serial == wanted,
+            };
+            if matches {
+                return Ok((slot, label, serial));
+            }
+            seen.push(format!("{label:?} (serial {serial})"));
+        }
+        Err(not_found(if seen.is_empty() {
+            "not found: the module shows no token".into()
+        } else {
+            format!("not found; the module shows {}", seen.join(", "))
+        }))
+    }
+
+    fn error(&self, e: CkError) -> Error {
+        Error::Token {
+            what: self.describe(),
+            reason: e.to_string(),
+        }
+    }
+
+    fn login_error(&self, e: CkError) -> Error {
+        let reason = match &e {
+            CkError::Pkcs11(RvError::PinIncorrect, _) => {
+                "the PIN is wrong (CKR_PIN_INCORRECT)".into()
+            }
+            CkError::Pkcs11(RvError::PinLocked, _) => {
+                "the user PIN is locked (too many wrong PINs); unlock it with the SO PIN".into()
+            }
+            CkError::Pkcs11(RvError::PinLenRange | RvError::PinInvalid, _) => {
+                format!("the PIN is not a valid PIN for this token ({e})")
+            }
+            CkError::Pkcs11(RvError::UserPinNotInitialized, _) => {
+                "the token's user PIN is not initialised".into()
+            }
+            _ => format!("logging in failed: {e}"),
+        };
+        Error::Token {
+            what: self.describe(),
+            reason,
+        }
+    }
+}
+
+/// C_Initialize; a module another part of the process already initialised is fine.
+fn initialize(pkcs11: &Pkcs11) -> Result<(), CkError> {
+    match pkcs11.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) | Ok(()) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// C_Login as the user. The login state is per token, not per session (PKCS#11 v2.40
+/// §5.6): a session opened while another is logged in is already logged in.
+fn log_in(session: &Session, pin: &Passphrase) -> Result<(), CkError> {
+    let pin = AuthPin::from(pin.to_string());
+    match session.login(UserType::User, Some(&pin)) {
+        Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) | Ok(()) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

@@ -97,7 +97,7 @@ impl AcmeError {
             ),
             Self::Csr(e) => (csr_problem(e), None),
             Self::Storage(e) => storage_problem(e),
-            Self::Signer(e) => (signer_problem(e), None),
+            Self::Signer(e) => signer_problem(e),
             Self::KeyInUse { .. } => (
                 Problem::malformed("the new key already belongs to another account")
                     .with_status(409),
@@ -121,10 +121,23 @@ fn csr_problem(e: &CsrError) -> Problem {
     Problem::new(ProblemType::BadCsr, e.to_string())
 }
 
-/// A bad CSR is the client's fault; every other signer error is the server's.
-fn signer_problem(e: &basalt_signer::Error) -> Problem {
+/// A bad CSR is the client's fault; every other signer error is the server's. A token that
+/// is away (removed, logged out, failing) is an outage, not a bug: `503` with Retry-After, as
+/// for an unavailable database; the order stays ready and the same request works once the
+/// token is back (the signer reconnects by itself).
+fn signer_problem(e: &basalt_signer::Error) -> (Problem, Option<u64>) {
     match e {
-        basalt_signer::Error::Csr(csr) => csr_problem(csr),
+        basalt_signer::Error::Csr(csr) => (csr_problem(csr), None),
+        basalt_signer::Error::TokenUnavailable(detail) => {
+            tracing::error!(error = %detail, "the signing token is unavailable");
+            (
+                Problem::server_internal(
+                    "the signing key is temporarily unavailable; the order is still ready, retry after Retry-After",
+                )
+                .with_status(503),
+                Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            )
+        }
         basalt_signer::Error::Io { .. }
         | basalt_signer::Error::AlreadyInitialised(_)
         | basalt_signer::Error::BadRootPassword(_)
@@ -133,11 +146,12 @@ fn signer_problem(e: &basalt_signer::Error) -> Problem {
         | basalt_signer::Error::Signing(_)
         | basalt_signer::Error::Certificate(_)
         | basalt_signer::Error::SealedKey(_)
-        // TODO(lead, issue 15): TokenUnavailable becomes 503 with Retry-After.
-        | basalt_signer::Error::Token { .. }
-        | basalt_signer::Error::TokenUnavailable(_) => {
+        | basalt_signer::Error::Token { .. } => {
             tracing::error!(error = %e, "signing failed");
-            Problem::server_internal("the certificate could not be signed; try again later")
+            (
+                Problem::server_internal("the certificate could not be signed; try again later"),
+                None,
+            )
         }
     }
 }

@@ -138,6 +138,14 @@ pub(crate) struct AreaAddArgs {
     #[command(flatten)]
     pub(crate) policy: AreaPolicyArgs,
     /// Give the intermediate a P-384 key (default P-256, which signs faster).
+    /// Keep the intermediate's key in an encrypted file (PKCS#8, scrypt), under
+    /// `[keys]`'s passphrase.
+    #[arg(long)]
+    pub(crate) encrypt_key: bool,
+    /// Generate the intermediate's key inside the PKCS#11 token with this label (never
+    /// extractable); `[keys]` names the module and the PIN.
+    #[arg(long, value_name = "LABEL")]
+    pub(crate) pkcs11_token: Option<String>,
     #[arg(long)]
     pub(crate) p384: bool,
 }
@@ -175,6 +183,14 @@ pub(crate) struct AreaRotateArgs {
     #[command(flatten)]
     pub(crate) root: RootKeyArgs,
     /// Give the new intermediate a P-384 key (default P-256).
+    /// Keep the intermediate's key in an encrypted file (PKCS#8, scrypt), under
+    /// `[keys]`'s passphrase.
+    #[arg(long)]
+    pub(crate) encrypt_key: bool,
+    /// Generate the intermediate's key inside the PKCS#11 token with this label (never
+    /// extractable); `[keys]` names the module and the PIN.
+    #[arg(long, value_name = "LABEL")]
+    pub(crate) pkcs11_token: Option<String>,
     #[arg(long)]
     pub(crate) p384: bool,
 }

@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod config;
 mod duration;
+mod keys;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;

@@ -14,17 +14,19 @@ use basalt_server::{
     AreaSet, DirectoryConfig, DirectoryMetaConfig, IssuancePolicy, SigningIntermediate,
     intermediate_record,
 };
-use basalt_signer::{Issuer, KeySource};
+use basalt_signer::Issuer;
 use basalt_storage::{IntermediateRecord, IntermediateStatus, Store};
 use time::OffsetDateTime;
 
 use crate::config::{Config, DirectorySection};
+use crate::keys::KeyContext;
 
 /// Every configured area with its loaded intermediates.
 pub(crate) async fn load_areas(
     data: &Path,
     config: &Config,
     store: &Store,
+    keys: &KeyContext,
     now: OffsetDateTime,
 ) -> anyhow::Result<AreaSet> {
     let mut set = AreaSet::default();
@@ -48,7 +50,7 @@ pub(crate) async fn load_areas(
                 context()
             );
         };
-        let issuer = load_intermediate(data, active).with_context(context)?;
+        let issuer = load_intermediate(keys, active).with_context(context)?;
         for record in records
             .iter()
             .filter(|r| r.status == IntermediateStatus::Retiring)
@@ -56,7 +58,7 @@ pub(crate) async fn load_areas(
             set.retiring.push(SigningIntermediate {
                 id: record.id,
                 area: name.clone(),
-                issuer: load_intermediate(data, record).with_context(context)?,
+                issuer: load_intermediate(keys, record).with_context(context)?,
             });
         }
         set.directories.push(directory_config(
@@ -94,28 +96,28 @@ async fn adopt(
     Ok(records)
 }
 
-/// Loads one intermediate's key (`key_ref`, relative to the data directory) and checks it
-/// against the certificate the database holds.
+/// Loads one intermediate's key (`key_ref`: a key file relative to the data directory, or a
+/// `pkcs11:` URI) and checks it against the certificate the database holds.
 pub(crate) fn load_intermediate(
-    data: &Path,
+    keys: &KeyContext,
     record: &IntermediateRecord,
 ) -> anyhow::Result<Arc<Issuer>> {
-    let key = data.join(&record.key_ref);
-    let issuer = Issuer::from_certificate_pem(
-        &record.certificate_pem,
-        &KeySource::File {
-            path: key.clone(),
-            passphrase: None,
-        },
-    )
-    .with_context(|| {
-        format!(
-            "loading the {} intermediate {} (key {})",
-            record.status.as_str(),
-            record.key_id,
-            key.display()
-        )
-    })?;
+    let issuer = keys
+        .source(&record.key_ref)
+        .and_then(|source| {
+            Ok(Issuer::from_certificate_pem(
+                &record.certificate_pem,
+                &source,
+            )?)
+        })
+        .with_context(|| {
+            format!(
+                "loading the {} intermediate {} (key {})",
+                record.status.as_str(),
+                record.key_id,
+                record.key_ref
+            )
+        })?;
     Ok(Arc::new(issuer))
 }
 

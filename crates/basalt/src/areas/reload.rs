@@ -16,6 +16,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::areas::load::load_areas;
 use crate::config::Config;
+use crate::keys::KeyContext;
 
 /// What a reload needs besides the database.
 pub(crate) struct Reloader {
@@ -25,6 +26,8 @@ pub(crate) struct Reloader {
     /// file on reload too).
     pub(crate) apply_flags: Box<dyn Fn(&mut Config) + Send + Sync>,
     pub(crate) store: Store,
+    /// The process's key context: tokens stay open across reloads.
+    pub(crate) keys: std::sync::Arc<KeyContext>,
     pub(crate) areas: AreaHandle,
     pub(crate) interval: Duration,
 }
@@ -86,6 +89,7 @@ impl Reloader {
             &self.data,
             &config,
             &self.store,
+            &self.keys,
             time::OffsetDateTime::now_utc(),
         )
         .await?;

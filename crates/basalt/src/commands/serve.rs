@@ -15,6 +15,7 @@ use crate::areas::load::load_areas;
 use crate::areas::reload::Reloader;
 use crate::cli::ServeArgs;
 use crate::config::Config;
+use crate::keys::KeyContext;
 
 pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let data = &args.init.data.data;
@@ -52,7 +53,16 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     })
     .context("building the validator")?;
 
-    let areas = load_areas(data, &config, &store, time::OffsetDateTime::now_utc()).await?;
+    // Read once: the secrets and the open tokens serve every reload.
+    let keys = Arc::new(KeyContext::from_config(data, &config.keys)?);
+    let areas = load_areas(
+        data,
+        &config,
+        &store,
+        &keys,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await?;
     let root_path = PkiPaths::new(data).root_cert();
     let root_pem = std::fs::read_to_string(&root_path)
         .with_context(|| format!("reading {}", root_path.display()))?;
@@ -106,6 +116,7 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         config_path: config_path.clone(),
         apply_flags: Box::new(move |config| apply_flags(config, &flags)),
         store,
+        keys,
         areas: server.areas(),
         interval: config.server.area_refresh_interval,
     };

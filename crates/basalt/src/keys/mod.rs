@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::{Context, bail};
-use basalt_signer::{KeySource, Passphrase, Pkcs11Token, Pkcs11Uri, TokenSelector};
+use basalt_signer::{
+    KeySource, Passphrase, Pkcs11Token, Pkcs11Uri, TokenSelector, load_or_create_seal_secret,
+};
 use zeroize::Zeroizing;
 
 use crate::config::KeysSection;
@@ -102,9 +104,7 @@ impl KeyContext {
     /// directory (an encrypted one is given the configured passphrase).
     pub(crate) fn source(&self, key_ref: &str) -> anyhow::Result<KeySource> {
         if key_ref.starts_with("pkcs11:") {
-            let uri: Pkcs11Uri = key_ref
-                .parse()
-                .with_context(|| format!("key {key_ref}"))?;
+            let uri: Pkcs11Uri = key_ref.parse().with_context(|| format!("key {key_ref}"))?;
             let selector = match (&uri.token_label, &uri.token_serial) {
                 (_, Some(serial)) => TokenSelector::Serial(serial.clone()),
                 (Some(label), None) => TokenSelector::Label(label.clone()),
@@ -156,31 +156,8 @@ impl KeyContext {
     /// The random secret the serving key's seal is derived from for a token key, made
     /// (0600) the first time one is needed.
     fn seal_secret(&self) -> anyhow::Result<Zeroizing<Vec<u8>>> {
-        use std::io::Write as _;
-        use std::os::unix::fs::OpenOptionsExt as _;
-        let path = self.data.join(SEAL_SECRET_FILE);
-        match std::fs::read(&path) {
-            Ok(bytes) if bytes.len() >= 32 => return Ok(Zeroizing::new(bytes)),
-            Ok(_) => bail!("{} is shorter than 32 bytes", path.display()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-        }
-        let mut secret = Zeroizing::new(vec![0u8; 32]);
-        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut secret)
-            .map_err(|_| anyhow::anyhow!("the system RNG failed"))?;
-        let created = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .and_then(|mut file| file.write_all(&secret).and_then(|()| file.sync_all()));
-        match created {
-            Ok(()) => Ok(secret),
-            // Another replica made it first: use theirs.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                Ok(Zeroizing::new(std::fs::read(&path)?))
-            }
-            Err(e) => Err(e).with_context(|| format!("creating {}", path.display())),
-        }
+        Ok(load_or_create_seal_secret(
+            &self.data.join(SEAL_SECRET_FILE),
+        )?)
     }
 }

@@ -22,15 +22,24 @@ pub(crate) struct SecretSource<'a> {
 impl SecretSource<'_> {
     /// The secret, `None` when no source is configured; an error names the key and why.
     pub(crate) fn read(&self) -> anyhow::Result<Option<Passphrase>> {
-        let set = [self.file.is_some(), self.env.is_some(), self.credential.is_some()]
-            .iter()
-            .filter(|s| **s)
-            .count();
+        let set = [
+            self.file.is_some(),
+            self.env.is_some(),
+            self.credential.is_some(),
+        ]
+        .iter()
+        .filter(|s| **s)
+        .count();
         if set > 1 {
-            bail!("{}: set only one of its file, environment variable and credential", self.what);
+            bail!(
+                "{}: set only one of its file, environment variable and credential",
+                self.what
+            );
         }
         if let Some((key, path)) = self.file {
-            return read_file(path).with_context(|| format!("{key}: {}", self.what)).map(Some);
+            return read_file(path)
+                .with_context(|| format!("{key}: {}", self.what))
+                .map(Some);
         }
         if let Some((key, name)) = self.env {
             let value = std::env::var(name)
@@ -48,7 +57,9 @@ impl SecretSource<'_> {
                 bail!("{key}: {name:?} is not a credential name");
             }
             let path = PathBuf::from(directory).join(name);
-            return read_file(&path).with_context(|| format!("{key}: {}", self.what)).map(Some);
+            return read_file(&path)
+                .with_context(|| format!("{key}: {}", self.what))
+                .map(Some);
         }
         Ok(None)
     }
@@ -60,4 +71,46 @@ fn read_file(path: &Path) -> anyhow::Result<Passphrase> {
         bail!("{} is empty", path.display());
     }
     Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source<'a>(file: Option<&'a Path>, env: Option<&'a str>) -> SecretSource<'a> {
+        SecretSource {
+            what: "the test secret",
+            file: file.map(|p| ("keys.test_file", p)),
+            env: env.map(|n| ("keys.test_env", n)),
+            credential: None,
+        }
+    }
+
+    #[test]
+    fn a_file_is_read_by_the_passphrase_rule_and_an_empty_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        std::fs::write(&path, "s3cret pin\n").unwrap();
+        let read = source(Some(&path), None).read().unwrap().unwrap();
+        assert_eq!(&*read, "s3cret pin");
+        std::fs::write(&path, "").unwrap();
+        let err = source(Some(&path), None).read().unwrap_err();
+        assert!(format!("{err:#}").contains("keys.test_file"), "{err:#}");
+        let missing = dir.path().join("missing");
+        assert!(source(Some(&missing), None).read().is_err());
+    }
+
+    #[test]
+    fn two_sources_are_refused_and_none_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        std::fs::write(&path, "x").unwrap();
+        let err = source(Some(&path), Some("PATH")).read().unwrap_err();
+        assert!(err.to_string().contains("only one"), "{err}");
+        assert!(source(None, None).read().unwrap().is_none());
+        let err = source(None, Some("BASALT_TEST_SURELY_UNSET_VARIABLE"))
+            .read()
+            .unwrap_err();
+        assert!(err.to_string().contains("is not set"), "{err}");
+    }
 }

@@ -15,8 +15,9 @@ use crate::cli::AreaAddArgs;
 use crate::commands::admin::print_json;
 use crate::commands::admin::store::{Missing, open_with};
 use crate::commands::area::config_file::{ConfigEdit, with_area};
-use crate::commands::area::{check_area_name, make_intermediate, name_constraints};
+use crate::commands::area::{KeyPlacement, check_area_name, make_intermediate, name_constraints};
 use crate::config::{Config, DirectorySection};
+use crate::keys::KeyContext;
 
 pub(crate) async fn run(args: &AreaAddArgs) -> anyhow::Result<()> {
     let name = &args.name;
@@ -63,10 +64,14 @@ pub(crate) async fn run(args: &AreaAddArgs) -> anyhow::Result<()> {
         );
     }
 
+    let keys = KeyContext::from_config(data, &config.keys)?;
+    let placement = KeyPlacement::from_flags(args.encrypt_key, args.pkcs11_token.as_deref())?;
     let made = make_intermediate(
         data,
         &args.root,
-        &IntermediateOptions {
+        &keys,
+        &placement,
+        IntermediateOptions {
             area: name.clone(),
             algorithm: args.algorithm(),
             name_constraints: constraints.clone(),
@@ -108,7 +113,7 @@ pub(crate) async fn run(args: &AreaAddArgs) -> anyhow::Result<()> {
         not_after: made.record.not_after.to_string(),
         name_constraints: constraints.is_some(),
         certificate: made.cert_path.display().to_string(),
-        key: made.key_path.display().to_string(),
+        key: made.record.key_ref.clone(),
         config: config_path.display().to_string(),
     };
     if args.admin.json {
@@ -131,7 +136,7 @@ pub(crate) async fn run(args: &AreaAddArgs) -> anyhow::Result<()> {
         }
     );
     println!("  certificate:      {}", report.certificate);
-    println!("  key (0600):       {}", report.key);
+    println!("  key:              {}", report.key);
     println!("  config:           {} [directories.{name}]", report.config);
     println!("  Running servers on this database load the area within seconds.");
     Ok(())

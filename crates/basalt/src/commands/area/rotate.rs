@@ -14,8 +14,9 @@ use serde::Serialize;
 use crate::cli::AreaRotateArgs;
 use crate::commands::admin::print_json;
 use crate::commands::admin::store::{Missing, open_with};
-use crate::commands::area::{make_intermediate, name_constraints};
+use crate::commands::area::{KeyPlacement, make_intermediate, name_constraints};
 use crate::config::Config;
+use crate::keys::KeyContext;
 
 pub(crate) async fn run(args: &AreaRotateArgs) -> anyhow::Result<()> {
     let name = &args.name;
@@ -50,10 +51,14 @@ pub(crate) async fn run(args: &AreaRotateArgs) -> anyhow::Result<()> {
             format!("area {name}: the database has no active intermediate (has `basalt serve` run since the area was configured?)")
         })?;
 
+    let keys = KeyContext::from_config(data, &config.keys)?;
+    let placement = KeyPlacement::from_flags(args.encrypt_key, args.pkcs11_token.as_deref())?;
     let made = make_intermediate(
         data,
         &args.root,
-        &IntermediateOptions {
+        &keys,
+        &placement,
+        IntermediateOptions {
             area: name.clone(),
             algorithm: if args.p384 {
                 IntermediateKeyAlgorithm::P384
@@ -93,7 +98,7 @@ pub(crate) async fn run(args: &AreaRotateArgs) -> anyhow::Result<()> {
         retiring_key_id: retiring.key_id,
         retiring_subject: retiring.subject,
         certificate: made.cert_path.display().to_string(),
-        key: made.key_path.display().to_string(),
+        key: made.record.key_ref.clone(),
         name_constraints: constraints.is_some(),
     };
     if args.admin.json {
@@ -108,10 +113,8 @@ pub(crate) async fn run(args: &AreaRotateArgs) -> anyhow::Result<()> {
         "  retiring: {} ({})",
         report.retiring_key_id, report.retiring_subject
     );
-    println!(
-        "  files:    {} and {} (0600)",
-        report.certificate, report.key
-    );
+    println!("  cert:     {}", report.certificate);
+    println!("  key:      {}", report.key);
     println!("  Running servers on this database sign with the new intermediate within seconds;");
     println!("  certificates of the old one stay valid, keep their chain and stay on its CRL.");
     Ok(())

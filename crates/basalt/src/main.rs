@@ -55,7 +55,12 @@ fn block_on(command: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result
 
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,hickory=warn"));
+        // cryptoki logs an ERROR for every session it cannot close, which is each pooled
+        // session after a token outage (basalt restarts the module and reconnects; the
+        // signer logs the outage itself).
+        .unwrap_or_else(|_| {
+            EnvFilter::new("info,sqlx=warn,sea_orm=warn,hickory=warn,cryptoki=off")
+        });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

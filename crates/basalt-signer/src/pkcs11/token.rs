@@ -170,13 +170,18 @@ impl Pkcs11Token {
         let mut live = match slot.take() {
             Some(live) if live.epoch == epoch => live,
             // None, or opened before the last failure: (re)connect.
-            _ => Live {
-                epoch,
-                session: self
+            _ => {
+                let session = self
                     .reconnect()
-                    .map_err(|e| SessionError::Unavailable(e.to_string()))?,
-                handles: HashMap::new(),
-            },
+                    .map_err(|e| SessionError::Unavailable(e.to_string()))?;
+                // Read after reconnecting: a module restart on the way started a new epoch,
+                // and this session belongs to it.
+                Live {
+                    epoch: self.epoch.load(Ordering::SeqCst),
+                    session,
+                    handles: HashMap::new(),
+                }
+            }
         };
         let result = operation(&mut live);
         match &result {
@@ -221,8 +226,30 @@ impl Pkcs11Token {
     /// restarted token daemon, a removed device) and the slot may have changed.
     fn reconnect(&self) -> Result<Session, Error> {
         initialize(&self.pkcs11).map_err(|e| self.error(e))?;
-        let (slot, _, _) = self.find_slot()?;
+        let (slot, _, _) = match self.find_slot() {
+            Ok(found) => found,
+            Err(_) => {
+                self.restart_module()?;
+                self.find_slot()?
+            }
+        };
         self.login(slot)
+    }
+
+    /// C_Finalize and C_Initialize again: a module lists its tokens as they were at
+    /// C_Initialize (SoftHSM2 scans its token directory then; a re-plugged device may get a
+    /// new slot), so a token that went away and came back is only found after a restart.
+    /// `Pkcs11::finalize` consumes its handle, so a second handle on the same (already
+    /// loaded) module finalizes it for the whole process; every other session fails once and
+    /// reconnects through here too.
+    fn restart_module(&self) -> Result<(), Error> {
+        if let Ok(other) = Pkcs11::new(&self.module) {
+            let _ = other.finalize();
+        }
+        // Every session (and object handle) opened before is gone: retire them all at once
+        // instead of letting each fail a signature first.
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        initialize(&self.pkcs11).map_err(|e| self.error(e))
     }
 
     fn login(&self, slot: Slot) -> Result<Session, Error> {

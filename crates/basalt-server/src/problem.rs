@@ -121,7 +121,10 @@ fn csr_problem(e: &CsrError) -> Problem {
     Problem::new(ProblemType::BadCsr, e.to_string())
 }
 
-/// A bad CSR is the client's fault; every other signer error is the server's.
+/// A bad CSR is the client's fault; every other signer error is the server's. At finalize
+/// the order is `ready` again when this is answered (the issuance is `failed`), so the
+/// client may simply retry.
+// TODO(lead): once basalt_signer::Error::TokenUnavailable(String) lands, answer it with 503 serverInternal and a Retry-After (return it beside the problem from here).
 fn signer_problem(e: &basalt_signer::Error) -> Problem {
     match e {
         basalt_signer::Error::Csr(csr) => csr_problem(csr),

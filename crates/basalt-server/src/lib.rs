@@ -51,8 +51,8 @@ use tokio::net::TcpListener;
 
 use crate::account_cache::AccountCache;
 use crate::jobs::crl::CrlWake;
-use crate::jobs::{expiry_cleanup, issuance_recovery};
 use crate::jobs::validation::{ValidationWorker, WorkerSettings, validation_channel};
+use crate::jobs::{expiry_cleanup, issuance_recovery};
 use crate::state::{App, AppState};
 
 /// Why the server could not start.

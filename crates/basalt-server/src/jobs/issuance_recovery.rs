@@ -40,7 +40,9 @@ pub(crate) async fn run_pass(
     }
     let mut abandoned = Vec::new();
     for _ in 0..MAX_BATCHES {
-        let batch = store.abandon_stale_issuances(now - STALE_AFTER, now).await?;
+        let batch = store
+            .abandon_stale_issuances(now - STALE_AFTER, now)
+            .await?;
         if batch.is_empty() {
             break;
         }
@@ -75,7 +77,10 @@ mod tests {
         .await
         .unwrap();
         let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
-        assert_eq!(run_pass(&store, "replica-a", now).await.unwrap(), Some(vec![]));
+        assert_eq!(
+            run_pass(&store, "replica-a", now).await.unwrap(),
+            Some(vec![])
+        );
         assert_eq!(run_pass(&store, "replica-b", now).await.unwrap(), None);
         let after_expiry = now + LEASE_TTL + Duration::from_secs(1);
         assert_eq!(

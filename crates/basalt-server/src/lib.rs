@@ -51,8 +51,8 @@ use tokio::net::TcpListener;
 
 use crate::account_cache::AccountCache;
 use crate::jobs::crl::CrlWake;
-use crate::jobs::expiry_cleanup;
 use crate::jobs::validation::{ValidationWorker, WorkerSettings, validation_channel};
+use crate::jobs::{expiry_cleanup, issuance_recovery};
 use crate::state::{App, AppState};
 
 /// Why the server could not start.
@@ -171,8 +171,9 @@ impl Server {
         self.resolver.clone()
     }
 
-    /// Starts the background tasks (validation, serving-certificate renewal, clean-up) and
-    /// serves HTTPS on `listener` until `shutdown` completes.
+    /// Starts the background tasks (validation, serving-certificate renewal, CRLs,
+    /// issuance recovery, clean-up) and serves HTTPS on `listener` until `shutdown`
+    /// completes.
     pub async fn run(
         mut self,
         listener: TcpListener,
@@ -210,6 +211,7 @@ impl Server {
                 self.holder.clone(),
                 state.crl_wake.clone(),
             )),
+            tokio::spawn(recover_issuances(state.clone(), self.holder.clone())),
             tokio::spawn(clean_up(state, self.holder)),
         ]
     }
@@ -233,6 +235,21 @@ async fn clean_up(state: AppState, holder: String) {
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "expiry clean-up failed; retrying next pass"),
+        }
+    }
+}
+
+/// At start-up and every [`issuance_recovery::INTERVAL`], gives back the orders of
+/// issuances left pending too long, if this replica holds the recovery lease (each is
+/// logged by the pass).
+async fn recover_issuances(state: AppState, holder: String) {
+    let mut tick = tokio::time::interval(issuance_recovery::INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        // The first tick completes at once: the start-up pass.
+        tick.tick().await;
+        if let Err(e) = issuance_recovery::run_pass(&state.store, &holder, state.now()).await {
+            tracing::warn!(error = %e, "issuance recovery failed; retrying next pass");
         }
     }
 }

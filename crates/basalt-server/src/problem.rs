@@ -121,10 +121,11 @@ fn csr_problem(e: &CsrError) -> Problem {
     Problem::new(ProblemType::BadCsr, e.to_string())
 }
 
-/// A bad CSR is the client's fault; every other signer error is the server's. A token that
-/// is away (removed, logged out, failing) is an outage, not a bug: `503` with Retry-After, as
-/// for an unavailable database; the order stays ready and the same request works once the
-/// token is back (the signer reconnects by itself).
+/// A bad CSR is the client's fault; every other signer error is the server's. At finalize
+/// the order is `ready` again when this is answered (the issuance is `failed`), so the client
+/// may simply retry. A token that is away (removed, logged out, failing) is an outage, not a
+/// bug: `503` with Retry-After, as for an unavailable database; the same request works once
+/// the token is back (the signer reconnects by itself).
 fn signer_problem(e: &basalt_signer::Error) -> (Problem, Option<u64>) {
     match e {
         basalt_signer::Error::Csr(csr) => (csr_problem(csr), None),

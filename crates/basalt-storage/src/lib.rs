@@ -14,7 +14,8 @@
 //!   compare-and-set (`UPDATE … WHERE status = expected`, then `rows_affected`), so two
 //!   replicas racing on the same object cannot both win. Transactions write first (which
 //!   takes SQLite's write lock up front) and lock rows in one order — challenge, then
-//!   authorization, then order — so they cannot deadlock on PostgreSQL. (InnoDB can still
+//!   authorization, then order — so they cannot deadlock on PostgreSQL (an issuance is changed before its order:
+//!   `issuances.rs`). (InnoDB can still
 //!   report a rare deadlock, e.g. through foreign-key checks; it surfaces as
 //!   `Error::Unavailable`, to be retried.)
 //! * **Portable SQL only**: no `RETURNING`, no `ON CONFLICT`; the same queries run on
@@ -60,6 +61,7 @@ mod entities;
 mod error;
 mod expiry;
 mod intermediates;
+mod issuances;
 mod leases;
 mod links;
 mod listing;
@@ -81,8 +83,8 @@ pub use intermediates::{AREA_EXISTS, INTERMEDIATE_KEY_ID};
 pub use records::{
     AccountFilter, AccountRecord, AuthorizationPlan, AuthorizationRecord, CertificateCounts,
     CertificateFilter, CertificateRecord, CertificateStatus, ChallengeRecord, CrlState,
-    FinalizeOutcome, IntermediateRecord, IntermediateStatus, NewAccount, NewAuthorization,
-    NewCertificate, NewChallenge, NewIntermediate, NewOrder, NewServingCertificate, OrderRecord,
-    RevokeOutcome, RevokedCertificate, ServingCertificateRecord, StoredCrl, ValidationJob,
-    ValidationResult,
+    IntermediateRecord, IntermediateStatus, IssuanceRecord, IssuanceStatus, NewAccount,
+    NewAuthorization, NewCertificate, NewChallenge, NewIntermediate, NewIssuance, NewOrder,
+    NewServingCertificate, OrderRecord, ReserveOutcome, RevokeOutcome, RevokedCertificate,
+    ServingCertificateRecord, StoredCrl, ValidationJob, ValidationResult,
 };

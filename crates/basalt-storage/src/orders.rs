@@ -1,5 +1,5 @@
 //! Orders (RFC 8555 §7.4): creation together with their authorizations, listing, and
-//! finalization, which commits the certificate and the order's new status together.
+//! failing them. Finalization is in `issuances.rs`.
 
 use std::collections::BTreeSet;
 
@@ -9,17 +9,14 @@ use sea_orm::{
     ActiveValue::NotSet, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, TransactionTrait,
 };
-use time::OffsetDateTime;
 
 use crate::Store;
 use crate::codec::{from_json, from_json_opt, parse_enum, to_json};
 use crate::entities::{accounts, authorizations, challenges, order_authorizations, orders};
 use crate::error::Error;
-use crate::records::{
-    AuthorizationPlan, AuthorizationRecord, FinalizeOutcome, NewCertificate, NewOrder, OrderRecord,
-};
+use crate::records::{AuthorizationPlan, AuthorizationRecord, NewOrder, OrderRecord};
 use crate::time::{from_unix, from_unix_opt, to_unix, to_unix_opt};
-use crate::{authorizations as authz, certificates, links};
+use crate::{authorizations as authz, links};
 
 const TABLE: &str = "orders";
 
@@ -178,101 +175,6 @@ impl Store {
             .into_tuple::<i64>()
             .all(&self.read)
             .await?)
-    }
-
-    /// Finalizes an order (RFC 8555 §7.4), as the caller loaded it, in one transaction:
-    /// 1. compare-and-set `ready → processing` for an unexpired order — the first statement,
-    ///    so it also takes SQLite's write lock, and of two concurrent finalizations exactly
-    ///    one proceeds; if no row moved, returns `NotReady` with the order as it is;
-    /// 2. calls `sign` (synchronous, no database) with the order;
-    /// 3. on `Err`, rolls back — the order stays ready — and returns `Rejected`;
-    /// 4. on `Ok`, stores the certificate and sets the order valid with its serial, and
-    ///    commits before returning `Issued`.
-    ///
-    /// A crash anywhere before the commit leaves the order ready and no certificate, so a
-    /// `processing` order is never left behind. The commit is durable against power loss
-    /// before `Issued` is returned ([`Store::sync_log`], after the write lock is released):
-    /// a certificate a client may have downloaded is never lost from the store.
-    pub async fn finalize_order<E: Send>(
-        &self,
-        order: &OrderRecord,
-        now: OffsetDateTime,
-        sign: impl FnOnce(&OrderRecord) -> Result<NewCertificate, E> + Send,
-    ) -> Result<FinalizeOutcome<E>, Error> {
-        let outcome = self.finalize_transaction(order, now, sign).await?;
-        if let FinalizeOutcome::Issued { .. } = &outcome {
-            self.sync_log().await?;
-        }
-        Ok(outcome)
-    }
-
-    /// [`Store::finalize_order`]'s transaction.
-    async fn finalize_transaction<E: Send>(
-        &self,
-        order: &OrderRecord,
-        now: OffsetDateTime,
-        sign: impl FnOnce(&OrderRecord) -> Result<NewCertificate, E> + Send,
-    ) -> Result<FinalizeOutcome<E>, Error> {
-        let order_id = order.id;
-        let tx = self.db.begin().await?;
-        let moved = orders::Entity::update_many()
-            .col_expr(
-                orders::Column::Status,
-                Expr::value(OrderStatus::Processing.as_str()),
-            )
-            .filter(orders::Column::Id.eq(order_id))
-            .filter(orders::Column::Status.eq(OrderStatus::Ready.as_str()))
-            .filter(orders::Column::ExpiresAt.gt(to_unix(now)))
-            .exec(&tx)
-            .await?
-            .rows_affected;
-        if moved == 0 {
-            tx.rollback().await?;
-            let order = load(&self.db, order_id).await?.ok_or(Error::NotFound)?;
-            return Ok(FinalizeOutcome::NotReady(order));
-        }
-        // Everything but an order's status, error and serial is fixed at creation, so the
-        // caller's copy with the status just set is the row: no statement to read it back.
-        let order = OrderRecord {
-            status: OrderStatus::Processing,
-            ..order.clone()
-        };
-        let new_certificate = match sign(&order) {
-            Ok(certificate) => certificate,
-            Err(e) => {
-                // Nothing was committed whether or not the rollback reaches the database
-                // (an unfinished transaction is rolled back when its connection closes).
-                if let Err(rollback) = tx.rollback().await {
-                    tracing::warn!(
-                        order_id,
-                        error = %rollback,
-                        "rollback after rejected signing failed"
-                    );
-                }
-                return Ok(FinalizeOutcome::Rejected(e));
-            }
-        };
-        let certificate = certificates::insert(&tx, &order, &new_certificate, to_unix(now)).await?;
-        orders::Entity::update_many()
-            .col_expr(
-                orders::Column::Status,
-                Expr::value(OrderStatus::Valid.as_str()),
-            )
-            .col_expr(
-                orders::Column::CertificateSerial,
-                Expr::value(new_certificate.serial.clone()),
-            )
-            .filter(orders::Column::Id.eq(order_id))
-            .filter(orders::Column::Status.eq(OrderStatus::Processing.as_str()))
-            .exec(&tx)
-            .await?;
-        tx.commit().await?;
-        let order = OrderRecord {
-            status: OrderStatus::Valid,
-            certificate_serial: Some(certificate.serial.clone()),
-            ..order
-        };
-        Ok(FinalizeOutcome::Issued { order, certificate })
     }
 
     /// Marks a ready (or processing) order invalid with the problem that ended it.

@@ -13,12 +13,14 @@ use basalt_protocol::{
 use time::OffsetDateTime;
 
 mod areas;
+mod issuances;
 mod listing;
 
 pub use areas::{
     CrlState, IntermediateRecord, IntermediateStatus, NewIntermediate, RevokedCertificate,
     StoredCrl,
 };
+pub use issuances::{IssuanceRecord, IssuanceStatus, NewIssuance, ReserveOutcome};
 pub use listing::{AccountFilter, CertificateCounts, CertificateFilter, CertificateStatus};
 
 /// A new account (RFC 8555 §7.3).
@@ -190,7 +192,7 @@ pub enum ValidationResult {
     Invalid(Problem),
 }
 
-/// A certificate the signer produced, to be stored by `finalize_order`.
+/// A certificate the signer produced, to be stored by `complete_issuance`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCertificate {
     pub serial: String,
@@ -224,23 +226,6 @@ pub struct CertificateRecord {
     /// The intermediate that signed it; `None` for certificates issued before their area's
     /// intermediate was adopted into the database.
     pub intermediate_id: Option<i64>,
-}
-
-/// What `finalize_order` did.
-// Returned once per finalization and matched at once: boxing would only complicate callers.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FinalizeOutcome<E> {
-    /// The certificate is committed and the order is valid.
-    Issued {
-        order: OrderRecord,
-        certificate: CertificateRecord,
-    },
-    /// The order was not ready (or had expired); nothing changed. Carries the order as it
-    /// is now.
-    NotReady(OrderRecord),
-    /// The signer refused; the order is still ready and nothing was stored.
-    Rejected(E),
 }
 
 /// What `revoke_certificate` did.

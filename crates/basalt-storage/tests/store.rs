@@ -28,6 +28,8 @@ mod crls;
 mod engines;
 #[path = "store/expiry.rs"]
 mod expiry;
+#[path = "store/issuances.rs"]
+mod issuances;
 #[path = "store/leases.rs"]
 mod leases;
 #[path = "store/listing.rs"]

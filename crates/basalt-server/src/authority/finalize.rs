@@ -4,9 +4,10 @@
 //! account's, it is ready, the CSR decodes and names exactly the order's identifiers with an
 //! acceptable key, that key is not the account key, CAA still allows issuance (for
 //! validations older than 8 hours), and the requested notAfter has not passed. Only then is
-//! the certificate signed, inside the storage transaction that moves the order from ready to
-//! valid, so it is committed before any client can see it: either the certificate and the
-//! valid order are both stored, or neither. The area's name policy and key types are
+//! a serial drawn and reserved (durably, with the order moved to processing), the
+//! certificate signed outside any transaction, and stored with the order made valid
+//! (`issue.rs`): every serial the signer sees is in the database first, and a certificate is
+//! committed before any client can see it. The area's name policy and key types are
 //! checked again here: a policy change or an intermediate rotation may have narrowed them.
 
 use base64::Engine as _;
@@ -15,7 +16,7 @@ use time::OffsetDateTime;
 
 use basalt_protocol::{Jwk, OrderStatus, Problem, ProblemType};
 use basalt_signer::{CheckedCsr, IssueRequest, Serial, check_csr};
-use basalt_storage::{AccountRecord, FinalizeOutcome, NewCertificate, OrderRecord, Store};
+use basalt_storage::{AccountRecord, NewIssuance, OrderRecord, Store};
 use basalt_validation::Validator;
 
 use crate::authority::caa_recheck::recheck_caa;
@@ -25,6 +26,8 @@ use crate::pki::PkiUrls;
 use crate::policy::area::check_area_identifiers;
 use crate::policy::validity::{RequestedValidity, window};
 use crate::problem::{AcmeError, AcmeResult};
+
+mod issue;
 
 /// What the client sent to an order's finalize URL.
 #[derive(Debug, Clone, Copy)]
@@ -99,43 +102,39 @@ pub(crate) async fn finalize(
         store.fail_order(order.id, &problem).await?;
         return Err(problem.into());
     }
+    let serial = Serial::random()?;
+    let new = NewIssuance {
+        serial: serial.text(),
+        intermediate_id: directory.intermediate_id,
+        spki_der: csr.spki_der.clone(),
+        not_before,
+        not_after,
+    };
     let issuer = directory.issuer.clone();
-    let intermediate_id = directory.intermediate_id;
+    let identifiers = order.identifiers.clone();
     let urls = PkiUrls::of(directory);
-    let outcome = store
-        .finalize_order(&order, now, |order| {
-            let issued = issuer.issue(&IssueRequest {
-                serial: &Serial::random()?,
-                csr: &csr,
-                identifiers: &order.identifiers,
-                not_before,
-                not_after,
-                crl_url: urls.crl.as_deref(),
-                ca_issuers_url: urls.ca_issuers.as_deref(),
-            })?;
-            Ok::<_, basalt_signer::Error>(NewCertificate {
-                serial: issued.serial,
-                der: issued.der,
-                chain_pem: issued.chain_pem,
-                names: order.identifiers.clone(),
-                not_before: issued.not_before,
-                not_after: issued.not_after,
-                intermediate_id: Some(intermediate_id),
-            })
+    let sign = move |serial: &Serial| {
+        issuer.issue(&IssueRequest {
+            serial,
+            csr: &csr,
+            identifiers: &identifiers,
+            not_before,
+            not_after,
+            crl_url: urls.crl.as_deref(),
+            ca_issuers_url: urls.ca_issuers.as_deref(),
         })
-        .await?;
-    match outcome {
-        FinalizeOutcome::Issued { order, certificate } => {
+    };
+    match issue::reserve_sign_store(store, &order, serial, new, now, sign).await? {
+        Ok(order) => {
             tracing::info!(
                 account.id = account.id,
                 order.id = order.id,
-                cert.serial = %certificate.serial,
+                cert.serial = order.certificate_serial.as_deref().unwrap_or_default(),
                 "certificate issued"
             );
             Ok(order)
         }
-        FinalizeOutcome::NotReady(current) => Err(order_not_ready(&current, now)),
-        FinalizeOutcome::Rejected(e) => Err(AcmeError::Signer(e)),
+        Err(current) => Err(order_not_ready(&current, now)),
     }
 }
 

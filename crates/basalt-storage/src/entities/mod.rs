@@ -17,6 +17,7 @@ pub(crate) mod authorizations;
 pub(crate) mod certificates;
 pub(crate) mod challenges;
 pub(crate) mod intermediates;
+pub(crate) mod issuances;
 pub(crate) mod leases;
 pub(crate) mod order_authorizations;
 pub(crate) mod orders;

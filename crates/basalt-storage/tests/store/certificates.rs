@@ -1,14 +1,12 @@
-//! Finalization (RFC 8555 §7.4) and certificates: issuing once, rejected signing,
+//! Finalization (RFC 8555 §7.4) and certificates: issuing once, refusing orders not ready,
 //! revocation (§7.6) and the authorizations that allow it.
 
 use basalt_protocol::{Identifier, OrderStatus, Problem, ProblemType};
-use basalt_storage::{
-    Error, FinalizeOutcome, NewCertificate, OrderRecord, RevokeOutcome, ValidationResult,
-};
+use basalt_storage::{Error, OrderRecord, ReserveOutcome, RevokeOutcome, ValidationResult};
 
 use crate::support::{
-    DAY, account, at, certificate, on_every_backend, order_with_new_authorizations, ready_order,
-    validate,
+    DAY, account, at, certificate, finalize, issuance, on_every_backend,
+    order_with_new_authorizations, ready_order, validate,
 };
 
 #[tokio::test]
@@ -17,20 +15,10 @@ async fn finalize_issues_once() {
         let s = &db.store;
         let a = account(s, "thumb-a").await;
         let order = ready_order(s, a.id).await;
-        let outcome = s
-            .finalize_order(&order, at(100), |o: &OrderRecord| {
-                assert_eq!(o.status, OrderStatus::Processing);
-                Ok::<_, String>(certificate("0a1b"))
-            })
+        let (issued, cert) = finalize(s, &order, &certificate("0a1b"), at(100))
             .await
-            .unwrap();
-        let FinalizeOutcome::Issued {
-            order: issued,
-            certificate: cert,
-        } = outcome
-        else {
-            panic!("{outcome:?}");
-        };
+            .unwrap()
+            .expect("issued");
         assert_eq!(issued.status, OrderStatus::Valid);
         assert_eq!(issued.certificate_serial.as_deref(), Some("0a1b"));
         assert_eq!(cert.serial, "0a1b");
@@ -45,25 +33,21 @@ async fn finalize_issues_once() {
         assert_eq!(s.order(order.id).await.unwrap(), Some(issued.clone()));
         assert_eq!(s.certificate_by_serial("0a1b").await.unwrap(), Some(cert));
 
-        let mut signed_again = false;
-        let outcome = s
-            .finalize_order(&order, at(200), |_: &OrderRecord| {
-                signed_again = true;
-                Ok::<_, String>(certificate("ffff"))
-            })
+        // A valid order reserves nothing.
+        let again = s
+            .reserve_issuance(&order, &issuance("ffff"), at(200))
             .await
             .unwrap();
-        assert_eq!(outcome, FinalizeOutcome::NotReady(issued));
-        assert!(!signed_again);
-        assert_eq!(s.certificate_by_serial("ffff").await.unwrap(), None);
+        assert_eq!(again, ReserveOutcome::NotReady(issued));
+        assert_eq!(s.issuance_by_serial("ffff").await.unwrap(), None);
         let missing = s
-            .finalize_order(
+            .reserve_issuance(
                 &OrderRecord {
                     id: 9999,
                     ..order.clone()
                 },
+                &issuance("x"),
                 at(200),
-                |_: &OrderRecord| Ok::<_, String>(certificate("x")),
             )
             .await;
         assert_eq!(missing, Err(Error::NotFound));
@@ -77,86 +61,37 @@ async fn finalize_refuses_pending_and_expired_orders() {
         let a = account(s, "thumb-a").await;
         let pending = order_with_new_authorizations(s, a.id, &["p.test"]).await;
         let outcome = s
-            .finalize_order(
-                &pending,
-                at(100),
-                |_: &OrderRecord| -> Result<NewCertificate, String> {
-                    panic!("must not sign a pending order")
-                },
-            )
+            .reserve_issuance(&pending, &issuance("01"), at(100))
             .await
             .unwrap();
-        assert_eq!(outcome, FinalizeOutcome::NotReady(pending.clone()));
+        assert_eq!(outcome, ReserveOutcome::NotReady(pending.clone()));
 
         let ready = ready_order(s, a.id).await;
         let outcome = s
-            .finalize_order(
-                &ready,
-                at(7 * DAY),
-                |_: &OrderRecord| -> Result<NewCertificate, String> {
-                    panic!("must not sign an expired order")
-                },
-            )
+            .reserve_issuance(&ready, &issuance("02"), at(7 * DAY))
             .await
             .unwrap();
-        assert_eq!(outcome, FinalizeOutcome::NotReady(ready.clone()));
+        assert_eq!(outcome, ReserveOutcome::NotReady(ready.clone()));
         assert_eq!(
             s.order(ready.id).await.unwrap().unwrap().status,
             OrderStatus::Ready
         );
+        for serial in ["01", "02"] {
+            assert_eq!(s.issuance_by_serial(serial).await.unwrap(), None);
+        }
     });
 }
 
 #[tokio::test]
-async fn rejected_signing_leaves_the_order_ready_and_stores_nothing() {
+async fn a_failed_order_cannot_be_failed_again() {
     on_every_backend!(|db| {
         let s = &db.store;
         let a = account(s, "thumb-a").await;
         let order = ready_order(s, a.id).await;
-        let outcome = s
-            .finalize_order(&order, at(100), |_: &OrderRecord| {
-                Err::<NewCertificate, _>("bad CSR")
-            })
+        finalize(s, &order, &certificate("0c"), at(100))
             .await
-            .unwrap();
-        assert_eq!(outcome, FinalizeOutcome::Rejected("bad CSR"));
-        assert_eq!(s.order(order.id).await.unwrap(), Some(order.clone()));
-
-        // A duplicate serial rolls everything back too.
-        let other = ready_order(s, a.id).await;
-        s.finalize_order(&other, at(100), |_: &OrderRecord| {
-            Ok::<_, String>(certificate("dup"))
-        })
-        .await
-        .unwrap();
-        let duplicate = s
-            .finalize_order(&order, at(100), |_: &OrderRecord| {
-                Ok::<_, String>(certificate("dup"))
-            })
-            .await;
-        assert!(
-            matches!(
-                duplicate,
-                Err(Error::Duplicate {
-                    what: "certificate serial",
-                    ..
-                })
-            ),
-            "{duplicate:?}"
-        );
-        assert_eq!(s.order(order.id).await.unwrap(), Some(order.clone()));
-
-        // It can still be finalized, or failed.
-        let outcome = s
-            .finalize_order(&order, at(100), |_: &OrderRecord| {
-                Ok::<_, String>(certificate("0c"))
-            })
-            .await
-            .unwrap();
-        assert!(
-            matches!(outcome, FinalizeOutcome::Issued { .. }),
-            "{outcome:?}"
-        );
+            .unwrap()
+            .expect("issued");
         let problem = Problem::new(ProblemType::BadCsr, "no");
         assert!(matches!(
             s.fail_order(order.id, &problem).await,
@@ -177,11 +112,10 @@ async fn revocation_happens_once() {
         let s = &db.store;
         let a = account(s, "thumb-a").await;
         let order = ready_order(s, a.id).await;
-        s.finalize_order(&order, at(100), |_: &OrderRecord| {
-            Ok::<_, String>(certificate("0a"))
-        })
-        .await
-        .unwrap();
+        finalize(s, &order, &certificate("0a"), at(100))
+            .await
+            .unwrap()
+            .expect("issued");
         let RevokeOutcome::Revoked(revoked) = s.revoke_certificate("0a", 1, at(200)).await.unwrap()
         else {
             panic!("first revocation");

@@ -1,10 +1,10 @@
 //! Expiry clean-up: expired orders and authorizations deleted in batches.
 
 use basalt_protocol::{AuthorizationStatus, OrderStatus};
-use basalt_storage::{FinalizeOutcome, OrderRecord};
 
 use crate::support::{
-    DAY, account, at, certificate, on_every_backend, order_with_new_authorizations, ready_order,
+    DAY, account, at, certificate, finalize, on_every_backend, order_with_new_authorizations,
+    ready_order,
 };
 
 #[tokio::test]
@@ -19,16 +19,10 @@ async fn expired_orders_and_authorizations_are_deleted_in_batches() {
             order_with_new_authorizations(s, a.id, &["old-2.test"]).await,
         ];
         let issued = ready_order(s, a.id).await;
-        let outcome = s
-            .finalize_order(&issued, at(100), |_: &OrderRecord| {
-                Ok::<_, String>(certificate("5e1a"))
-            })
+        finalize(s, &issued, &certificate("5e1a"), at(100))
             .await
-            .unwrap();
-        assert!(
-            matches!(outcome, FinalizeOutcome::Issued { .. }),
-            "{outcome:?}"
-        );
+            .unwrap()
+            .expect("issued");
         let kept_authz = issued.authorization_ids[0];
 
         // Nothing has expired yet: nothing goes.

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use basalt_protocol::{ChallengeType, Identifier, OrderStatus};
 use basalt_storage::{
-    AccountRecord, AuthorizationPlan, AuthorizationRecord, CertificateRecord, FinalizeOutcome,
-    NewAccount, NewAuthorization, NewCertificate, NewChallenge, NewIntermediate, NewOrder,
-    OrderRecord, StorageConfig, Store, ValidationJob, ValidationResult,
+    AccountRecord, AuthorizationPlan, AuthorizationRecord, CertificateRecord, Error, NewAccount,
+    NewAuthorization, NewCertificate, NewChallenge, NewIntermediate, NewIssuance, NewOrder,
+    OrderRecord, ReserveOutcome, StorageConfig, Store, ValidationJob, ValidationResult,
 };
 use sea_orm::{ConnectionTrait, Database};
 use time::OffsetDateTime;
@@ -443,12 +443,38 @@ pub(crate) async fn issue(
         intermediate_id,
         ..certificate(serial)
     };
-    match store
-        .finalize_order(&order, at(100), |_: &OrderRecord| Ok::<_, String>(new))
+    finalize(store, &order, &new, at(100))
         .await
         .unwrap()
-    {
-        FinalizeOutcome::Issued { certificate, .. } => certificate,
-        other => panic!("{other:?}"),
+        .expect("a ready order")
+        .1
+}
+
+/// The reservation finalize makes before signing `serial` (intermediate 1, a dummy key).
+pub(crate) fn issuance(serial: &str) -> NewIssuance {
+    NewIssuance {
+        serial: serial.into(),
+        intermediate_id: 1,
+        spki_der: vec![0x30, 0x59, 0x30, 0x13],
+        not_before: at(0),
+        not_after: at(90 * DAY),
     }
+}
+
+/// Finalizes `order` as the server does: reserve `new`'s serial, then store `new`.
+/// `Ok(Err(order))` when the order was not ready (nothing changed).
+pub(crate) async fn finalize(
+    store: &Store,
+    order: &OrderRecord,
+    new: &NewCertificate,
+    now: OffsetDateTime,
+) -> Result<Result<(OrderRecord, CertificateRecord), OrderRecord>, Error> {
+    let reserved = match store
+        .reserve_issuance(order, &issuance(&new.serial), now)
+        .await?
+    {
+        ReserveOutcome::Reserved(reserved) => reserved,
+        ReserveOutcome::NotReady(order) => return Ok(Err(order)),
+    };
+    store.complete_issuance(reserved.id, new, now).await.map(Ok)
 }

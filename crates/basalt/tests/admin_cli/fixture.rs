@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use basalt_protocol::{ChallengeType, Identifier};
 use basalt_storage::{
-    AuthorizationPlan, FinalizeOutcome, IntermediateRecord, NewAccount, NewAuthorization,
-    NewCertificate, NewChallenge, NewIntermediate, NewOrder, OrderRecord, StorageConfig, Store,
+    AuthorizationPlan, IntermediateRecord, NewAccount, NewAuthorization, NewCertificate,
+    NewChallenge, NewIntermediate, NewIssuance, NewOrder, ReserveOutcome, StorageConfig, Store,
     ValidationJob, ValidationResult,
 };
 use time::OffsetDateTime;
@@ -196,14 +196,25 @@ async fn issue(
         not_after,
         intermediate_id,
     };
-    match store
-        .finalize_order(&order, now, |_: &OrderRecord| Ok::<_, String>(new))
+    let reservation = NewIssuance {
+        serial: serial.into(),
+        intermediate_id: intermediate_id.unwrap_or(1),
+        spki_der: vec![0x30, 0x00],
+        not_before: new.not_before,
+        not_after: new.not_after,
+    };
+    let ReserveOutcome::Reserved(reserved) = store
+        .reserve_issuance(&order, &reservation, now)
         .await
         .unwrap()
-    {
-        FinalizeOutcome::Issued { order, .. } => order.id,
-        other => panic!("{other:?}"),
-    }
+    else {
+        panic!("order {} was not ready", order.id);
+    };
+    let (order, _) = store
+        .complete_issuance(reserved.id, &new, now)
+        .await
+        .unwrap();
+    order.id
 }
 
 /// Runs `basalt ARGS --data DIR` (with no database URL or data directory from the

@@ -1,4 +1,5 @@
-//! The finalize sequence without HTTP: which check answers first when several would fail.
+//! The finalize sequence without HTTP: which check answers first when several would fail,
+//! and what a signing failure or a crash after reserving a serial leaves behind.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,15 +9,17 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::OffsetDateTime;
 
 use basalt_protocol::{ChallengeType, Identifier, Jwk, OrderStatus, ProblemType};
-use basalt_signer::{InitOptions, Issuer, PkiPaths, check_csr, init_pki};
+use basalt_signer::{InitOptions, Issuer, PkiPaths, Serial, check_csr, init_pki};
 use basalt_storage::{
-    AccountRecord, AuthorizationPlan, NewAccount, NewAuthorization, NewChallenge, NewOrder,
-    OrderRecord, StorageConfig, Store, ValidationJob, ValidationResult,
+    AccountRecord, AuthorizationPlan, IssuanceStatus, NewAccount, NewAuthorization, NewChallenge,
+    NewIssuance, NewOrder, OrderRecord, ReserveOutcome, StorageConfig, Store, ValidationJob,
+    ValidationResult,
 };
 use basalt_validation::{ValidationConfig, Validator};
 
-use super::{FinalizeInput, finalize};
+use super::{FinalizeInput, finalize, issue};
 use crate::config::DirectoryConfig;
+use crate::jobs::issuance_recovery;
 use crate::problem::AcmeError;
 
 const NAME: &str = "a.test";
@@ -296,11 +299,123 @@ async fn a_ready_order_with_a_good_csr_is_issued_and_stored() {
     let serial = valid.certificate_serial.expect("a serial");
     let stored = f.store.certificate_by_serial(&serial).await.unwrap();
     assert!(stored.is_some(), "the certificate is in the database");
+    // Its serial was reserved first, with the CSR's key.
+    let issuance = f.store.issuance_by_serial(&serial).await.unwrap().unwrap();
+    assert_eq!(issuance.status, IssuanceStatus::Issued);
+    assert_eq!(issuance.order_id, order.id);
+    assert_eq!(issuance.intermediate_id, f.directory.intermediate_id);
+    assert_eq!(issuance.spki_der, spki(&key));
     // Finalizing again is orderNotReady: the order is valid now.
     let again = f
         .finalize(&account, order.id, &csr(&[NAME], &key), f.now)
         .await;
     assert_eq!(problem_type(again), ProblemType::OrderNotReady);
+}
+
+#[tokio::test]
+async fn a_signing_failure_leaves_the_order_ready_and_the_issuance_failed() {
+    let f = Fixture::new().await;
+    let account = f.account("acct").await;
+    let order = f.order(&account, None, true).await;
+    let serial = Serial::random().unwrap();
+    let text = serial.text();
+    let new = NewIssuance {
+        serial: text.clone(),
+        intermediate_id: f.directory.intermediate_id,
+        spki_der: vec![0x30, 0x00],
+        not_before: f.now,
+        not_after: f.now + Duration::from_secs(3600),
+    };
+    let failed = issue::reserve_sign_store(&f.store, &order, serial, new, f.now, |_: &Serial| {
+        Err(basalt_signer::Error::Signing("the token went away".into()))
+    })
+    .await;
+    assert!(matches!(failed, Err(AcmeError::Signer(_))), "{failed:?}");
+    assert_eq!(f.status(&order).await, OrderStatus::Ready);
+    let issuance = f.store.issuance_by_serial(&text).await.unwrap().unwrap();
+    assert_eq!(issuance.status, IssuanceStatus::Failed);
+    assert_eq!(f.store.certificate_by_serial(&text).await.unwrap(), None);
+    // The client's retry is issued, under another serial.
+    let key = rcgen::KeyPair::generate().unwrap();
+    let valid = f
+        .finalize(&account, order.id, &csr(&[NAME], &key), f.now)
+        .await
+        .unwrap();
+    assert_ne!(valid.certificate_serial.as_deref(), Some(text.as_str()));
+}
+
+#[tokio::test]
+async fn a_crash_after_reserving_is_recovered_and_both_serials_are_known() {
+    let f = Fixture::new().await;
+    let account = f.account("acct").await;
+    let order = f.order(&account, None, true).await;
+    let key = rcgen::KeyPair::generate().unwrap();
+    // A finalization that reserved its serial and died before storing anything.
+    let lost = Serial::random().unwrap().text();
+    let reserved = f
+        .store
+        .reserve_issuance(
+            &order,
+            &NewIssuance {
+                serial: lost.clone(),
+                intermediate_id: f.directory.intermediate_id,
+                spki_der: spki(&key),
+                not_before: f.now,
+                not_after: f.now + Duration::from_secs(3600),
+            },
+            f.now,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(reserved, ReserveOutcome::Reserved(_)));
+    // Meanwhile the order is processing: finalize answers orderNotReady.
+    let refused = f
+        .finalize(&account, order.id, &csr(&[NAME], &key), f.now)
+        .await;
+    assert_eq!(problem_type(refused), ProblemType::OrderNotReady);
+    assert_eq!(f.status(&order).await, OrderStatus::Processing);
+
+    // A pass before the issuance is stale leaves it alone.
+    let early = f.now + Duration::from_secs(60);
+    let pass = issuance_recovery::run_pass(&f.store, "replica", early).await;
+    assert_eq!(pass.unwrap(), Some(vec![]));
+    assert_eq!(f.status(&order).await, OrderStatus::Processing);
+
+    let later = f.now + issuance_recovery::STALE_AFTER + Duration::from_secs(1);
+    let abandoned = issuance_recovery::run_pass(&f.store, "replica", later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(abandoned.len(), 1);
+    assert_eq!(abandoned[0].serial, lost);
+    assert_eq!(abandoned[0].order_id, order.id);
+    assert_eq!(f.status(&order).await, OrderStatus::Ready);
+
+    let valid = f
+        .finalize(&account, order.id, &csr(&[NAME], &key), later)
+        .await
+        .unwrap();
+    assert_eq!(valid.status, OrderStatus::Valid);
+    let issued = valid.certificate_serial.unwrap();
+    assert_ne!(issued, lost);
+    let first = f.store.issuance_by_serial(&lost).await.unwrap().unwrap();
+    assert_eq!(first.status, IssuanceStatus::Abandoned);
+    assert_eq!(first.spki_der, spki(&key));
+    let second = f.store.issuance_by_serial(&issued).await.unwrap().unwrap();
+    assert_eq!(second.status, IssuanceStatus::Issued);
+    assert!(
+        f.store
+            .certificate_by_serial(&issued)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(f.store.certificate_by_serial(&lost).await.unwrap(), None);
+}
+
+/// The DER SubjectPublicKeyInfo of `key`, as a CSR carries it.
+fn spki(key: &rcgen::KeyPair) -> Vec<u8> {
+    rcgen::PublicKeyData::subject_public_key_info(key)
 }
 
 /// Registers `issuer` as the `default` area's intermediate; its id.

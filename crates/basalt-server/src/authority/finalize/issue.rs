@@ -1,0 +1,79 @@
+//! Finalize's last step: reserve a serial, sign outside the database, store the
+//! certificate (docs/issuance.md, "The finalize cycle" step 9).
+//!
+//! The reservation is durable before the signer sees the serial, so every serial that may
+//! have been signed is in the `issuances` table, whatever happens next. Signing runs on the
+//! blocking pool, holding no transaction and no lock: a PKCS#11 token takes milliseconds
+//! per signature, and other requests must not queue behind it.
+
+use time::OffsetDateTime;
+
+use basalt_signer::{IssuedCertificate, Serial};
+use basalt_storage::{NewCertificate, NewIssuance, OrderRecord, ReserveOutcome, Store};
+
+use crate::problem::{AcmeError, AcmeResult};
+
+/// Reserves `new`'s serial for `order` (which the caller checked is ready), then calls
+/// `sign` with it and stores the result: the order, now valid. `Ok(Err(order))` when the
+/// order was no longer ready (another finalization won), with the order as it is.
+///
+/// A signer error puts the order back to `ready` (the issuance becomes `failed`: nothing
+/// was signed) and is returned as [`AcmeError::Signer`]. A failure after signing (the
+/// database, a panic in the signer) leaves the issuance `pending` for the recovery pass
+/// (`jobs::issuance_recovery`), which gives the order back.
+pub(super) async fn reserve_sign_store<F>(
+    store: &Store,
+    order: &OrderRecord,
+    serial: Serial,
+    new: NewIssuance,
+    now: OffsetDateTime,
+    sign: F,
+) -> AcmeResult<Result<OrderRecord, OrderRecord>>
+where
+    F: FnOnce(&Serial) -> Result<IssuedCertificate, basalt_signer::Error> + Send + 'static,
+{
+    let intermediate_id = new.intermediate_id;
+    let reserved = match store.reserve_issuance(order, &new, now).await? {
+        ReserveOutcome::Reserved(reserved) => reserved,
+        ReserveOutcome::NotReady(current) => return Ok(Err(current)),
+    };
+    let signed = tokio::task::spawn_blocking(move || sign(&serial))
+        .await
+        .map_err(|e| {
+            // Whether it signed is unknown: leave the issuance pending for the recovery
+            // pass rather than claim nothing was signed.
+            AcmeError::Internal(format!(
+                "the signer stopped while signing serial {}: {e}",
+                reserved.serial
+            ))
+        })?;
+    let issued = match signed {
+        Ok(issued) => issued,
+        Err(e) => {
+            // The signer returned an error: nothing was signed, so the order can be
+            // finalized again at once. If this write fails, the recovery pass does it.
+            if let Err(fail) = store.fail_issuance(reserved.id, now).await {
+                tracing::warn!(
+                    order.id = order.id,
+                    cert.serial = %reserved.serial,
+                    error = %fail,
+                    "a failed signing could not be recorded; the recovery pass will give the order back"
+                );
+            }
+            return Err(AcmeError::Signer(e));
+        }
+    };
+    let certificate = NewCertificate {
+        serial: issued.serial,
+        der: issued.der,
+        chain_pem: issued.chain_pem,
+        names: reserved.names,
+        not_before: issued.not_before,
+        not_after: issued.not_after,
+        intermediate_id: Some(intermediate_id),
+    };
+    let (order, _) = store
+        .complete_issuance(reserved.id, &certificate, now)
+        .await?;
+    Ok(Ok(order))
+}

@@ -1,0 +1,91 @@
+//! Issuance recovery: gives back orders whose finalization died between reserving a serial
+//! and storing the certificate (docs/issuance.md, "Crash cases").
+//!
+//! Finalize reserves a serial (`issuances` row `pending`, order `processing`) before it
+//! signs. If the process dies, or loses the database, before it stores the result, the
+//! order would stay `processing` for good. This pass, run at start-up and every
+//! [`INTERVAL`] by one replica at a time (the `issuance-recovery` lease), marks every
+//! issuance pending for longer than [`STALE_AFTER`] `abandoned` and puts its order back to
+//! `ready`, so the client's next finalize succeeds. The abandoned serial may have been
+//! signed (the audit log says whether), but its certificate was never stored, so no client
+//! received it; the row keeps its key and names.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use basalt_storage::{Error, IssuanceRecord, Store};
+
+/// How often a replica tries to run a pass.
+pub(crate) const INTERVAL: Duration = Duration::from_secs(60);
+/// How long an issuance may stay pending: far longer than any signature takes (a token
+/// that hangs longer is treated as gone; its late result is refused by the store).
+pub(crate) const STALE_AFTER: Duration = Duration::from_secs(5 * 60);
+/// The lease of a pass; longer than [`INTERVAL`] so the holder keeps it from pass to pass.
+const LEASE_TTL: Duration = Duration::from_secs(180);
+const LEASE_NAME: &str = "issuance-recovery";
+/// Calls of `abandon_stale_issuances` per pass (each abandons up to a batch); a longer
+/// backlog is worked off over the next passes.
+const MAX_BATCHES: u32 = 10;
+
+/// Runs one pass if this replica holds (or can take) the lease: the issuances it
+/// abandoned, each logged at warn; `None` if another replica holds the lease.
+pub(crate) async fn run_pass(
+    store: &Store,
+    holder: &str,
+    now: OffsetDateTime,
+) -> Result<Option<Vec<IssuanceRecord>>, Error> {
+    if !store.try_lease(LEASE_NAME, holder, now, LEASE_TTL).await? {
+        return Ok(None);
+    }
+    let mut abandoned = Vec::new();
+    for _ in 0..MAX_BATCHES {
+        let batch = store
+            .abandon_stale_issuances(now - STALE_AFTER, now)
+            .await?;
+        if batch.is_empty() {
+            break;
+        }
+        for issuance in &batch {
+            tracing::warn!(
+                cert.serial = %issuance.serial,
+                order.id = issuance.order_id,
+                account.id = issuance.account_id,
+                directory = %issuance.directory,
+                reserved_at = %issuance.created_at,
+                "issuance abandoned: pending too long (the process died or lost the database after reserving the serial); the order is ready again, and the serial may have been signed but was never handed out"
+            );
+        }
+        abandoned.extend(batch);
+    }
+    Ok(Some(abandoned))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use basalt_storage::StorageConfig;
+
+    #[tokio::test]
+    async fn one_replica_at_a_time_runs_the_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&StorageConfig {
+            url: format!("sqlite://{}?mode=rwc", dir.path().join("ca.db").display()),
+            max_connections: 1,
+            acquire_timeout: Duration::from_secs(5),
+        })
+        .await
+        .unwrap();
+        let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        assert_eq!(
+            run_pass(&store, "replica-a", now).await.unwrap(),
+            Some(vec![])
+        );
+        assert_eq!(run_pass(&store, "replica-b", now).await.unwrap(), None);
+        let after_expiry = now + LEASE_TTL + Duration::from_secs(1);
+        assert_eq!(
+            run_pass(&store, "replica-b", after_expiry).await.unwrap(),
+            Some(vec![])
+        );
+    }
+}

@@ -41,6 +41,9 @@ pub struct ServerConfig {
     pub validation_lease: Duration,
     /// How long a valid authorization may be reused for new orders (all directories).
     pub valid_authorization_lifetime: Duration,
+    /// How long an issuance may stay reserved but unstored before the recovery pass gives its
+    /// order back (the process died between reserving and storing).
+    pub issuance_stale_after: Duration,
     /// Orders per page of an account's orders list (RFC 8555 §7.1.2.1).
     pub orders_per_page: u64,
     /// Largest accepted request body, in bytes.

@@ -36,6 +36,7 @@ pub use crate::config::{
     AreaSet, ConnectionSettings, CrlSettings, DirectoryConfig, DirectoryMetaConfig, IssuancePolicy,
     ServerConfig, SigningIntermediate, ValidationQueueLimits,
 };
+pub use crate::jobs::issuance_recovery::STALE_AFTER as DEFAULT_ISSUANCE_STALE_AFTER;
 pub use crate::jobs::serving_certificate::{ServingCertificateError, ServingCertificates};
 pub use crate::nonces::{NonceRejection, Nonces};
 pub use crate::policy::names::{NamePolicy, NameRule};
@@ -243,12 +244,15 @@ async fn clean_up(state: AppState, holder: String) {
 /// issuances left pending too long, if this replica holds the recovery lease (each is
 /// logged by the pass).
 async fn recover_issuances(state: AppState, holder: String) {
-    let mut tick = tokio::time::interval(issuance_recovery::INTERVAL);
+    let stale_after = state.config.issuance_stale_after;
+    let mut tick = tokio::time::interval(issuance_recovery::interval(stale_after));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         // The first tick completes at once: the start-up pass.
         tick.tick().await;
-        if let Err(e) = issuance_recovery::run_pass(&state.store, &holder, state.now()).await {
+        if let Err(e) =
+            issuance_recovery::run_pass(&state.store, &holder, state.now(), stale_after).await
+        {
             tracing::warn!(error = %e, "issuance recovery failed; retrying next pass");
         }
     }

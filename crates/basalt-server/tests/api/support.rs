@@ -248,6 +248,7 @@ impl TestCa {
             validation_lease: Duration::from_secs(30),
             valid_authorization_lifetime: Duration::from_secs(30 * 24 * 3600),
             orders_per_page,
+            issuance_stale_after: basalt_server::DEFAULT_ISSUANCE_STALE_AFTER,
             max_request_bytes: 64 * 1024,
             connections: options.connections,
             validation_queue: options.validation_queue,

@@ -79,6 +79,7 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         validation_lease: config.validation.lease,
         valid_authorization_lifetime: config.validation.valid_authorization_lifetime,
         orders_per_page: config.server.orders_per_page,
+        issuance_stale_after: config.server.issuance_stale_after,
         max_request_bytes: config.server.max_request_bytes,
         connections: config.connection_settings(),
         validation_queue: config.validation_queue_limits(),

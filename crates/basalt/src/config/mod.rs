@@ -72,6 +72,10 @@ pub(crate) struct ServerSection {
     /// Plain-HTTP listener for CRLs, the root and the intermediates; unset: none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) pki_listen: Option<SocketAddr>,
+    /// How long an issuance may stay reserved but unstored before it is abandoned and its
+    /// order made ready again.
+    #[serde(with = "crate::duration")]
+    pub(crate) issuance_stale_after: Duration,
     /// How often the database is asked whether areas or intermediates changed.
     #[serde(with = "crate::duration")]
     pub(crate) area_refresh_interval: Duration,
@@ -298,6 +302,7 @@ impl Default for ServerSection {
             max_connections: connections.max_connections,
             max_connections_per_ip: connections.max_connections_per_ip,
             pki_listen: None,
+            issuance_stale_after: basalt_server::DEFAULT_ISSUANCE_STALE_AFTER,
             area_refresh_interval: Duration::from_secs(2),
         }
     }
@@ -426,6 +431,9 @@ impl Config {
         }
         if self.validation.lease <= self.validation.attempt_timeout {
             bail!("validation.lease: must be longer than validation.attempt_timeout");
+        }
+        if self.server.issuance_stale_after < Duration::from_secs(1) {
+            bail!("server.issuance_stale_after: must be at least one second");
         }
         if self.server.area_refresh_interval.is_zero() {
             bail!("server.area_refresh_interval: must be longer than zero");

@@ -377,15 +377,18 @@ async fn a_crash_after_reserving_is_recovered_and_both_serials_are_known() {
 
     // A pass before the issuance is stale leaves it alone.
     let early = f.now + Duration::from_secs(60);
-    let pass = issuance_recovery::run_pass(&f.store, "replica", early).await;
+    let pass =
+        issuance_recovery::run_pass(&f.store, "replica", early, issuance_recovery::STALE_AFTER)
+            .await;
     assert_eq!(pass.unwrap(), Some(vec![]));
     assert_eq!(f.status(&order).await, OrderStatus::Processing);
 
     let later = f.now + issuance_recovery::STALE_AFTER + Duration::from_secs(1);
-    let abandoned = issuance_recovery::run_pass(&f.store, "replica", later)
-        .await
-        .unwrap()
-        .unwrap();
+    let abandoned =
+        issuance_recovery::run_pass(&f.store, "replica", later, issuance_recovery::STALE_AFTER)
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(abandoned.len(), 1);
     assert_eq!(abandoned[0].serial, lost);
     assert_eq!(abandoned[0].order_id, order.id);

@@ -111,6 +111,13 @@ pub(crate) async fn finalize(
         not_after,
     };
     let issuer = directory.issuer.clone();
+    // A token signs in milliseconds and may block on its device: off the async threads. A
+    // file key signs in microseconds, less than the hand-off to the blocking pool costs.
+    let signer = if issuer.key_kind() == "pkcs11" {
+        issue::Signing::Blocking
+    } else {
+        issue::Signing::Inline
+    };
     let identifiers = order.identifiers.clone();
     let urls = PkiUrls::of(directory);
     let sign = move |serial: &Serial| {
@@ -124,7 +131,7 @@ pub(crate) async fn finalize(
             ca_issuers_url: urls.ca_issuers.as_deref(),
         })
     };
-    match issue::reserve_sign_store(store, &order, serial, new, now, sign).await? {
+    match issue::reserve_sign_store(store, &order, serial, new, now, signer, sign).await? {
         Ok(order) => {
             tracing::info!(
                 account.id = account.id,

@@ -13,6 +13,15 @@ use basalt_storage::{NewCertificate, NewIssuance, OrderRecord, ReserveOutcome, S
 
 use crate::problem::{AcmeError, AcmeResult};
 
+/// Where the signature is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Signing {
+    /// On this task: a key in memory signs in microseconds.
+    Inline,
+    /// On the blocking pool: a token takes milliseconds and may block on its device.
+    Blocking,
+}
+
 /// Reserves `new`'s serial for `order` (which the caller checked is ready), then calls
 /// `sign` with it and stores the result: the order, now valid. `Ok(Err(order))` when the
 /// order was no longer ready (another finalization won), with the order as it is.
@@ -27,6 +36,7 @@ pub(super) async fn reserve_sign_store<F>(
     serial: Serial,
     new: NewIssuance,
     now: OffsetDateTime,
+    signing: Signing,
     sign: F,
 ) -> AcmeResult<Result<OrderRecord, OrderRecord>>
 where
@@ -37,16 +47,19 @@ where
         ReserveOutcome::Reserved(reserved) => reserved,
         ReserveOutcome::NotReady(current) => return Ok(Err(current)),
     };
-    let signed = tokio::task::spawn_blocking(move || sign(&serial))
-        .await
-        .map_err(|e| {
-            // Whether it signed is unknown: leave the issuance pending for the recovery
-            // pass rather than claim nothing was signed.
-            AcmeError::Internal(format!(
-                "the signer stopped while signing serial {}: {e}",
-                reserved.serial
-            ))
-        })?;
+    let signed = match signing {
+        Signing::Inline => sign(&serial),
+        Signing::Blocking => tokio::task::spawn_blocking(move || sign(&serial))
+            .await
+            .map_err(|e| {
+                // Whether it signed is unknown: leave the issuance pending for the recovery
+                // pass rather than claim nothing was signed.
+                AcmeError::Internal(format!(
+                    "the signer stopped while signing serial {}: {e}",
+                    reserved.serial
+                ))
+            })?,
+    };
     let issued = match signed {
         Ok(issued) => issued,
         Err(e) => {

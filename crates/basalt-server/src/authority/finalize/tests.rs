@@ -326,9 +326,15 @@ async fn a_signing_failure_leaves_the_order_ready_and_the_issuance_failed() {
         not_before: f.now,
         not_after: f.now + Duration::from_secs(3600),
     };
-    let failed = issue::reserve_sign_store(&f.store, &order, serial, new, f.now, |_: &Serial| {
-        Err(basalt_signer::Error::Signing("the token went away".into()))
-    })
+    let failed = issue::reserve_sign_store(
+        &f.store,
+        &order,
+        serial,
+        new,
+        f.now,
+        issue::Signing::Blocking,
+        |_: &Serial| Err(basalt_signer::Error::Signing("the token went away".into())),
+    )
     .await;
     assert!(matches!(failed, Err(AcmeError::Signer(_))), "{failed:?}");
     assert_eq!(f.status(&order).await, OrderStatus::Ready);

@@ -132,26 +132,73 @@ impl Store {
         new: &NewCertificate,
         now: OffsetDateTime,
     ) -> Result<(OrderRecord, CertificateRecord), Error> {
-        let issued = self.complete_transaction(issuance_id, new, now).await?;
+        let issuance = issuances::Entity::find_by_id(issuance_id)
+            .one(&self.read)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let order = order_rows::load(&self.read, issuance.order_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        self.complete_reserved_issuance(issuance_id, &issuance.serial, &order, new, now)
+            .await
+    }
+
+    /// [`Store::complete_issuance`] for the caller that holds the reservation and the order
+    /// as it reserved it (finalize): the same transaction with no statement to read them
+    /// back, three writes (issuance, order, certificate) as one finalization took before
+    /// serials were reserved.
+    pub async fn complete_reserved_issuance(
+        &self,
+        issuance_id: i64,
+        reserved_serial: &str,
+        order: &OrderRecord,
+        new: &NewCertificate,
+        now: OffsetDateTime,
+    ) -> Result<(OrderRecord, CertificateRecord), Error> {
+        if reserved_serial != new.serial {
+            return Err(Error::Internal(format!(
+                "issuance {issuance_id} reserved serial {reserved_serial} but the certificate has {}",
+                new.serial
+            )));
+        }
+        let issued = self
+            .complete_transaction(issuance_id, order, new, now)
+            .await?;
         self.sync_log().await?;
         Ok(issued)
     }
 
-    /// [`Store::complete_issuance`]'s transaction.
+    /// [`Store::complete_reserved_issuance`]'s transaction.
     async fn complete_transaction(
         &self,
         issuance_id: i64,
+        order: &OrderRecord,
         new: &NewCertificate,
         now: OffsetDateTime,
     ) -> Result<(OrderRecord, CertificateRecord), Error> {
         let now = to_unix(now);
         let tx = self.db.begin().await?;
-        let issuance = settle(&tx, issuance_id, IssuanceStatus::Issued, now).await?;
-        if issuance.serial != new.serial {
-            return Err(Error::Internal(format!(
-                "issuance {issuance_id} reserved serial {} but the certificate has {}",
-                issuance.serial, new.serial
-            )));
+        // Write first: on SQLite this takes the write lock before anything is read.
+        let settled = issuances::Entity::update_many()
+            .col_expr(
+                issuances::Column::Status,
+                Expr::value(IssuanceStatus::Issued.as_str()),
+            )
+            .col_expr(issuances::Column::UpdatedAt, Expr::value(now))
+            .filter(issuances::Column::Id.eq(issuance_id))
+            .filter(issuances::Column::Status.eq(IssuanceStatus::Pending.as_str()))
+            .exec(&tx)
+            .await?
+            .rows_affected;
+        if settled == 0 {
+            let current = issuances::Entity::find_by_id(issuance_id)
+                .one(&tx)
+                .await?
+                .ok_or(Error::NotFound)?;
+            return Err(Error::WrongState {
+                what: format!("issuance {issuance_id}"),
+                current: current.status,
+            });
         }
         let moved = orders::Entity::update_many()
             .col_expr(
@@ -162,20 +209,27 @@ impl Store {
                 orders::Column::CertificateSerial,
                 Expr::value(new.serial.clone()),
             )
-            .filter(orders::Column::Id.eq(issuance.order_id))
+            .filter(orders::Column::Id.eq(order.id))
             .filter(orders::Column::Status.eq(OrderStatus::Processing.as_str()))
             .exec(&tx)
             .await?
             .rows_affected;
-        let order = order_rows::load(&tx, issuance.order_id)
-            .await?
-            .ok_or(Error::NotFound)?;
         if moved == 0 {
+            let current = order_rows::load(&tx, order.id)
+                .await?
+                .ok_or(Error::NotFound)?;
             return Err(Error::WrongState {
                 what: format!("order {}", order.id),
-                current: order.status.to_string(),
+                current: current.status.to_string(),
             });
         }
+        // Everything but an order's status, error and serial is fixed at creation, so the
+        // caller's copy with those set is the row.
+        let order = OrderRecord {
+            status: OrderStatus::Valid,
+            certificate_serial: Some(new.serial.clone()),
+            ..order.clone()
+        };
         let certificate = certificates::insert(&tx, &order, new, now).await?;
         tx.commit().await?;
         Ok((order, certificate))

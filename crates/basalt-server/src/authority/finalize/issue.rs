@@ -86,7 +86,7 @@ where
         intermediate_id: Some(intermediate_id),
     };
     let (order, _) = store
-        .complete_issuance(reserved.id, &certificate, now)
+        .complete_reserved_issuance(reserved.id, &reserved.serial, order, &certificate, now)
         .await?;
     Ok(Ok(order))
 }

@@ -10,9 +10,8 @@
 //!   PostgreSQL or MySQL must serialise `Migrator::up` themselves (basalt-storage holds
 //!   `pg_advisory_xact_lock` in the migrating transaction, or MySQL's `GET_LOCK` on the
 //!   migrating connection).
-//! * MySQL tables get engine, charset and collation options (InnoDB, `utf8mb4_bin`), see
-//!   `table_create` in the initial migration; later migrations that create tables must set
-//!   the same options.
+//! * MySQL tables get engine, charset and collation options (InnoDB, `utf8mb4_bin`): later
+//!   migrations that create tables use `mysql_tables::table_create`.
 
 pub use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
@@ -21,6 +20,7 @@ mod m20261124_000001_expiry_indexes;
 mod m20261202_000001_serving_keys_out_of_the_clear;
 mod m20261202_000002_areas;
 mod m20261202_000003_issuances;
+mod mysql_tables;
 
 /// All of basalt's migrations, oldest first.
 pub struct Migrator;

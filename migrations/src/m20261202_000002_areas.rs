@@ -23,6 +23,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::mysql_tables::table_create;
+
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
 
@@ -65,19 +67,6 @@ enum PkiState {
 enum Certificates {
     Table,
     IntermediateId,
-}
-
-/// `Table::create()` with the MySQL options every basalt table has (see the initial
-/// migration's `table_create`).
-fn table_create(manager: &SchemaManager<'_>) -> TableCreateStatement {
-    let mut table = Table::create();
-    if manager.get_database_backend() == sea_orm::DbBackend::MySql {
-        table
-            .engine("InnoDB")
-            .character_set("utf8mb4")
-            .collate("utf8mb4_bin");
-    }
-    table
 }
 
 // `async_trait` cannot take `SchemaManager<'_>` (the trait declares the lifetime elided).

@@ -191,11 +191,14 @@ impl Server {
                 }
             })
         });
+        let store = self.state.store.clone();
+        let holder = self.holder.clone();
         let background = self.spawn_background();
         tls::serve(listener, tls, router, &connections, shutdown).await;
         for task in background.into_iter().chain(pki) {
             task.abort();
         }
+        release_leases(&store, &holder).await;
         Ok(())
     }
 
@@ -254,6 +257,22 @@ async fn recover_issuances(state: AppState, holder: String) {
             issuance_recovery::run_pass(&state.store, &holder, state.now(), stale_after).await
         {
             tracing::warn!(error = %e, "issuance recovery failed; retrying next pass");
+        }
+    }
+}
+
+/// On a clean shutdown, gives up the singleton jobs' leases this process holds, so another
+/// replica (or this one restarted, under a new holder id) takes over at once instead of
+/// waiting for them to expire.
+async fn release_leases(store: &Store, holder: &str) {
+    for name in [
+        jobs::crl::LEASE_NAME,
+        expiry_cleanup::LEASE_NAME,
+        issuance_recovery::LEASE_NAME,
+        jobs::serving_certificate::LEASE_NAME,
+    ] {
+        if let Err(e) = store.release_lease(name, holder).await {
+            tracing::warn!(lease = name, error = %e, "could not release a lease at shutdown");
         }
     }
 }

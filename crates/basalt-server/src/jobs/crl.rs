@@ -31,7 +31,7 @@ use crate::pki::urls::crl_url;
 pub(crate) const INTERVAL: Duration = Duration::from_secs(2);
 /// Longer than [`INTERVAL`], so the holder keeps the lease from pass to pass.
 const LEASE_TTL: Duration = Duration::from_secs(30);
-const LEASE_NAME: &str = "crl";
+pub(crate) const LEASE_NAME: &str = "crl";
 /// How long after a rotation its old intermediate keeps its CRL however few certificates it
 /// has: replicas reload within seconds, but one that lags may still sign with it.
 const RETIRE_GRACE: Duration = Duration::from_secs(3600);

@@ -20,7 +20,7 @@ use basalt_storage::{Error, Store};
 pub(crate) const INTERVAL: Duration = Duration::from_secs(60);
 /// The lease of a pass; longer than [`INTERVAL`] so the holder keeps it from pass to pass.
 const LEASE_TTL: Duration = Duration::from_secs(300);
-const LEASE_NAME: &str = "expiry-cleanup";
+pub(crate) const LEASE_NAME: &str = "expiry-cleanup";
 /// Rows deleted per statement.
 const BATCH: u64 = 1000;
 /// Batches of each kind per pass.

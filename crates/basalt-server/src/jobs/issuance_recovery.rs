@@ -32,7 +32,7 @@ pub(crate) fn interval(stale_after: Duration) -> Duration {
 /// short enough that a replica that died holding it (the case this job exists for) is
 /// replaced within a few passes.
 const LEASE_PASSES: u32 = 3;
-const LEASE_NAME: &str = "issuance-recovery";
+pub(crate) const LEASE_NAME: &str = "issuance-recovery";
 /// Calls of `abandon_stale_issuances` per pass (each abandons up to a batch); a longer
 /// backlog is worked off over the next passes.
 const MAX_BATCHES: u32 = 10;

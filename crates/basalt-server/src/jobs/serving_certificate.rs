@@ -21,7 +21,7 @@ use crate::areas::AreaHandle;
 use crate::clock::Clock;
 use crate::tls::{ServingCertResolver, certified_key};
 
-const LEASE_NAME: &str = "serving-certificate";
+pub(crate) const LEASE_NAME: &str = "serving-certificate";
 const LEASE_TTL: Duration = Duration::from_secs(60);
 
 /// Why the serving certificate could not be put in place.

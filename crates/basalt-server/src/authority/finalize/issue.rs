@@ -6,6 +6,8 @@
 //! blocking pool, holding no transaction and no lock: a PKCS#11 token takes milliseconds
 //! per signature, and other requests must not queue behind it.
 
+use std::time::Duration;
+
 use time::OffsetDateTime;
 
 use basalt_signer::{IssuedCertificate, Serial};
@@ -85,8 +87,36 @@ where
         not_after: issued.not_after,
         intermediate_id: Some(intermediate_id),
     };
-    let (order, _) = store
-        .complete_reserved_issuance(reserved.id, &reserved.serial, order, &certificate, now)
-        .await?;
-    Ok(Ok(order))
+    // The certificate is signed: storing it is all that is left, so a database that is
+    // briefly away (a failover, a restart) is waited for rather than leaving the order
+    // `processing` until the recovery pass. Only `Unavailable` is retried; every other error
+    // (a lost compare-and-set) is final.
+    let mut wait = STORE_RETRY_FIRST;
+    let mut waited = Duration::ZERO;
+    loop {
+        match store
+            .complete_reserved_issuance(reserved.id, &reserved.serial, order, &certificate, now)
+            .await
+        {
+            Ok((order, _)) => return Ok(Ok(order)),
+            Err(basalt_storage::Error::Unavailable(detail)) if waited < STORE_RETRY_FOR => {
+                tracing::warn!(
+                    order.id = order.id,
+                    cert.serial = %reserved.serial,
+                    error = %detail,
+                    "storing a signed certificate failed; retrying"
+                );
+                tokio::time::sleep(wait).await;
+                waited += wait;
+                wait = (wait * 2).min(STORE_RETRY_MAX);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
+
+/// How long finalize keeps trying to store a certificate it has signed while the database
+/// is unavailable, before it answers 503 and leaves the order to the recovery pass.
+const STORE_RETRY_FOR: Duration = Duration::from_secs(20);
+const STORE_RETRY_FIRST: Duration = Duration::from_millis(100);
+const STORE_RETRY_MAX: Duration = Duration::from_secs(2);

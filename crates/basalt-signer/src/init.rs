@@ -158,7 +158,7 @@ const MAX_ORGANIZATION_LEN: usize = 64;
 
 /// Refuses a directory (area) name that would make a bad path component or intermediate CN,
 /// as [`Error::Io`] with `InvalidInput` naming where it would have gone.
-pub(crate) fn check_directory_name(paths: &PkiPaths, directory: &str) -> Result<(), Error> {
+pub fn check_directory_name(paths: &PkiPaths, directory: &str) -> Result<(), Error> {
     // The name becomes a path component and part of the intermediate's CN.
     let directory_ok = (1..=MAX_DIRECTORY_LEN).contains(&directory.len())
         && directory

@@ -58,7 +58,7 @@ mod test_support;
 pub use crl::{CrlRequest, RevokedEntry};
 pub use csr::{CheckedCsr, CsrError, check_csr};
 pub use error::Error;
-pub use init::{InitOptions, InitReport, init_pki};
+pub use init::{InitOptions, InitReport, check_directory_name, init_pki};
 pub use inspect::{certificate_serial_and_key, pem_to_der, sha256_fingerprint};
 pub use intermediate::{
     CreatedIntermediate, IntermediateKeyAlgorithm, IntermediateOptions, create_intermediate,

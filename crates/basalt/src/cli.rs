@@ -137,7 +137,16 @@ pub(crate) struct AreaAddArgs {
     pub(crate) root: RootKeyArgs,
     #[command(flatten)]
     pub(crate) policy: AreaPolicyArgs,
+    #[command(flatten)]
+    pub(crate) key: NewKeyArgs,
+}
+
+/// Where and how `area add` / `area rotate` make the intermediate's key.
+#[derive(Debug, Args)]
+pub(crate) struct NewKeyArgs {
     /// Give the intermediate a P-384 key (default P-256, which signs faster).
+    #[arg(long)]
+    pub(crate) p384: bool,
     /// Keep the intermediate's key in an encrypted file (PKCS#8, scrypt), under
     /// `[keys]`'s passphrase.
     #[arg(long)]
@@ -146,11 +155,9 @@ pub(crate) struct AreaAddArgs {
     /// extractable); `[keys]` names the module and the PIN.
     #[arg(long, value_name = "LABEL")]
     pub(crate) pkcs11_token: Option<String>,
-    #[arg(long)]
-    pub(crate) p384: bool,
 }
 
-impl AreaAddArgs {
+impl NewKeyArgs {
     pub(crate) fn algorithm(&self) -> basalt_signer::IntermediateKeyAlgorithm {
         if self.p384 {
             basalt_signer::IntermediateKeyAlgorithm::P384
@@ -182,17 +189,8 @@ pub(crate) struct AreaRotateArgs {
     pub(crate) admin: AdminArgs,
     #[command(flatten)]
     pub(crate) root: RootKeyArgs,
-    /// Give the new intermediate a P-384 key (default P-256).
-    /// Keep the intermediate's key in an encrypted file (PKCS#8, scrypt), under
-    /// `[keys]`'s passphrase.
-    #[arg(long)]
-    pub(crate) encrypt_key: bool,
-    /// Generate the intermediate's key inside the PKCS#11 token with this label (never
-    /// extractable); `[keys]` names the module and the PIN.
-    #[arg(long, value_name = "LABEL")]
-    pub(crate) pkcs11_token: Option<String>,
-    #[arg(long)]
-    pub(crate) p384: bool,
+    #[command(flatten)]
+    pub(crate) key: NewKeyArgs,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -8,21 +8,22 @@
 //! every running replica reload — by then the config and the files must be in place.
 
 use anyhow::{Context, bail};
-use basalt_signer::IntermediateOptions;
+use basalt_signer::{IntermediateOptions, PkiPaths, check_directory_name};
 use serde::Serialize;
 
 use crate::cli::AreaAddArgs;
 use crate::commands::admin::print_json;
 use crate::commands::admin::store::{Missing, open_with};
 use crate::commands::area::config_file::{ConfigEdit, with_area};
-use crate::commands::area::{KeyPlacement, check_area_name, make_intermediate, name_constraints};
+use crate::commands::area::{KeyPlacement, make_intermediate, name_constraints};
 use crate::config::{Config, DirectorySection};
 use crate::keys::KeyContext;
 
 pub(crate) async fn run(args: &AreaAddArgs) -> anyhow::Result<()> {
     let name = &args.name;
-    check_area_name(name)?;
     let data = &args.admin.data.data;
+    // The signer's rule for directory names: a path component and part of the CN.
+    check_directory_name(&PkiPaths::new(data), name)?;
     let config_path = args.admin.config_path();
     let config = Config::load(&config_path)?;
     if config.directories.contains_key(name) {
@@ -65,7 +66,8 @@ pub(crate) async fn run(args: &AreaAddArgs) -> anyhow::Result<()> {
     }
 
     let keys = KeyContext::from_config(data, &config.keys)?;
-    let placement = KeyPlacement::from_flags(args.encrypt_key, args.pkcs11_token.as_deref())?;
+    let placement =
+        KeyPlacement::from_flags(args.key.encrypt_key, args.key.pkcs11_token.as_deref())?;
     let made = make_intermediate(
         data,
         &args.root,
@@ -73,7 +75,7 @@ pub(crate) async fn run(args: &AreaAddArgs) -> anyhow::Result<()> {
         &placement,
         IntermediateOptions {
             area: name.clone(),
-            algorithm: args.algorithm(),
+            algorithm: args.key.algorithm(),
             name_constraints: constraints.clone(),
             key_passphrase: None,
         },

@@ -29,22 +29,6 @@ pub(crate) async fn run(command: &AreaCommand) -> anyhow::Result<()> {
     }
 }
 
-/// Longest area name: it becomes a path component and part of the intermediate's CN, which
-/// RFC 5280's ub-common-name (64) bounds.
-const MAX_AREA_NAME: usize = 32;
-
-/// An area name: 1–32 of a-z, 0-9, '-', '_' (a path component, a URL segment, part of a CN).
-pub(crate) fn check_area_name(name: &str) -> anyhow::Result<()> {
-    let ok = (1..=MAX_AREA_NAME).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if !ok {
-        bail!("area name {name:?}: use 1-{MAX_AREA_NAME} characters of a-z, 0-9, '-' and '_'");
-    }
-    Ok(())
-}
-
 /// The area's name constraints, or every reason its policy cannot be expressed as them;
 /// `remedy` says what the operator can do instead.
 pub(crate) fn name_constraints(

@@ -8,7 +8,7 @@
 //! on its CRL; the CRL job retires it when its last certificate has expired.
 
 use anyhow::{Context, bail};
-use basalt_signer::{IntermediateKeyAlgorithm, IntermediateOptions};
+use basalt_signer::IntermediateOptions;
 use serde::Serialize;
 
 use crate::cli::AreaRotateArgs;
@@ -52,7 +52,8 @@ pub(crate) async fn run(args: &AreaRotateArgs) -> anyhow::Result<()> {
         })?;
 
     let keys = KeyContext::from_config(data, &config.keys)?;
-    let placement = KeyPlacement::from_flags(args.encrypt_key, args.pkcs11_token.as_deref())?;
+    let placement =
+        KeyPlacement::from_flags(args.key.encrypt_key, args.key.pkcs11_token.as_deref())?;
     let made = make_intermediate(
         data,
         &args.root,
@@ -60,11 +61,7 @@ pub(crate) async fn run(args: &AreaRotateArgs) -> anyhow::Result<()> {
         &placement,
         IntermediateOptions {
             area: name.clone(),
-            algorithm: if args.p384 {
-                IntermediateKeyAlgorithm::P384
-            } else {
-                IntermediateKeyAlgorithm::P256
-            },
+            algorithm: args.key.algorithm(),
             name_constraints: constraints.clone(),
             key_passphrase: None,
         },

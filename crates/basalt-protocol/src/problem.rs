@@ -13,6 +13,8 @@ use crate::identifier::RawIdentifier;
 pub enum ProblemType {
     AccountDoesNotExist,
     AlreadyRevoked,
+    /// RFC 9773 §7.4: the certificate named by newOrder's `replaces` was already replaced.
+    AlreadyReplaced,
     BadCsr,
     BadNonce,
     BadPublicKey,
@@ -25,6 +27,8 @@ pub enum ProblemType {
     ExternalAccountRequired,
     IncorrectResponse,
     InvalidContact,
+    /// draft-ietf-acme-profiles §5: newOrder named a profile the server does not offer.
+    InvalidProfile,
     Malformed,
     OrderNotReady,
     RateLimited,
@@ -45,6 +49,7 @@ impl ProblemType {
         match self {
             Self::AccountDoesNotExist => "accountDoesNotExist",
             Self::AlreadyRevoked => "alreadyRevoked",
+            Self::AlreadyReplaced => "alreadyReplaced",
             Self::BadCsr => "badCSR",
             Self::BadNonce => "badNonce",
             Self::BadPublicKey => "badPublicKey",
@@ -57,6 +62,7 @@ impl ProblemType {
             Self::ExternalAccountRequired => "externalAccountRequired",
             Self::IncorrectResponse => "incorrectResponse",
             Self::InvalidContact => "invalidContact",
+            Self::InvalidProfile => "invalidProfile",
             Self::Malformed => "malformed",
             Self::OrderNotReady => "orderNotReady",
             Self::RateLimited => "rateLimited",
@@ -99,6 +105,7 @@ impl ProblemType {
             | Self::Dns
             | Self::IncorrectResponse
             | Self::InvalidContact
+            | Self::InvalidProfile
             | Self::Malformed
             | Self::RejectedIdentifier
             | Self::Tls
@@ -106,15 +113,18 @@ impl ProblemType {
             | Self::UnsupportedIdentifier => 400,
             Self::Unauthorized | Self::ExternalAccountRequired | Self::UserActionRequired => 403,
             Self::OrderNotReady => 403,
+            // Boulder answers a second replacement with 409 Conflict.
+            Self::AlreadyReplaced => 409,
             Self::RateLimited => 429,
             Self::ServerInternal => 500,
         }
     }
 }
 
-const ALL: [ProblemType; 24] = [
+const ALL: [ProblemType; 26] = [
     ProblemType::AccountDoesNotExist,
     ProblemType::AlreadyRevoked,
+    ProblemType::AlreadyReplaced,
     ProblemType::BadCsr,
     ProblemType::BadNonce,
     ProblemType::BadPublicKey,
@@ -127,6 +137,7 @@ const ALL: [ProblemType; 24] = [
     ProblemType::ExternalAccountRequired,
     ProblemType::IncorrectResponse,
     ProblemType::InvalidContact,
+    ProblemType::InvalidProfile,
     ProblemType::Malformed,
     ProblemType::OrderNotReady,
     ProblemType::RateLimited,

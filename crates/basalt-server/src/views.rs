@@ -48,6 +48,8 @@ pub(crate) fn order_object(urls: &Urls, order: &OrderRecord, now: OffsetDateTime
             .as_deref()
             .filter(|_| status == OrderStatus::Valid)
             .map(|serial| urls.certificate(serial)),
+        replaces: None,
+        profile: None,
     }
 }
 

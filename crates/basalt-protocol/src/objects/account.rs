@@ -24,7 +24,8 @@ pub struct NewAccountRequest {
     pub terms_of_service_agreed: Option<bool>,
     #[serde(default)]
     pub only_return_existing: Option<bool>,
-    /// RFC 8555 §7.3.4; not required by basalt yet (`externalAccountRequired` is false).
+    /// RFC 8555 §7.3.4: a JWS (flattened JSON) MACed with the EAB key; checked by the
+    /// authority against the area's EAB mode.
     #[serde(default)]
     pub external_account_binding: Option<serde_json::Value>,
 }

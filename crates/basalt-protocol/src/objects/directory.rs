@@ -1,5 +1,7 @@
 //! RFC 8555 §7.1.1: the directory object.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -10,6 +12,9 @@ pub struct Directory {
     pub new_order: String,
     pub revoke_cert: String,
     pub key_change: String,
+    /// RFC 9773 §3: the base URL of renewal information; absent where the area offers none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renewal_info: Option<String>,
     pub meta: DirectoryMeta,
 }
 
@@ -24,4 +29,7 @@ pub struct DirectoryMeta {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub caa_identities: Vec<String>,
     pub external_account_required: bool,
+    /// draft-ietf-acme-profiles §3: profile name → human-readable description.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub profiles: BTreeMap<String, String>,
 }

@@ -22,6 +22,12 @@ pub struct OrderObject {
     pub finalize: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<String>,
+    /// RFC 9773 §5: the CertID of the certificate this order replaces, on every fetch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+    /// draft-ietf-acme-profiles §4: the profile the certificate will be issued under.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
 }
 
 /// RFC 8555 §7.1.2.1.
@@ -39,6 +45,13 @@ pub struct NewOrderRequest {
     pub not_before: Option<String>,
     #[serde(default)]
     pub not_after: Option<String>,
+    /// RFC 9773 §5: `base64url(AKI keyIdentifier) "." base64url(serial)` of the certificate
+    /// this order replaces; its syntax is checked by the authority.
+    #[serde(default)]
+    pub replaces: Option<String>,
+    /// draft-ietf-acme-profiles §4: the profile asked for; absent means the area's default.
+    #[serde(default)]
+    pub profile: Option<String>,
 }
 
 /// RFC 8555 §7.4 finalize payload: the CSR, base64url DER.

@@ -23,11 +23,13 @@ pub(crate) async fn directory(
         new_order: urls.new_order(),
         revoke_cert: urls.revoke_cert(),
         key_change: urls.key_change(),
+        renewal_info: None,
         meta: DirectoryMeta {
             terms_of_service: directory.meta.terms_of_service.clone(),
             website: directory.meta.website.clone(),
             caa_identities: directory.meta.caa_identities.clone(),
             external_account_required: false,
+            profiles: Default::default(),
         },
     };
     Ok(AcmeResponse::json(StatusCode::OK, &body))

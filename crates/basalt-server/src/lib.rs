@@ -14,6 +14,7 @@ mod authority;
 mod clock;
 mod config;
 mod conn_limit;
+mod drain;
 mod extract;
 mod handlers;
 mod jobs;
@@ -120,6 +121,7 @@ impl Server {
                 valid_authorization_lifetime: config.valid_authorization_lifetime,
                 queue: config.validation_queue,
                 areas: areas.clone(),
+                shutdown_timeout: config.connections.shutdown_timeout,
             },
         );
         let accounts = AccountCache::new(config.account_cache_ttl);
@@ -193,20 +195,54 @@ impl Server {
         });
         let store = self.state.store.clone();
         let holder = self.holder.clone();
-        let background = self.spawn_background();
+        // Graceful shutdown (issue 17): when `shutdown` completes, the listener stops
+        // accepting and drains its connections while the validation worker stops taking jobs
+        // and finishes those running, both within `shutdown_timeout`.
+        let (stopping, stopped) = tokio::sync::watch::channel(false);
+        let worker_stop = async move {
+            let mut stopped = stopped;
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        let (worker, background) = self.spawn_tasks(worker_stop);
+        let shutdown = async move {
+            shutdown.await;
+            tracing::info!("shutdown requested");
+            stopping.send_replace(true);
+        };
         tls::serve(listener, tls, router, &connections, shutdown).await;
+        // The worker bounds its own wait; this bound only guards against a stuck one.
+        let worker_grace = connections.shutdown_timeout + std::time::Duration::from_secs(1);
+        if tokio::time::timeout(worker_grace, worker).await.is_err() {
+            tracing::warn!("the validation worker did not stop in time");
+        }
         for task in background.into_iter().chain(pki) {
             task.abort();
         }
+        release_validation_claims(&store, &holder).await;
         release_leases(&store, &holder).await;
+        tracing::info!("shutdown complete");
         Ok(())
     }
 
     /// Starts the background tasks without serving (in-process tests drive the router).
     pub fn spawn_background(self) -> Vec<tokio::task::JoinHandle<()>> {
+        let (worker, mut others) = self.spawn_tasks(std::future::pending());
+        others.push(worker);
+        others
+    }
+
+    /// Starts the validation worker (which stops taking jobs when `worker_stop` completes)
+    /// and the other background tasks; the worker's handle first.
+    fn spawn_tasks(
+        self,
+        worker_stop: impl Future<Output = ()> + Send + 'static,
+    ) -> (
+        tokio::task::JoinHandle<()>,
+        Vec<tokio::task::JoinHandle<()>>,
+    ) {
         let state = self.state.clone();
-        vec![
-            tokio::spawn(self.worker.run()),
+        let worker = tokio::spawn(self.worker.run(worker_stop));
+        let others = vec![
             tokio::spawn(self.serving.run(self.resolver, self.serving_id)),
             tokio::spawn(jobs::crl::run(
                 state.store.clone(),
@@ -217,7 +253,8 @@ impl Server {
             )),
             tokio::spawn(recover_issuances(state.clone(), self.holder.clone())),
             tokio::spawn(clean_up(state, self.holder)),
-        ]
+        ];
+        (worker, others)
     }
 }
 
@@ -258,6 +295,17 @@ async fn recover_issuances(state: AppState, holder: String) {
         {
             tracing::warn!(error = %e, "issuance recovery failed; retrying next pass");
         }
+    }
+}
+
+/// On a clean shutdown, gives back the validation jobs this process claimed but did not
+/// finish (queued, or still running at the timeout), so another replica's sweep takes them
+/// at once instead of when their lease runs out.
+async fn release_validation_claims(store: &Store, holder: &str) {
+    match store.release_validation_claims(holder).await {
+        Ok(0) => {}
+        Ok(released) => tracing::info!(released, "unfinished validations given back"),
+        Err(e) => tracing::warn!(error = %e, "could not give back unfinished validations"),
     }
 }
 

@@ -20,6 +20,7 @@
 //! replica protects its own worker.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -258,6 +259,8 @@ pub(crate) struct WorkerSettings {
     /// The areas now: each job's CAA identities (RFC 8659; an area with `check_caa` off
     /// checks none) and egress policy come from its area as it is when the job runs.
     pub areas: AreaHandle,
+    /// At shutdown, how long running validations may take to record their results.
+    pub shutdown_timeout: Duration,
 }
 
 /// Runs validations claimed from the database.
@@ -299,11 +302,16 @@ pub(crate) fn validation_channel(
 }
 
 impl ValidationWorker {
-    /// Runs until the queue handle is dropped and the process ends.
-    pub(crate) async fn run(mut self) {
-        let permits = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
+    /// Runs until `stop` completes (or the queue handle is dropped), then waits up to
+    /// `shutdown_timeout` for the validations already running to record their results.
+    /// Jobs queued here but not started keep their claim in the database; the server gives
+    /// those back (`Store::release_validation_claims`) once this returns.
+    pub(crate) async fn run(mut self, stop: impl Future<Output = ()>) {
+        let concurrency = self.settings.concurrency.max(1);
+        let permits = Arc::new(Semaphore::new(concurrency));
         let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(stop);
         loop {
             tokio::select! {
                 received = self.receiver.recv() => {
@@ -312,7 +320,19 @@ impl ValidationWorker {
                     self.spawn(job, permit, done, slot);
                 }
                 _ = sweep.tick() => self.sweep(&permits).await,
+                () = &mut stop => break,
             }
+        }
+        // Every permit back means every running validation has recorded its result.
+        let all = u32::try_from(concurrency).unwrap_or(u32::MAX);
+        let finished = tokio::time::timeout(self.settings.shutdown_timeout, async {
+            let _ = permits.acquire_many(all).await;
+        })
+        .await;
+        if finished.is_err() {
+            tracing::warn!(
+                "validations still running at the shutdown timeout are left to another replica"
+            );
         }
     }
 

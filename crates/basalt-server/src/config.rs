@@ -52,6 +52,8 @@ pub struct ServerConfig {
     pub connections: ConnectionSettings,
     /// How many validations may wait or run at once in this process.
     pub validation_queue: ValidationQueueLimits,
+    /// The process's metrics; the binary hands the same set to storage's query observer.
+    pub metrics: crate::Metrics,
 }
 
 /// Timeouts and caps that keep slow or numerous clients from holding the listener (issue

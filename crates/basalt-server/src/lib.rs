@@ -19,6 +19,7 @@ mod extract;
 mod handlers;
 mod jobs;
 mod layers;
+mod metrics;
 mod nonces;
 mod params;
 mod pki;
@@ -39,6 +40,7 @@ pub use crate::config::{
 };
 pub use crate::jobs::issuance_recovery::STALE_AFTER as DEFAULT_ISSUANCE_STALE_AFTER;
 pub use crate::jobs::serving_certificate::{ServingCertificateError, ServingCertificates};
+pub use crate::metrics::Metrics;
 pub use crate::nonces::{NonceRejection, Nonces};
 pub use crate::policy::names::{NamePolicy, NameRule};
 pub use crate::tls::{ServingCertResolver, certified_key, serve as serve_https, server_config};
@@ -81,6 +83,7 @@ pub struct Server {
     holder: String,
     /// The plain-HTTP listener for CRLs and CA certificates, if configured.
     pki_listener: Option<TcpListener>,
+    metrics_listener: Option<TcpListener>,
 }
 
 impl Server {
@@ -122,6 +125,7 @@ impl Server {
                 queue: config.validation_queue,
                 areas: areas.clone(),
                 shutdown_timeout: config.connections.shutdown_timeout,
+                metrics: config.metrics.clone(),
             },
         );
         let accounts = AccountCache::new(config.account_cache_ttl);
@@ -135,6 +139,7 @@ impl Server {
             crl_wake: CrlWake::default(),
             validation,
             validator,
+            shutting_down: std::sync::atomic::AtomicBool::new(false),
         }));
         Ok(Self {
             state,
@@ -144,6 +149,7 @@ impl Server {
             serving_id,
             holder,
             pki_listener: None,
+            metrics_listener: None,
         })
     }
 
@@ -152,6 +158,17 @@ impl Server {
     pub fn with_pki_listener(mut self, listener: TcpListener) -> Self {
         self.pki_listener = Some(listener);
         self
+    }
+
+    /// Serves `/metrics`, `/healthz` and `/readyz` on `listener` (`server.metrics_listen`).
+    pub fn with_metrics_listener(mut self, listener: TcpListener) -> Self {
+        self.metrics_listener = Some(listener);
+        self
+    }
+
+    /// The metrics listener's router, for in-process tests.
+    pub fn metrics_router(&self) -> Router {
+        metrics::listener::router(self.state.clone())
     }
 
     /// The PKI listener's router, for in-process tests.
@@ -193,6 +210,14 @@ impl Server {
                 }
             })
         });
+        let metrics = self.metrics_listener.take().map(|listener| {
+            let router = self.metrics_router();
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            })
+        });
         let store = self.state.store.clone();
         let holder = self.holder.clone();
         // Graceful shutdown (issue 17): when `shutdown` completes, the listener stops
@@ -203,10 +228,14 @@ impl Server {
             let mut stopped = stopped;
             let _ = stopped.wait_for(|stop| *stop).await;
         };
+        let state = self.state.clone();
         let (worker, background) = self.spawn_tasks(worker_stop);
         let shutdown = async move {
             shutdown.await;
             tracing::info!("shutdown requested");
+            state
+                .shutting_down
+                .store(true, std::sync::atomic::Ordering::Relaxed);
             stopping.send_replace(true);
         };
         tls::serve(listener, tls, router, &connections, shutdown).await;
@@ -215,7 +244,9 @@ impl Server {
         if tokio::time::timeout(worker_grace, worker).await.is_err() {
             tracing::warn!("the validation worker did not stop in time");
         }
-        for task in background.into_iter().chain(pki) {
+        // The metrics listener answered through the drain (`/readyz` saying "shutting down",
+        // so balancers stop sending here); it stops with the rest.
+        for task in background.into_iter().chain(pki).chain(metrics) {
             task.abort();
         }
         release_validation_claims(&store, &holder).await;

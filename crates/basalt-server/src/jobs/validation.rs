@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
+use tracing::Instrument as _;
 
 use basalt_protocol::KeyAuthorization;
 use basalt_storage::{ChallengeRecord, Store, ValidationJob, ValidationResult};
@@ -44,6 +45,8 @@ struct Request {
     job: ValidationJob,
     done: Option<oneshot::Sender<ChallengeRecord>>,
     slot: Slot,
+    /// The span of the request that started the job, so its log lines carry the request id.
+    span: tracing::Span,
 }
 
 /// What became of a client's request to validate a challenge.
@@ -231,6 +234,7 @@ impl ValidationQueue {
         if self
             .sender
             .send(Request {
+                span: tracing::Span::current(),
                 job,
                 done: Some(done),
                 slot,
@@ -261,6 +265,8 @@ pub(crate) struct WorkerSettings {
     pub areas: AreaHandle,
     /// At shutdown, how long running validations may take to record their results.
     pub shutdown_timeout: Duration,
+    /// Where results and durations are counted.
+    pub metrics: crate::Metrics,
 }
 
 /// Runs validations claimed from the database.
@@ -315,9 +321,9 @@ impl ValidationWorker {
         loop {
             tokio::select! {
                 received = self.receiver.recv() => {
-                    let Some(Request { job, done, slot }) = received else { break };
+                    let Some(Request { job, done, slot, span }) = received else { break };
                     let Ok(permit) = permits.clone().acquire_owned().await else { break };
-                    self.spawn(job, permit, done, slot);
+                    self.spawn(job, permit, done, slot, span);
                 }
                 _ = sweep.tick() => self.sweep(&permits).await,
                 () = &mut stop => break,
@@ -359,7 +365,8 @@ impl ValidationWorker {
                     let Ok(permit) = permits.clone().acquire_owned().await else {
                         return;
                     };
-                    self.spawn(job, permit, None, slot);
+                    // Taken over by the sweep: no request started it here.
+                    self.spawn(job, permit, None, slot, tracing::info_span!("sweep"));
                 }
             }
             Err(e) => tracing::warn!(error = %e, "validation sweep failed"),
@@ -374,23 +381,27 @@ impl ValidationWorker {
         permit: tokio::sync::OwnedSemaphorePermit,
         done: Option<oneshot::Sender<ChallengeRecord>>,
         slot: Slot,
+        span: tracing::Span,
     ) {
         let store = self.store.clone();
         let validator = self.validator.clone();
         let clock = self.clock.clone();
         let valid_for = self.settings.valid_authorization_lifetime;
         let area = self.settings.areas.directory(&job.directory);
-        let caa = area.as_deref().and_then(|area| caa_policy(area, &job));
-        let egress = area.and_then(|area| area.egress.clone());
-        tokio::spawn(async move {
+        let limits = JobLimits {
+            caa: area.as_deref().and_then(|area| caa_policy(area, &job)),
+            egress: area.and_then(|area| area.egress.clone()),
+        };
+        let metrics = self.settings.metrics.clone();
+        let task = async move {
             let stored = run_job(
                 &store,
                 &validator,
                 clock.as_ref(),
                 valid_for,
-                caa,
-                egress,
+                limits,
                 job,
+                &metrics,
             )
             .await;
             drop(permit);
@@ -398,7 +409,9 @@ impl ValidationWorker {
             if let (Some(stored), Some(done)) = (stored, done) {
                 let _ = done.send(stored);
             }
-        });
+        };
+        // A job a request started runs in that request's span (its request id).
+        tokio::spawn(task.instrument(span));
     }
 }
 
@@ -411,17 +424,26 @@ fn caa_policy(area: &DirectoryConfig, job: &ValidationJob) -> Option<CaaPolicy> 
     })
 }
 
+/// What a job's area asks of its validation.
+struct JobLimits {
+    /// CAA identities and account URI to check, if the area checks CAA.
+    caa: Option<CaaPolicy>,
+    /// Where the validation may connect, if the area sets its own policy.
+    egress: Option<EgressPolicy>,
+}
+
 /// Validates and stores the result; what was stored, if it was.
 async fn run_job(
     store: &Store,
     validator: &Validator,
     clock: &dyn Clock,
     valid_for: Duration,
-    caa: Option<CaaPolicy>,
-    egress: Option<EgressPolicy>,
+    JobLimits { caa, egress }: JobLimits,
     job: ValidationJob,
+    metrics: &crate::Metrics,
 ) -> Option<ChallengeRecord> {
     let started = Instant::now();
+    let checks_caa = caa.is_some();
     let request = ValidationRequest {
         identifier: job.identifier.clone(),
         challenge_type: job.challenge_type,
@@ -432,6 +454,20 @@ async fn run_job(
         egress,
     };
     let outcome = validator.validate(&request).await;
+    let result_label = outcome
+        .problem
+        .as_ref()
+        .map_or("valid", |p| p.problem_type.name());
+    metrics.validation(job.challenge_type.as_str(), result_label, started.elapsed());
+    // CAA (RFC 8659) runs after the challenge succeeds: a success or a `caa` problem says
+    // what it decided; another failure says nothing about it.
+    if checks_caa {
+        match outcome.problem.as_ref().map(|p| p.problem_type) {
+            None => metrics.caa_check("validation", "allowed"),
+            Some(basalt_protocol::ProblemType::Caa) => metrics.caa_check("validation", "refused"),
+            Some(_) => {}
+        }
+    }
     let result = match &outcome.problem {
         None => ValidationResult::Valid,
         Some(problem) => ValidationResult::Invalid(problem.clone()),

@@ -75,6 +75,9 @@ pub(crate) struct ServerSection {
     /// Plain-HTTP listener for CRLs, the root and the intermediates; unset: none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) pki_listen: Option<SocketAddr>,
+    /// Plain-HTTP listener for /metrics, /healthz and /readyz; unset: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) metrics_listen: Option<SocketAddr>,
     /// How long an issuance may stay reserved but unstored before it is abandoned and its
     /// order made ready again.
     #[serde(with = "crate::duration")]
@@ -306,6 +309,7 @@ impl Default for ServerSection {
             max_connections_per_ip: connections.max_connections_per_ip,
             shutdown_timeout: connections.shutdown_timeout,
             pki_listen: None,
+            metrics_listen: None,
             issuance_stale_after: basalt_server::DEFAULT_ISSUANCE_STALE_AFTER,
             area_refresh_interval: Duration::from_secs(2),
         }

@@ -21,12 +21,12 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
 
 use labels::{
-    AreaLabels, CaLabels, CaaLabels, CrlLabels, IssuedLabels, KeyKindLabels, OrderLabels,
-    PoolLabels, QueryLabels, RequestLabels, RouteLabels, ValidationLabels, ValidationTypeLabels,
+    AreaLabels, BuildLabels, CaLabels, CaaLabels, CrlLabels, IssuedLabels, KeyKindLabels,
+    OrderLabels, PoolLabels, QueryLabels, RequestLabels, RouteLabels, ValidationLabels,
+    ValidationTypeLabels,
 };
 
 /// Every metric basalt exports; cheap to clone (one shared set per process).
@@ -195,14 +195,15 @@ impl Metrics {
             Unit::Seconds,
             crl_age.clone(),
         );
-        registry.register(
-            "build",
-            "basalt's version",
-            Info::new(vec![(
-                "version".to_owned(),
-                env!("CARGO_PKG_VERSION").to_owned(),
-            )]),
-        );
+        // The conventional `*_build_info` gauge (always 1, the version as a label) rather than
+        // an OpenMetrics info metric, which Prometheus's text-format tools do not parse.
+        let build_info = Family::<BuildLabels, Gauge>::default();
+        build_info
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION"),
+            })
+            .set(1);
+        registry.register("build_info", "basalt's version (always 1)", build_info);
         Self(Arc::new(Inner {
             registry,
             http_requests,

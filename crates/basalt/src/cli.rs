@@ -220,6 +220,9 @@ pub(crate) struct ServeArgs {
     /// HTTPS listen address (server.listen).
     #[arg(long)]
     pub(crate) listen: Option<SocketAddr>,
+    /// Plain-HTTP address for /metrics, /healthz and /readyz (server.metrics_listen).
+    #[arg(long)]
+    pub(crate) metrics_listen: Option<SocketAddr>,
     /// Port http-01 validation connects to (validation.http01_port).
     #[arg(long)]
     pub http01_port: Option<u16>,

@@ -94,3 +94,8 @@ pub(super) struct CrlLabels {
     pub(super) area: String,
     pub(super) key_id: String,
 }
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(super) struct BuildLabels {
+    pub(super) version: &'static str,
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use prometheus_client::encoding::text::encode;
@@ -27,22 +27,62 @@ pub(crate) fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The Prometheus text exposition (OpenMetrics 1.0, which Prometheus negotiates).
-async fn metrics(State(state): State<AppState>) -> Response {
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The exposition in the format the scraper asks for: OpenMetrics 1.0 when its `Accept`
+/// names it (Prometheus does), else the Prometheus text format 0.0.4 (curl, promtool, older
+/// scrapers), as Prometheus's own Go client negotiates.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let metrics = &state.config.metrics;
     metrics.refresh(&state).await;
     let mut body = String::new();
     if encode(&mut body, &metrics.0.registry).is_err() {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        body,
-    )
-        .into_response()
+    let openmetrics = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|accept| accept.contains("application/openmetrics-text"));
+    if openmetrics {
+        ([(header::CONTENT_TYPE, OPENMETRICS)], body).into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, PROMETHEUS_TEXT)],
+            prometheus_text(&body),
+        )
+            .into_response()
+    }
+}
+
+/// OpenMetrics text to the Prometheus text format: a counter family is named with its
+/// `_total` suffix there (its samples already carry it), and `# UNIT` and `# EOF` do not exist.
+fn prometheus_text(openmetrics: &str) -> String {
+    let counters: Vec<&str> = openmetrics
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .filter_map(|rest| rest.strip_suffix(" counter"))
+        .collect();
+    let mut text = String::with_capacity(openmetrics.len() + 16 * counters.len());
+    for line in openmetrics.lines() {
+        if line.starts_with("# UNIT ") || line == "# EOF" {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .contains(&name)
+                .then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        match renamed {
+            Some(line) => text.push_str(&line),
+            None => text.push_str(line),
+        }
+        text.push('\n');
+    }
+    text
 }
 
 /// The process is up and its runtime answers.
@@ -123,5 +163,23 @@ fn check(name: &str, outcome: Result<(), String>) -> Check {
         name: name.to_owned(),
         ok: outcome.is_ok(),
         error: outcome.err(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prometheus_text;
+
+    #[test]
+    fn counters_take_their_total_name_and_openmetrics_only_lines_go() {
+        let openmetrics = "# HELP x_requests Requests.\n# TYPE x_requests counter\n\
+            x_requests_total{a=\"b\"} 3\n# HELP x_time Time.\n# TYPE x_time histogram\n\
+            # UNIT x_time seconds\nx_time_count 1\n# EOF\n";
+        assert_eq!(
+            prometheus_text(openmetrics),
+            "# HELP x_requests_total Requests.\n# TYPE x_requests_total counter\n\
+             x_requests_total{a=\"b\"} 3\n# HELP x_time Time.\n# TYPE x_time histogram\n\
+             x_time_count 1\n"
+        );
     }
 }

@@ -16,17 +16,17 @@ fn sample(exposition: &str, series: &str) -> Option<f64> {
         .and_then(|value| value.parse().ok())
 }
 
+/// The exposition in the Prometheus text format (no `Accept`, as curl and promtool send).
 async fn scrape(ca: &TestCa) -> String {
     let reply = ca.metrics_get("/metrics").await;
     reply.assert_status(StatusCode::OK);
-    assert!(
-        reply
-            .header("content-type")
-            .is_some_and(|t| t.starts_with("application/openmetrics-text")),
-        "{:?}",
-        reply.header("content-type")
+    assert_eq!(
+        reply.header("content-type").as_deref(),
+        Some("text/plain; version=0.0.4; charset=utf-8")
     );
-    String::from_utf8(reply.body).unwrap()
+    let text = String::from_utf8(reply.body).unwrap();
+    assert!(!text.contains("# EOF"));
+    text
 }
 
 #[tokio::test]

@@ -172,6 +172,9 @@ fn apply_flags(config: &mut Config, args: &ServeArgs) {
     if let Some(listen) = args.listen {
         config.server.listen = listen;
     }
+    if let Some(address) = args.metrics_listen {
+        config.server.metrics_listen = Some(address);
+    }
     if let Some(port) = args.http01_port {
         config.validation.http01_port = port;
     }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::jwk::Jwk;
+use crate::jws::Envelope;
 
 /// Why a binding was refused: `Malformed` for a binding that is not built as §7.3.4 says,
 /// `Unauthorized` for one that is well built but does not authorize this account.
@@ -70,14 +71,6 @@ impl std::fmt::Debug for ExternalAccountBinding {
             .field("url", &self.url)
             .finish_non_exhaustive()
     }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Envelope {
-    protected: String,
-    payload: String,
-    signature: String,
 }
 
 impl ExternalAccountBinding {

@@ -380,3 +380,30 @@ async fn off_mode_ignores_a_binding() {
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].eab_kid, None);
 }
+
+/// Two newAccount requests with one single-use key at once: both pass the lookup, the
+/// compare-and-set in the insert transaction lets exactly one bind it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_registrations_with_one_single_use_key_create_one_account() {
+    let ca = start(required).await;
+    for round in 0..10 {
+        let kid = format!("race-{round}");
+        let key = create_key(&ca, &kid, |_| {}).await;
+        let (a, b) = (Client::new(), Client::new());
+        let (ra, rb) = tokio::join!(
+            register(&ca, &a, Some(binding(&a, &key))),
+            register(&ca, &b, Some(binding(&b, &key)))
+        );
+        let mut statuses = [ra.status.as_u16(), rb.status.as_u16()];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [201, 403], "round {round}");
+        let loser = if ra.status == StatusCode::CREATED {
+            &rb
+        } else {
+            &ra
+        };
+        loser.assert_problem("unauthorized", 403);
+        assert_eq!(bound(&ca, &kid).await, 1);
+    }
+    assert_eq!(accounts(&ca).await, 10);
+}

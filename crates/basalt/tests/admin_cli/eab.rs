@@ -142,3 +142,26 @@ async fn accounts_show_names_the_eab_kid() {
         "{plain}"
     );
 }
+
+/// A key id or HMAC key starting with `-` would be read as a flag after `--eab-kid`,
+/// `--hmac` or `basalt eab revoke`; one in 32 random values would, so 80 of them make a
+/// regression likely to show.
+#[tokio::test]
+async fn no_kid_or_hmac_key_starts_with_a_dash() {
+    let f = fixture().await;
+    let data = f.dir.path();
+    for _ in 0..40 {
+        let created = json(&basalt(
+            data,
+            &["eab", "create", "--area", "default", "--json"],
+        ));
+        for member in ["kid", "hmac_key"] {
+            let value = created[member].as_str().unwrap();
+            assert!(!value.starts_with('-'), "{member} {value}");
+        }
+        ok(&basalt(
+            data,
+            &["eab", "revoke", created["kid"].as_str().unwrap()],
+        ));
+    }
+}

@@ -44,8 +44,8 @@ pub(super) async fn run(args: &EabCreateArgs) -> anyhow::Result<()> {
     }
     let store = open_with(&args.admin, &config, Missing::Refuse).await?;
     let rng = SystemRandom::new();
-    let kid = URL_SAFE_NO_PAD.encode(random::<KID_BYTES>(&rng)?);
-    let hmac_key = Zeroizing::new(URL_SAFE_NO_PAD.encode(*random::<HMAC_KEY_BYTES>(&rng)?));
+    let kid = random_token::<KID_BYTES>(&rng)?.to_string();
+    let hmac_key = random_token::<HMAC_KEY_BYTES>(&rng)?;
     let now = OffsetDateTime::now_utc();
     let expires_at = args
         .expires
@@ -99,10 +99,17 @@ pub(super) async fn run(args: &EabCreateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `N` random bytes from the system RNG.
-fn random<const N: usize>(rng: &SystemRandom) -> anyhow::Result<Zeroizing<[u8; N]>> {
+/// `N` random bytes from the system RNG as base64url without padding, drawn again while the
+/// text starts with `-`: pasted after `--eab-kid`, `--hmac` or `basalt eab revoke`, such a
+/// value would be read as a flag (it costs under 6 bits of the first character's entropy).
+fn random_token<const N: usize>(rng: &SystemRandom) -> anyhow::Result<Zeroizing<String>> {
     let mut bytes = Zeroizing::new([0u8; N]);
-    rng.fill(bytes.as_mut())
-        .map_err(|_| anyhow::anyhow!("the system random number generator failed"))?;
-    Ok(bytes)
+    loop {
+        rng.fill(bytes.as_mut())
+            .map_err(|_| anyhow::anyhow!("the system random number generator failed"))?;
+        let text = Zeroizing::new(URL_SAFE_NO_PAD.encode(bytes.as_ref()));
+        if !text.starts_with('-') {
+            return Ok(text);
+        }
+    }
 }

@@ -63,10 +63,20 @@ async fn create_key(ca: &TestCa, kid: &str, change: impl FnOnce(&mut NewEabKey))
 
 /// A binding as clients build it: `header` protected, `payload` the key JSON, HMAC-SHA256.
 fn binding_with(header: Value, payload: &Value, mac: &[u8]) -> Value {
+    binding_hashed(header, payload, mac, ring::hmac::HMAC_SHA256)
+}
+
+/// [`binding_with`] with the MAC's hash chosen.
+fn binding_hashed(
+    header: Value,
+    payload: &Value,
+    mac: &[u8],
+    hash: ring::hmac::Algorithm,
+) -> Value {
     let protected = URL_SAFE_NO_PAD.encode(header.to_string());
     let payload = URL_SAFE_NO_PAD.encode(payload.to_string());
     let tag = ring::hmac::sign(
-        &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, mac),
+        &ring::hmac::Key::new(hash, mac),
         format!("{protected}.{payload}").as_bytes(),
     );
     json!({"protected": protected, "payload": payload, "signature": URL_SAFE_NO_PAD.encode(tag.as_ref())})
@@ -164,14 +174,12 @@ async fn hs512_bindings_work() {
     let ca = start(required).await;
     let key = create_key(&ca, "hs512", |_| {}).await;
     let client = Client::new();
-    let protected = URL_SAFE_NO_PAD
-        .encode(json!({"alg": "HS512", "kid": key.kid, "url": url("/new-account")}).to_string());
-    let payload = URL_SAFE_NO_PAD.encode(public(&client).to_string());
-    let tag = ring::hmac::sign(
-        &ring::hmac::Key::new(ring::hmac::HMAC_SHA512, &key.mac),
-        format!("{protected}.{payload}").as_bytes(),
+    let value = binding_hashed(
+        json!({"alg": "HS512", "kid": key.kid, "url": url("/new-account")}),
+        &public(&client),
+        &key.mac,
+        ring::hmac::HMAC_SHA512,
     );
-    let value = json!({"protected": protected, "payload": payload, "signature": URL_SAFE_NO_PAD.encode(tag.as_ref())});
     register(&ca, &client, Some(value))
         .await
         .assert_status(StatusCode::CREATED);

@@ -6,6 +6,7 @@
 
 pub mod challenge;
 pub mod contact;
+pub mod eab;
 pub mod error;
 pub mod identifier;
 pub mod jwk;
@@ -16,6 +17,7 @@ pub mod problem;
 pub mod status;
 
 pub use challenge::ChallengeType;
+pub use eab::{EabError, ExternalAccountBinding};
 pub use error::JwsError;
 pub use identifier::{Identifier, IdentifierType, RawIdentifier};
 pub use jwk::Jwk;

@@ -173,6 +173,21 @@ pub struct DirectoryConfig {
     /// a certificate for 127.0.0.1 or `localhost` under a fleet-wide root impersonates every
     /// machine's loopback services. For test set-ups only.
     pub allow_reserved_identifiers: bool,
+    /// Whether newAccount needs an External Account Binding (RFC 8555 §7.3.4).
+    pub external_account_binding: EabMode,
+}
+
+/// An area's External Account Binding mode (RFC 8555 §7.3.4, `external_account_binding`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EabMode {
+    /// Bindings are ignored (as by a server that does not support EAB); accounts bind to no
+    /// key.
+    #[default]
+    Off,
+    /// A binding, when present, is checked and recorded; accounts may register without one.
+    Optional,
+    /// Every new account needs a valid binding (`meta.externalAccountRequired`).
+    Required,
 }
 
 impl DirectoryConfig {
@@ -201,6 +216,7 @@ impl DirectoryConfig {
             check_caa: true,
             egress: None,
             allow_reserved_identifiers: false,
+            external_account_binding: EabMode::Off,
         }
     }
 }

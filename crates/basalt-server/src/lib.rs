@@ -35,8 +35,8 @@ mod views;
 pub use crate::areas::{AreaHandle, intermediate_record};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::config::{
-    AreaSet, ConnectionSettings, CrlSettings, DirectoryConfig, DirectoryMetaConfig, IssuancePolicy,
-    ServerConfig, SigningIntermediate, ValidationQueueLimits,
+    AreaSet, ConnectionSettings, CrlSettings, DirectoryConfig, DirectoryMetaConfig, EabMode,
+    IssuancePolicy, ServerConfig, SigningIntermediate, ValidationQueueLimits,
 };
 pub use crate::jobs::issuance_recovery::STALE_AFTER as DEFAULT_ISSUANCE_STALE_AFTER;
 pub use crate::jobs::serving_certificate::{ServingCertificateError, ServingCertificates};

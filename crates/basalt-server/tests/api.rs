@@ -14,6 +14,8 @@ mod areas;
 mod connections;
 #[path = "api/crls.rs"]
 mod crls;
+#[path = "api/eab.rs"]
+mod eab;
 #[path = "api/hostile_input.rs"]
 mod hostile_input;
 #[path = "api/identifiers.rs"]

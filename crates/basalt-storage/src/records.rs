@@ -13,6 +13,7 @@ use basalt_protocol::{
 use time::OffsetDateTime;
 
 mod areas;
+mod eab;
 mod issuances;
 mod listing;
 
@@ -20,6 +21,7 @@ pub use areas::{
     CrlState, IntermediateRecord, IntermediateStatus, NewIntermediate, RevokedCertificate,
     StoredCrl,
 };
+pub use eab::{EabBinding, EabKeyRecord, EabKeySecret, NewEabKey};
 pub use issuances::{IssuanceRecord, IssuanceStatus, NewIssuance, ReserveOutcome};
 pub use listing::{AccountFilter, CertificateCounts, CertificateFilter, CertificateStatus};
 
@@ -45,6 +47,8 @@ pub struct AccountRecord {
     pub contact: Vec<String>,
     pub terms_of_service_agreed: bool,
     pub created_at: OffsetDateTime,
+    /// The External Account Binding key the account was created with (RFC 8555 §7.3.4).
+    pub eab_kid: Option<String>,
 }
 
 /// A new order (RFC 8555 §7.4) and the authorizations it needs, one plan per

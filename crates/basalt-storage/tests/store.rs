@@ -24,6 +24,8 @@ mod authorizations;
 mod certificates;
 #[path = "store/crls.rs"]
 mod crls;
+#[path = "store/eab.rs"]
+mod eab;
 #[path = "store/engines.rs"]
 mod engines;
 #[path = "store/expiry.rs"]

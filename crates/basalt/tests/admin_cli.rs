@@ -6,6 +6,9 @@
 #[path = "admin_cli/fixture.rs"]
 mod fixture;
 
+#[path = "admin_cli/eab.rs"]
+mod eab;
+
 use serde_json::Value;
 
 use fixture::{basalt, fails, fixture, json, ok};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use basalt_protocol::{ChallengeType, IdentifierType};
-use basalt_server::{CrlSettings, NamePolicy, NameRule};
+use basalt_server::{CrlSettings, EabMode, NamePolicy, NameRule};
 use basalt_signer::KeyType;
 use basalt_validation::Cidr;
 
@@ -19,6 +19,7 @@ pub(crate) struct AreaPolicy {
     pub(crate) key_types: Vec<KeyType>,
     pub(crate) crl: Option<CrlSettings>,
     pub(crate) pki_base_url: Option<String>,
+    pub(crate) external_account_binding: EabMode,
 }
 
 impl DirectorySection {
@@ -119,6 +120,15 @@ impl DirectorySection {
         if self.crl && self.crl_lifetime < Duration::from_secs(3600) {
             bail!("{}: must be at least one hour", key("crl_lifetime"));
         }
+        let external_account_binding = match self.external_account_binding.as_deref() {
+            None | Some("off") => EabMode::Off,
+            Some("optional") => EabMode::Optional,
+            Some("required") => EabMode::Required,
+            Some(other) => bail!(
+                "{}: {other:?} is not an External Account Binding mode (off, optional, required)",
+                key("external_account_binding")
+            ),
+        };
         Ok(AreaPolicy {
             names: policy,
             challenge_types,
@@ -127,6 +137,7 @@ impl DirectorySection {
                 lifetime: self.crl_lifetime,
             }),
             pki_base_url: self.pki_base_url.clone(),
+            external_account_binding,
         })
     }
 }

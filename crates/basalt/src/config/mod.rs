@@ -237,6 +237,9 @@ pub(crate) struct DirectorySection {
     /// Whether `area add` / `area rotate` put name constraints derived from `names` into
     /// the area's intermediates.
     pub(crate) name_constraints: bool,
+    /// External Account Binding (RFC 8555 §7.3.4): `off` (default), `optional`, `required`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) external_account_binding: Option<String>,
     /// Which identifiers the area certifies. (A table: keep it the last field, TOML writes
     /// tables after plain keys.)
     pub(crate) names: NamesSection,
@@ -381,6 +384,7 @@ impl DirectorySection {
             crl: true,
             crl_lifetime: Duration::from_secs(DAY),
             name_constraints: true,
+            external_account_binding: None,
             names: NamesSection::default(),
         }
     }

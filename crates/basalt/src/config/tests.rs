@@ -198,3 +198,33 @@ fn reserved_identifiers_are_refused_unless_a_directory_allows_them() {
         DirectorySection::named("default")
     );
 }
+
+#[test]
+fn external_account_binding_modes_parse_and_a_bad_one_names_the_key() {
+    use basalt_server::EabMode;
+    for (text, mode) in [
+        ("", EabMode::Off),
+        ("external_account_binding = \"off\"\n", EabMode::Off),
+        (
+            "external_account_binding = \"optional\"\n",
+            EabMode::Optional,
+        ),
+        (
+            "external_account_binding = \"required\"\n",
+            EabMode::Required,
+        ),
+    ] {
+        let config: Config = toml::from_str(&format!("[directories.default]\n{text}")).unwrap();
+        let policy = config.directories["default"]
+            .area_policy("default")
+            .unwrap();
+        assert_eq!(policy.external_account_binding, mode, "{text}");
+    }
+    let config: Config =
+        toml::from_str("[directories.default]\nexternal_account_binding = \"yes\"\n").unwrap();
+    let err = format!("{:#}", config.validate().unwrap_err());
+    assert!(
+        err.starts_with("directories.default.external_account_binding") && err.contains("\"yes\""),
+        "{err}"
+    );
+}

@@ -89,7 +89,7 @@ pub use records::{
     CertificateFilter, CertificateRecord, CertificateStatus, ChallengeRecord, CrlState, EabBinding,
     EabKeyRecord, EabKeySecret, IntermediateRecord, IntermediateStatus, IssuanceRecord,
     IssuanceStatus, NewAccount, NewAuthorization, NewCertificate, NewChallenge, NewEabKey,
-    NewIntermediate, NewIssuance, NewOrder, NewServingCertificate, OrderRecord, ReserveOutcome,
-    RevokeOutcome, RevokedCertificate, ServingCertificateRecord, StoredCrl, ValidationJob,
-    ValidationResult,
+    NewIntermediate, NewIssuance, NewOrder, NewServingCertificate, OrderRecord, RecordedValidation,
+    ReserveOutcome, RevokeOutcome, RevokedCertificate, ServingCertificateRecord, StoredCrl,
+    ValidationJob, ValidationResult,
 };

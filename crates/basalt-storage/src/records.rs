@@ -125,6 +125,15 @@ pub struct AuthorizationRecord {
     pub challenges: Vec<ChallengeRecord>,
 }
 
+/// What recording a validation's result changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedValidation {
+    /// The challenge as written.
+    pub challenge: ChallengeRecord,
+    /// Pending orders the failure made invalid (0 for a success).
+    pub orders_invalidated: u64,
+}
+
 /// A stored challenge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChallengeRecord {

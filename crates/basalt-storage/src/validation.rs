@@ -18,7 +18,7 @@ use crate::codec::to_json;
 use crate::entities::{accounts, authorizations, challenges};
 use crate::error::Error;
 use crate::links;
-use crate::records::{ChallengeRecord, ValidationJob, ValidationResult};
+use crate::records::{ChallengeRecord, RecordedValidation, ValidationJob, ValidationResult};
 use crate::time::{from_unix_opt, to_unix, unix_after};
 
 impl Store {
@@ -200,7 +200,7 @@ impl Store {
         validation_record: Option<&str>,
         now: OffsetDateTime,
         authorization_valid_until: OffsetDateTime,
-    ) -> Result<Option<ChallengeRecord>, Error> {
+    ) -> Result<Option<RecordedValidation>, Error> {
         let challenge_id = job.challenge_id;
         let (challenge_status, validated_at, error, authorization_status) = match result {
             ValidationResult::Valid => (
@@ -270,6 +270,7 @@ impl Store {
             .await?
             .rows_affected;
 
+        let mut orders_invalidated = 0;
         if authorization_moved == 1 {
             let authorization = links::authorization_of_challenge(challenge_id);
             match result {
@@ -278,7 +279,8 @@ impl Store {
                 }
                 ValidationResult::Invalid(problem) => {
                     let pending = [OrderStatus::Pending];
-                    links::invalidate_linked(&tx, authorization, &pending, problem).await?;
+                    orders_invalidated =
+                        links::invalidate_linked(&tx, authorization, &pending, problem).await?;
                 }
             }
         }
@@ -287,7 +289,7 @@ impl Store {
             ValidationResult::Valid => None,
             ValidationResult::Invalid(problem) => Some(problem.clone()),
         };
-        Ok(Some(ChallengeRecord {
+        let challenge = ChallengeRecord {
             id: challenge_id,
             authorization_id: job.authorization_id,
             challenge_type: job.challenge_type,
@@ -298,6 +300,10 @@ impl Store {
             validation_record: validation_record.map(str::to_owned),
             account_uri: job.account_uri.clone(),
             created_at: job.challenge_created_at,
+        };
+        Ok(Some(RecordedValidation {
+            challenge,
+            orders_invalidated,
         }))
     }
 

@@ -498,7 +498,11 @@ async fn run_job(
     );
     // `None` when another replica's result was recorded first: the waiting POST then reads
     // what is stored.
-    stored
+    let recorded = stored?;
+    for _ in 0..recorded.orders_invalidated {
+        metrics.order_final(&job.directory, "invalid");
+    }
+    Some(recorded.challenge)
 }
 
 #[cfg(test)]

@@ -317,8 +317,13 @@ pub(crate) async fn order_with_new_authorizations(
         .expect("create order")
 }
 
-/// Drives an authorization's first challenge through start, claim and record.
-pub(crate) async fn validate(store: &Store, authorization_id: i64, result: ValidationResult) {
+/// Drives an authorization's first challenge through start, claim and record; returns what
+/// recording changed.
+pub(crate) async fn validate(
+    store: &Store,
+    authorization_id: i64,
+    result: ValidationResult,
+) -> basalt_storage::RecordedValidation {
     let authorization = store
         .authorization(authorization_id)
         .await
@@ -346,7 +351,8 @@ pub(crate) async fn validate(store: &Store, authorization_id: i64, result: Valid
             at(30 * DAY),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .expect("recorded")
 }
 
 /// A pending authorization for `name` (with its challenges), through a new order.

@@ -57,12 +57,14 @@ async fn invalid_results_invalidate_authorization_and_orders() {
         let a = account(s, "thumb-a").await;
         let order = order_with_new_authorizations(s, a.id, &["a.test", "b.test"]).await;
         let problem = Problem::new(ProblemType::IncorrectResponse, "wrong key authorization");
-        validate(
+        let recorded = validate(
             s,
             order.authorization_ids[0],
             ValidationResult::Invalid(problem.clone()),
         )
         .await;
+        // The order is counted once, for the metrics of orders by final status.
+        assert_eq!(recorded.orders_invalidated, 1);
 
         let authorization = s
             .authorization(order.authorization_ids[0])
@@ -351,7 +353,8 @@ async fn sweeping_claims_orphaned_and_unclaimed_validations() {
             .record_validation(&jobs[0], &ValidationResult::Valid, None, at(40), at(DAY))
             .await
             .unwrap()
-            .expect("recorded");
+            .expect("recorded")
+            .challenge;
         // What it returns is what a later read finds.
         let (stored, _) = s.challenge(challenges[0]).await.unwrap().unwrap();
         assert_eq!(written, stored);

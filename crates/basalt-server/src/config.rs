@@ -12,6 +12,10 @@ use basalt_signer::{Issuer, KeyType};
 
 use crate::policy::names::NamePolicy;
 
+pub(crate) mod profiles;
+
+use profiles::ProfileSet;
+
 /// Everything `basalt serve` needs besides storage and validation settings.
 #[derive(Clone)]
 pub struct ServerConfig {
@@ -165,12 +169,14 @@ pub struct DirectoryConfig {
     /// a certificate for 127.0.0.1 or `localhost` under a fleet-wide root impersonates every
     /// machine's loopback services. For test set-ups only.
     pub allow_reserved_identifiers: bool,
+    /// The certificate profiles offered (draft-ietf-acme-profiles) and the default one.
+    pub profiles: ProfileSet,
 }
 
 impl DirectoryConfig {
     /// An area with the defaults of a fresh `[directories.NAME]` table: every identifier,
     /// challenge and key type, CAA checked against `basalt`, CRLs made but not linked from
-    /// certificates (no `pki_base_url`).
+    /// certificates (no `pki_base_url`), the shipped profiles.
     pub fn new(name: &str, issuer: Arc<Issuer>, intermediate_id: i64) -> Self {
         Self {
             name: name.to_owned(),
@@ -193,6 +199,7 @@ impl DirectoryConfig {
             check_caa: true,
             egress: None,
             allow_reserved_identifiers: false,
+            profiles: ProfileSet::shipped(&IssuancePolicy::default()),
         }
     }
 }

@@ -29,7 +29,12 @@ pub(crate) async fn directory(
             website: directory.meta.website.clone(),
             caa_identities: directory.meta.caa_identities.clone(),
             external_account_required: false,
-            profiles: Default::default(),
+            // draft-ietf-acme-profiles-00 §3: name → description.
+            profiles: directory
+                .profiles
+                .iter()
+                .map(|(name, p)| (name.to_owned(), p.description.clone()))
+                .collect(),
         },
     };
     Ok(AcmeResponse::json(StatusCode::OK, &body))

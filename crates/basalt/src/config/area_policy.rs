@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use basalt_protocol::{ChallengeType, IdentifierType};
-use basalt_server::{CrlSettings, NamePolicy, NameRule};
+use basalt_server::{CrlSettings, NamePolicy, NameRule, ProfileSet};
 use basalt_signer::KeyType;
 use basalt_validation::Cidr;
 
@@ -19,6 +19,7 @@ pub(crate) struct AreaPolicy {
     pub(crate) key_types: Vec<KeyType>,
     pub(crate) crl: Option<CrlSettings>,
     pub(crate) pki_base_url: Option<String>,
+    pub(crate) profiles: ProfileSet,
 }
 
 impl DirectorySection {
@@ -119,7 +120,9 @@ impl DirectorySection {
         if self.crl && self.crl_lifetime < Duration::from_secs(3600) {
             bail!("{}: must be at least one hour", key("crl_lifetime"));
         }
+        let profiles = self.profile_set(area, &policy.identifier_types)?;
         Ok(AreaPolicy {
+            profiles,
             names: policy,
             challenge_types,
             key_types,

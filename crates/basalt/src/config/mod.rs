@@ -231,9 +231,14 @@ pub(crate) struct DirectorySection {
     /// Whether `area add` / `area rotate` put name constraints derived from `names` into
     /// the area's intermediates.
     pub(crate) name_constraints: bool,
-    /// Which identifiers the area certifies. (A table: keep it the last field, TOML writes
+    /// The profile an order without `profile` gets (draft-ietf-acme-profiles).
+    pub(crate) default_profile: String,
+    /// Which identifiers the area certifies. (A table: keep the tables last, TOML writes
     /// tables after plain keys.)
     pub(crate) names: NamesSection,
+    /// The area's certificate profiles by name; empty: the shipped ones (docs/profiles.md).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) profiles: BTreeMap<String, ProfileSection>,
 }
 
 /// `[directories.NAME.names]`: the area's name policy.
@@ -373,7 +378,9 @@ impl DirectorySection {
             crl: true,
             crl_lifetime: Duration::from_secs(DAY),
             name_constraints: true,
+            default_profile: basalt_server::DEFAULT_PROFILE.to_owned(),
             names: NamesSection::default(),
+            profiles: BTreeMap::new(),
         }
     }
 }
@@ -568,5 +575,8 @@ fn cidrs(key: &str, values: &[String]) -> anyhow::Result<Vec<Cidr>> {
 }
 
 mod area_policy;
+mod profiles;
+
+pub(crate) use profiles::ProfileSection;
 #[cfg(test)]
 mod tests;

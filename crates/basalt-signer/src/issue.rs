@@ -322,3 +322,6 @@ fn san(identifier: &Identifier) -> Result<SanType, Error> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod profile_tests;

@@ -100,7 +100,10 @@ async fn certs_show_prints_one_certificate() {
     assert!(text.contains("serial:"), "{text}");
     assert!(text.contains("0a1b"), "{text}");
     assert!(text.contains(&f.prod.key_id), "{text}");
-    assert!(text.contains("profile:") && text.contains("tls-server"), "{text}");
+    assert!(
+        text.contains("profile:") && text.contains("tls-server"),
+        "{text}"
+    );
     assert!(text.contains("-----BEGIN CERTIFICATE-----"), "{text}");
     let shown = json(&basalt(data, &["certs", "show", "0a1b", "--json"]));
     assert_eq!(shown["status"], "valid");
@@ -270,7 +273,10 @@ async fn orders_show_prints_one_order() {
     let text = ok(&basalt(data, &["orders", "show", &id]));
     assert!(text.contains("certificate:"), "{text}");
     assert!(text.contains("0a1b"), "{text}");
-    assert!(text.contains("profile:") && text.contains("tls-server"), "{text}");
+    assert!(
+        text.contains("profile:") && text.contains("tls-server"),
+        "{text}"
+    );
     let shown = json(&basalt(data, &["orders", "show", &id, "--json"]));
     assert_eq!(shown["status"], "valid");
     assert_eq!(shown["profile"], "tls-server");

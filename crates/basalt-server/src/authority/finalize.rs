@@ -70,7 +70,11 @@ pub(crate) async fn finalize(
     check_area_identifiers(directory, &order.identifiers)?;
     // The order's profile, as the area defines it now: a reload may have changed or removed
     // it (draft-ietf-acme-profiles-00 §5: invalidProfile; the order stays ready).
-    let (profile_name, profile) = order_profile(&directory.name, &directory.profiles, order.profile.as_deref())?;
+    let (profile_name, profile) = order_profile(
+        &directory.name,
+        &directory.profiles,
+        order.profile.as_deref(),
+    )?;
     check_profile_identifiers(&directory.name, profile_name, profile, &order.identifiers)?;
     // RFC 8555 §11.1: the certificate key must not be the account key, compared in canonical
     // form (RFC 7518 §6.3.1), never as the client once encoded it.
@@ -96,7 +100,8 @@ pub(crate) async fn finalize(
         not_before: order.not_before,
         not_after: order.not_after,
     };
-    let (not_before, not_after) = window(requested, &profile.issuance_policy(&directory.policy), now)?;
+    let (not_before, not_after) =
+        window(requested, &profile.issuance_policy(&directory.policy), now)?;
     // RFC 5280 §6.1.3 (a)(2): a leaf is only valid while its issuer is; never sign past it.
     let not_after = not_after.min(directory.issuer.not_after());
     // A notAfter the client asked for (RFC 8555 §7.4) may have passed while the order waited;

@@ -33,7 +33,11 @@ pub(crate) async fn new_order(
     now: OffsetDateTime,
 ) -> AcmeResult<OrderRecord> {
     // draft-ietf-acme-profiles-00 §4: absent, the area's default; unknown, invalidProfile.
-    let (profile_name, profile) = requested_profile(&directory.name, &directory.profiles, request.profile.as_deref())?;
+    let (profile_name, profile) = requested_profile(
+        &directory.name,
+        &directory.profiles,
+        request.profile.as_deref(),
+    )?;
     let identifiers =
         check_order_identifiers(&request.identifiers, directory.allow_reserved_identifiers)?;
     check_area_identifiers(directory, &identifiers)?;

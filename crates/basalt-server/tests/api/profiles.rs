@@ -88,8 +88,15 @@ async fn the_directory_lists_the_shipped_profiles() {
     let profiles = directory["meta"]["profiles"].as_object().unwrap();
     let names: Vec<&str> = profiles.keys().map(String::as_str).collect();
     assert_eq!(names, ["default", "mtls-client", "short", "tls-server"]);
-    assert!(profiles.values().all(|d| d.as_str().is_some_and(|d| !d.is_empty())));
-    assert!(profiles["short"].as_str().unwrap().contains("6h"), "{profiles:?}");
+    assert!(
+        profiles
+            .values()
+            .all(|d| d.as_str().is_some_and(|d| !d.is_empty()))
+    );
+    assert!(
+        profiles["short"].as_str().unwrap().contains("6h"),
+        "{profiles:?}"
+    );
 }
 
 #[tokio::test]
@@ -109,12 +116,22 @@ async fn each_shipped_profile_gives_its_usages_and_lifetime() {
         assert_eq!(order["profile"], profile, "echoed once valid");
         let got = leaf(&chain);
         assert_eq!(
-            (got.server_auth, got.client_auth, got.key_usage, got.lifetime),
+            (
+                got.server_auth,
+                got.client_auth,
+                got.key_usage,
+                got.lifetime
+            ),
             (server_auth, client_auth, 1, lifetime),
             "{profile}"
         );
         let serial = last_segment(order["certificate"].as_str().unwrap());
-        let stored = ca.store.certificate_by_serial(serial).await.unwrap().unwrap();
+        let stored = ca
+            .store
+            .certificate_by_serial(serial)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(stored.profile.as_deref(), Some(profile));
     }
 }
@@ -157,7 +174,10 @@ async fn without_profile_the_order_gets_the_default_echoed_on_every_fetch() {
     // The orders list's entries are URLs; each order still echoes its own profile.
     let reply = new_order(&ca, &client, "other.test", json!({"profile": "short"})).await;
     let order_url = reply.header("location").unwrap();
-    assert_eq!(client.post(&ca, &order_url, None).await.json()["profile"], "short");
+    assert_eq!(
+        client.post(&ca, &order_url, None).await.json()["profile"],
+        "short"
+    );
 }
 
 /// An area whose default profile is `tls-server`, and whose `mtls-client` certifies DNS

@@ -128,7 +128,13 @@ fn each_profile_gets_its_eku_ku_cn_and_crl_link() {
             (true, false, "CN=a.test", true),
         ),
         (
-            profile("mtls-client", &[ClientAuth], &[DigitalSignature], true, true),
+            profile(
+                "mtls-client",
+                &[ClientAuth],
+                &[DigitalSignature],
+                true,
+                true,
+            ),
             (false, true, "CN=a.test", true),
         ),
         (
@@ -162,7 +168,13 @@ fn key_encipherment_goes_to_rsa_keys_only_when_the_profile_has_it() {
     use KeyUsage::{DigitalSignature, KeyEncipherment};
     let (_dir, paths, issuer) = issuer();
     let rsa = rsa_key();
-    let with = profile("with", &[ServerAuth], &[DigitalSignature, KeyEncipherment], true, true);
+    let with = profile(
+        "with",
+        &[ServerAuth],
+        &[DigitalSignature, KeyEncipherment],
+        true,
+        true,
+    );
     let issued = issue_under(&issuer, &rsa, &with);
     // digitalSignature (bit 0) and keyEncipherment (bit 2).
     assert_eq!(seen(&issued).key_usage, 0b101);

@@ -28,7 +28,10 @@ async fn order_and_certificate_keep_their_profile() {
         let fetched = s.order(order.id).await.unwrap().unwrap();
         assert_eq!(fetched.profile.as_deref(), Some("mtls-client"));
         let listed = db
-            .raw_strings(&format!("SELECT profile AS v FROM orders WHERE id = {}", order.id))
+            .raw_strings(&format!(
+                "SELECT profile AS v FROM orders WHERE id = {}",
+                order.id
+            ))
             .await;
         assert_eq!(listed, vec![Some("mtls-client".to_owned())]);
 

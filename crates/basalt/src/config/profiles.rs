@@ -49,7 +49,9 @@ impl Default for ProfileSection {
     fn default() -> Self {
         Self {
             description: String::new(),
-            extended_key_usages: ExtendedKeyUsage::ALL.map(|u| u.as_str().to_owned()).to_vec(),
+            extended_key_usages: ExtendedKeyUsage::ALL
+                .map(|u| u.as_str().to_owned())
+                .to_vec(),
             key_usages: KeyUsage::ALL.map(|u| u.as_str().to_owned()).to_vec(),
             certificate_lifetime: None,
             max_certificate_lifetime: None,
@@ -126,10 +128,8 @@ impl ProfileSection {
                 key("description")
             );
         }
-        let extended_key_usages = parse_all::<ExtendedKeyUsage>(
-            &self.extended_key_usages,
-            &key("extended_key_usages"),
-        )?;
+        let extended_key_usages =
+            parse_all::<ExtendedKeyUsage>(&self.extended_key_usages, &key("extended_key_usages"))?;
         let key_usages = parse_all::<KeyUsage>(&self.key_usages, &key("key_usages"))?;
         if !key_usages.contains(&KeyUsage::DigitalSignature) {
             bail!(
@@ -145,7 +145,10 @@ impl ProfileSection {
             .max_certificate_lifetime
             .unwrap_or(area_policy.max_certificate_lifetime);
         if lifetime < Duration::from_secs(60) {
-            bail!("{}: must be at least one minute", key("certificate_lifetime"));
+            bail!(
+                "{}: must be at least one minute",
+                key("certificate_lifetime")
+            );
         }
         if lifetime > max {
             bail!(
@@ -205,7 +208,9 @@ where
 {
     let mut out = Vec::new();
     for entry in entries {
-        let parsed = entry.parse::<T>().map_err(|e| anyhow::anyhow!("{key}: {e}"))?;
+        let parsed = entry
+            .parse::<T>()
+            .map_err(|e| anyhow::anyhow!("{key}: {e}"))?;
         if !out.contains(&parsed) {
             out.push(parsed);
         }

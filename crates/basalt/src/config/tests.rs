@@ -258,7 +258,10 @@ fn profile_errors_name_their_key_path() {
             "directories.fleet.profiles.Web_1: a profile name uses only a-z",
         ),
         (
-            format!("[directories.fleet.profiles.{}]\ndescription = \"x\"\n", "a".repeat(65)),
+            format!(
+                "[directories.fleet.profiles.{}]\ndescription = \"x\"\n",
+                "a".repeat(65)
+            ),
             "a profile name uses only a-z, 0-9 and '-', at most 64 characters",
         ),
         (
@@ -272,7 +275,10 @@ fn profile_errors_name_their_key_path() {
     ];
     for (extra, expected) in cases {
         let err = profile_error(&extra);
-        assert!(err.contains(expected), "{extra}\n=> {err}\nwanted {expected}");
+        assert!(
+            err.contains(expected),
+            "{extra}\n=> {err}\nwanted {expected}"
+        );
     }
     let err = toml::from_str::<Config>(&format!("[directories.fleet]\n{table}colour = 1\n"))
         .unwrap_err()
@@ -290,7 +296,9 @@ fn profiles_parse_with_their_defaults_and_the_shipped_set_without_a_table() {
     let config: Config = toml::from_str(text).unwrap();
     config.validate().unwrap();
     let dir = &config.directories["fleet"];
-    let set = dir.profile_set("fleet", &[basalt_protocol::IdentifierType::Dns]).unwrap();
+    let set = dir
+        .profile_set("fleet", &[basalt_protocol::IdentifierType::Dns])
+        .unwrap();
     assert_eq!(set.default_name(), "svc");
     assert_eq!(set.names(), "svc");
     let (_, svc) = set.get("svc").unwrap();
@@ -299,11 +307,17 @@ fn profiles_parse_with_their_defaults_and_the_shipped_set_without_a_table() {
         svc.leaf.extended_key_usages,
         vec![basalt_signer::ExtendedKeyUsage::ClientAuth]
     );
-    assert_eq!(svc.leaf.key_usages, vec![basalt_signer::KeyUsage::DigitalSignature]);
+    assert_eq!(
+        svc.leaf.key_usages,
+        vec![basalt_signer::KeyUsage::DigitalSignature]
+    );
     assert!(!svc.leaf.common_name && !svc.leaf.crl_distribution_point);
     assert_eq!(svc.certificate_lifetime, Some(Duration::from_secs(1800)));
     assert_eq!(svc.max_certificate_lifetime, None);
-    assert_eq!(svc.identifier_types, vec![basalt_protocol::IdentifierType::Dns]);
+    assert_eq!(
+        svc.identifier_types,
+        vec![basalt_protocol::IdentifierType::Dns]
+    );
 
     let shipped = Config::default().directories["default"]
         .profile_set("default", &[basalt_protocol::IdentifierType::Dns])
@@ -311,7 +325,13 @@ fn profiles_parse_with_their_defaults_and_the_shipped_set_without_a_table() {
     assert_eq!(shipped.default_name(), "default");
     assert_eq!(shipped.names(), "default, mtls-client, short, tls-server");
     let (_, short) = shipped.get("short").unwrap();
-    assert_eq!(short.certificate_lifetime, Some(Duration::from_secs(6 * 3600)));
+    assert_eq!(
+        short.certificate_lifetime,
+        Some(Duration::from_secs(6 * 3600))
+    );
     let (_, default) = shipped.get("default").unwrap();
-    assert_eq!(default.identifier_types, vec![basalt_protocol::IdentifierType::Dns]);
+    assert_eq!(
+        default.identifier_types,
+        vec![basalt_protocol::IdentifierType::Dns]
+    );
 }

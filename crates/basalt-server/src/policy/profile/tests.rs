@@ -44,17 +44,30 @@ fn an_unknown_profile_is_invalid_profile_naming_the_offered_ones() {
 
 #[test]
 fn a_removed_profile_is_invalid_profile_at_finalize_and_null_is_the_default() {
-    assert_eq!(order_profile("fleet", &shipped(), None).unwrap().0, "default");
-    let (_, short) = shipped().get("short").map(|(n, p)| (n.to_owned(), p.clone())).unwrap();
+    assert_eq!(
+        order_profile("fleet", &shipped(), None).unwrap().0,
+        "default"
+    );
+    let (_, short) = shipped()
+        .get("short")
+        .map(|(n, p)| (n.to_owned(), p.clone()))
+        .unwrap();
     let only_short = ProfileSet::new(
         "short".into(),
         BTreeMap::from([("short".to_owned(), short)]),
     )
     .unwrap();
-    assert_eq!(order_profile("fleet", &only_short, None).unwrap().0, "short");
+    assert_eq!(
+        order_profile("fleet", &only_short, None).unwrap().0,
+        "short"
+    );
     let problem = order_profile("fleet", &only_short, Some("tls-server")).unwrap_err();
     assert_eq!(problem.problem_type, ProblemType::InvalidProfile);
-    assert!(problem.detail.contains("no longer offered"), "{}", problem.detail);
+    assert!(
+        problem.detail.contains("no longer offered"),
+        "{}",
+        problem.detail
+    );
 }
 
 #[test]
@@ -74,7 +87,11 @@ fn identifier_types_outside_the_profile_are_rejected_naming_it() {
     assert_eq!(problem.problem_type, ProblemType::RejectedIdentifier);
     assert_eq!(problem.subproblems.len(), 1);
     assert_eq!(problem.subproblems[0].identifier.value, "192.0.2.7");
-    assert!(problem.detail.contains("profile names"), "{}", problem.detail);
+    assert!(
+        problem.detail.contains("profile names"),
+        "{}",
+        problem.detail
+    );
 }
 
 #[test]

@@ -79,10 +79,7 @@ impl FromStr for ExtendedKeyUsage {
     type Err = UnknownUsage;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|u| u.as_str() == s)
-            .ok_or_else(|| unknown(s, "extended key usage", Self::ALL.map(Self::as_str)))
+        by_name(s, Self::ALL, Self::as_str, "extended key usage")
     }
 }
 
@@ -90,15 +87,23 @@ impl FromStr for KeyUsage {
     type Err = UnknownUsage;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|u| u.as_str() == s)
-            .ok_or_else(|| unknown(s, "key usage", Self::ALL.map(Self::as_str)))
+        by_name(s, Self::ALL, Self::as_str, "key usage")
     }
 }
 
-fn unknown(s: &str, what: &str, known: [&str; 2]) -> UnknownUsage {
-    UnknownUsage(format!("{s:?} is not a {what} ({})", known.join(", ")))
+/// The one of `all` whose `name` is `s`, or an error listing the names.
+fn by_name<T: Copy>(
+    s: &str,
+    all: [T; 2],
+    name: fn(T) -> &'static str,
+    what: &str,
+) -> Result<T, UnknownUsage> {
+    all.into_iter().find(|u| name(*u) == s).ok_or_else(|| {
+        UnknownUsage(format!(
+            "{s:?} is not a {what} ({})",
+            all.map(name).join(", ")
+        ))
+    })
 }
 
 /// The extensions of one profile's leaves.

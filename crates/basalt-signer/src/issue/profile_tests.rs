@@ -1,15 +1,13 @@
 //! Each leaf profile's extensions (EKU, KU, CN, CRL Distribution Point), read back with
 //! x509-parser and cross-checked with `openssl verify -purpose`.
 
-use std::path::Path;
-
 use rcgen::PKCS_ECDSA_P256_SHA256;
 use x509_parser::extensions::ParsedExtension;
 
 use super::*;
 use crate::inspect::parse_certificate;
 use crate::leaf_profile::{ExtendedKeyUsage, KeyUsage};
-use crate::test_support::{csr, dns, issuer, openssl, rsa_key};
+use crate::test_support::{csr, dns, issuer, rsa_key};
 use crate::{PkiPaths, check_csr};
 
 const CRL_URL: &str = "http://pki.test/crl/AB.crl";
@@ -72,27 +70,8 @@ fn seen(issued: &IssuedCertificate) -> Seen {
 
 /// `openssl verify -purpose` of the leaf; `None` without openssl.
 fn verifies_for(paths: &PkiPaths, issued: &IssuedCertificate, purpose: &str) -> Option<bool> {
-    let dir = tempfile::tempdir().unwrap();
-    let leaf = dir.path().join("leaf.pem");
-    std::fs::write(&leaf, certificate_pem(&issued.der)).unwrap();
-    let arg = |p: &Path| p.to_str().unwrap().to_owned();
-    let at = (issued.not_before + time::Duration::minutes(5))
-        .unix_timestamp()
-        .to_string();
-    let out = openssl(&[
-        "verify",
-        "-x509_strict",
-        "-purpose",
-        purpose,
-        "-attime",
-        &at,
-        "-CAfile",
-        &arg(&paths.root_cert()),
-        "-untrusted",
-        &arg(&paths.intermediate_cert("default")),
-        &arg(&leaf),
-    ])?;
-    Some(out.status.success())
+    let at = issued.not_before + time::Duration::minutes(5);
+    tests::openssl_verify(paths, &certificate_pem(&issued.der), purpose, at)
 }
 
 fn profile(

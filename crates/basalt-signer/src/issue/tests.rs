@@ -47,7 +47,7 @@ fn issue_for(
 
 /// `openssl verify -x509_strict -purpose <purpose>` of `leaf_pem` against the PKI, at a time
 /// inside the leaf's validity. `None` when openssl is missing.
-fn openssl_verify(
+pub(super) fn openssl_verify(
     paths: &PkiPaths,
     leaf_pem: &str,
     purpose: &str,

@@ -56,6 +56,8 @@ pub struct ServerConfig {
     pub connections: ConnectionSettings,
     /// How many validations may wait or run at once in this process.
     pub validation_queue: ValidationQueueLimits,
+    /// The process's metrics; the binary hands the same set to storage's query observer.
+    pub metrics: crate::Metrics,
 }
 
 /// Timeouts and caps that keep slow or numerous clients from holding the listener (issue
@@ -78,6 +80,9 @@ pub struct ConnectionSettings {
     pub max_connections: usize,
     /// Connections open at once from one source address (an IPv6 source by its /64).
     pub max_connections_per_ip: usize,
+    /// On SIGTERM/SIGINT: how long open connections may take to finish the requests they
+    /// are serving, and running validations to finish, before the process exits anyway.
+    pub shutdown_timeout: Duration,
 }
 
 impl Default for ConnectionSettings {
@@ -90,6 +95,9 @@ impl Default for ConnectionSettings {
             http2_max_concurrent_streams: 100,
             max_connections: 4096,
             max_connections_per_ip: 256,
+            // Under Kubernetes' default terminationGracePeriodSeconds (30 s), so the drain
+            // ends before the kubelet's SIGKILL.
+            shutdown_timeout: Duration::from_secs(20),
         }
     }
 }

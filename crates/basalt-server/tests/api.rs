@@ -22,6 +22,8 @@ mod identifiers;
 mod jws_rules;
 #[path = "api/keys.rs"]
 mod keys;
+#[path = "api/metrics.rs"]
+mod metrics;
 #[path = "api/orders.rs"]
 mod orders;
 #[path = "api/profiles.rs"]

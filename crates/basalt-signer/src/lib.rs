@@ -60,7 +60,9 @@ pub use crl::{CrlRequest, RevokedEntry};
 pub use csr::{CheckedCsr, CsrError, check_csr};
 pub use error::Error;
 pub use init::{InitOptions, InitReport, check_directory_name, init_pki};
-pub use inspect::{certificate_serial_and_key, pem_to_der, sha256_fingerprint};
+pub use inspect::{
+    certificate_expiry_and_key_id, certificate_serial_and_key, pem_to_der, sha256_fingerprint,
+};
 pub use intermediate::{
     CreatedIntermediate, IntermediateKeyAlgorithm, IntermediateOptions, create_intermediate,
     create_intermediate_in_token,

@@ -60,6 +60,7 @@ mod crls;
 mod entities;
 mod error;
 mod expiry;
+mod health;
 mod intermediates;
 mod issuances;
 mod leases;
@@ -79,6 +80,7 @@ pub use accounts::ACCOUNT_KEY;
 pub use config::StorageConfig;
 pub use connect::Store;
 pub use error::{Error, UNEXPECTED_DUPLICATE};
+pub use health::{PoolStatus, QueryObserver};
 pub use intermediates::{AREA_EXISTS, INTERMEDIATE_KEY_ID};
 pub use records::{
     AccountFilter, AccountRecord, AuthorizationPlan, AuthorizationRecord, CertificateCounts,

@@ -167,6 +167,22 @@ impl Store {
         Ok(jobs)
     }
 
+    /// Gives back every processing challenge `holder` claimed (a replica shutting down with
+    /// validations queued or unfinished): the lease is cleared, so the next sweep of any
+    /// replica claims it. A result recorded meanwhile is unaffected (recording clears the
+    /// lease and leaves `processing`). Returns how many were given back.
+    pub async fn release_validation_claims(&self, holder: &str) -> Result<u64, Error> {
+        let released = challenges::Entity::update_many()
+            .col_expr(challenges::Column::LeaseHolder, Expr::value(None::<String>))
+            .col_expr(challenges::Column::LeaseExpiresAt, Expr::value(None::<i64>))
+            .filter(challenges::Column::Status.eq(ChallengeStatus::Processing.as_str()))
+            .filter(challenges::Column::LeaseHolder.eq(holder))
+            .exec(&self.db)
+            .await?
+            .rows_affected;
+        Ok(released)
+    }
+
     /// Records the outcome of `job`'s validation, in one transaction, and returns the
     /// challenge as written (built from what was written: no statement reads it back), or
     /// `None` when another result was recorded first:

@@ -22,6 +22,7 @@ use basalt_validation::Validator;
 use crate::authority::caa_recheck::recheck_caa;
 use crate::authority::owned;
 use crate::config::DirectoryConfig;
+use crate::metrics::Metrics;
 use crate::pki::PkiUrls;
 use crate::policy::area::check_area_identifiers;
 use crate::policy::profile::{check_profile_identifiers, order_profile};
@@ -42,6 +43,8 @@ pub(crate) struct FinalizeInput<'a> {
     pub order_id: i64,
     /// The `csr` member: base64url DER (RFC 8555 §7.4).
     pub csr: &'a str,
+    /// Where the outcome and the signing time are counted.
+    pub metrics: &'a Metrics,
 }
 
 /// Finalizes the order: returns it `valid`, with its certificate stored.
@@ -110,6 +113,7 @@ pub(crate) async fn finalize(
         let problem =
             Problem::malformed("the order's requested notAfter has passed; create a new order");
         store.fail_order(order.id, &problem).await?;
+        input.metrics.order_final(&directory.name, "invalid");
         return Err(problem.into());
     }
     let serial = Serial::random()?;
@@ -131,8 +135,11 @@ pub(crate) async fn finalize(
     let identifiers = order.identifiers.clone();
     let leaf_profile = profile.leaf.clone();
     let urls = PkiUrls::of(directory);
+    let metrics = input.metrics.clone();
+    let key_kind = issuer.key_kind();
     let sign = move |serial: &Serial| {
-        issuer.issue(&IssueRequest {
+        let started = std::time::Instant::now();
+        let issued = issuer.issue(&IssueRequest {
             serial,
             csr: &csr,
             identifiers: &identifiers,
@@ -141,10 +148,15 @@ pub(crate) async fn finalize(
             crl_url: urls.crl.as_deref(),
             ca_issuers_url: urls.ca_issuers.as_deref(),
             profile: &leaf_profile,
-        })
+        });
+        metrics.signed(key_kind, started.elapsed());
+        issued
     };
     match issue::reserve_sign_store(store, &order, serial, new, now, signer, sign).await? {
         Ok(order) => {
+            let metrics = input.metrics;
+            metrics.order_final(&directory.name, "valid");
+            metrics.issued(&directory.name, &directory.issuer.key_id());
             tracing::info!(
                 account.id = account.id,
                 order.id = order.id,

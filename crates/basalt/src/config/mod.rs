@@ -69,9 +69,15 @@ pub(crate) struct ServerSection {
     pub(crate) max_connections: usize,
     /// Connections open at once from one source address (IPv6: one /64).
     pub(crate) max_connections_per_ip: usize,
+    /// On SIGTERM/SIGINT, how long in-flight requests and validations may take to finish.
+    #[serde(with = "crate::duration")]
+    pub(crate) shutdown_timeout: Duration,
     /// Plain-HTTP listener for CRLs, the root and the intermediates; unset: none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) pki_listen: Option<SocketAddr>,
+    /// Plain-HTTP listener for /metrics, /healthz and /readyz; unset: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) metrics_listen: Option<SocketAddr>,
     /// How long an issuance may stay reserved but unstored before it is abandoned and its
     /// order made ready again.
     #[serde(with = "crate::duration")]
@@ -306,7 +312,9 @@ impl Default for ServerSection {
             http2_max_concurrent_streams: connections.http2_max_concurrent_streams,
             max_connections: connections.max_connections,
             max_connections_per_ip: connections.max_connections_per_ip,
+            shutdown_timeout: connections.shutdown_timeout,
             pki_listen: None,
+            metrics_listen: None,
             issuance_stale_after: basalt_server::DEFAULT_ISSUANCE_STALE_AFTER,
             area_refresh_interval: Duration::from_secs(2),
         }
@@ -466,6 +474,7 @@ impl Config {
                 "server.http2_keep_alive_timeout",
                 server.http2_keep_alive_timeout,
             ),
+            ("server.shutdown_timeout", server.shutdown_timeout),
         ] {
             if value.is_zero() {
                 bail!("{key}: must be longer than zero");
@@ -505,6 +514,7 @@ impl Config {
             http2_max_concurrent_streams: server.http2_max_concurrent_streams,
             max_connections: server.max_connections,
             max_connections_per_ip: server.max_connections_per_ip,
+            shutdown_timeout: server.shutdown_timeout,
         }
     }
 

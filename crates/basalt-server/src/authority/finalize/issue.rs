@@ -51,16 +51,20 @@ where
     };
     let signed = match signing {
         Signing::Inline => sign(&serial),
-        Signing::Blocking => tokio::task::spawn_blocking(move || sign(&serial))
-            .await
-            .map_err(|e| {
-                // Whether it signed is unknown: leave the issuance pending for the recovery
-                // pass rather than claim nothing was signed.
-                AcmeError::Internal(format!(
-                    "the signer stopped while signing serial {}: {e}",
-                    reserved.serial
-                ))
-            })?,
+        Signing::Blocking => {
+            // The request's span (its request id) goes along to the signer's audit lines.
+            let span = tracing::Span::current();
+            tokio::task::spawn_blocking(move || span.in_scope(|| sign(&serial)))
+                .await
+                .map_err(|e| {
+                    // Whether it signed is unknown: leave the issuance pending for the recovery
+                    // pass rather than claim nothing was signed.
+                    AcmeError::Internal(format!(
+                        "the signer stopped while signing serial {}: {e}",
+                        reserved.serial
+                    ))
+                })?
+        }
     };
     let issued = match signed {
         Ok(issued) => issued,

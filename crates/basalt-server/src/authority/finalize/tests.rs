@@ -186,6 +186,7 @@ impl Fixture {
             account_uri: "https://ca.test/acme/default/account/1",
             order_id,
             csr,
+            metrics: &crate::Metrics::new(),
         };
         finalize(&self.store, &self.validator, &self.directory, input, now).await
     }

@@ -13,7 +13,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use basalt_protocol::IdentifierType;
 use basalt_protocol::objects::format_timestamp;
-use basalt_server::{DirectoryConfig, ProfileSet};
+use basalt_server::{AreaSet, DirectoryConfig, ProfileSet};
 use basalt_signer::pem_to_der;
 
 use crate::support::{Client, Options, Reply, TestCa, last_segment, url};
@@ -282,4 +282,69 @@ async fn not_after_is_honoured_within_the_profiles_maximum_only() {
     let reply = new_order(&ca, &client, "day.test", json!({"notAfter": at(7 * 3600)})).await;
     reply.assert_status(StatusCode::CREATED);
     assert_eq!(reply.json()["profile"], "default");
+}
+
+/// The default area with only `keep` of the shipped profiles (as its default), as a reload
+/// that removed the others would leave it.
+fn only_profile(ca: &TestCa, keep: &str) -> AreaSet {
+    let area = ca.default_area.clone();
+    let shipped = ProfileSet::shipped(&area.policy);
+    let (name, profile) = shipped.get(keep).unwrap();
+    let profiles = BTreeMap::from([(name.to_owned(), profile.clone())]);
+    AreaSet {
+        directories: vec![DirectoryConfig {
+            profiles: ProfileSet::new(name.to_owned(), profiles).unwrap(),
+            ..area
+        }],
+        retiring: vec![],
+    }
+}
+
+/// A reload removed the order's profile: finalize is `invalidProfile` and the order stays
+/// ready; once the profile is back, the same order finalizes.
+#[tokio::test]
+async fn a_profile_removed_by_a_reload_is_invalid_profile_at_finalize() {
+    let ca = TestCa::start().await;
+    let client = Client::register(&ca).await;
+    let reply = new_order(&ca, &client, "gone.test", json!({"profile": "short"})).await;
+    reply.assert_status(StatusCode::CREATED);
+    let order_url = reply.header("location").unwrap();
+    let order = reply.json();
+    client.authorize(&ca, &order_url, &order).await;
+    ca.areas.replace(only_profile(&ca, "tls-server")).unwrap();
+    let directory = ca.get("/acme/default/directory").await.json();
+    assert_eq!(directory["meta"]["profiles"].as_object().unwrap().len(), 1);
+    let problem = client
+        .finalize(&ca, &order, &["gone.test"])
+        .await
+        .assert_problem("invalidProfile", 400);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no longer offered"),
+        "{problem}"
+    );
+    let fetched = client.post(&ca, &order_url, None).await.json();
+    assert_eq!(fetched["status"], "ready", "{fetched}");
+    assert_eq!(fetched["profile"], "short");
+    // New orders see the reloaded set.
+    new_order(&ca, &client, "gone.test", json!({"profile": "short"}))
+        .await
+        .assert_problem("invalidProfile", 400);
+
+    ca.areas.replace(only_profile(&ca, "short")).unwrap();
+    client
+        .finalize(&ca, &order, &["gone.test"])
+        .await
+        .assert_status(StatusCode::OK);
+    let valid = client.poll_until(&ca, &order_url, &["valid"]).await;
+    let chain = String::from_utf8(
+        client
+            .post(&ca, valid["certificate"].as_str().unwrap(), None)
+            .await
+            .body,
+    )
+    .unwrap();
+    assert_eq!(leaf(&chain).lifetime, 6 * HOUR);
 }

@@ -12,6 +12,10 @@ use basalt_signer::{Issuer, KeyType};
 
 use crate::policy::names::NamePolicy;
 
+pub(crate) mod profiles;
+
+use profiles::ProfileSet;
+
 /// Everything `basalt serve` needs besides storage and validation settings.
 #[derive(Clone)]
 pub struct ServerConfig {
@@ -175,6 +179,8 @@ pub struct DirectoryConfig {
     pub allow_reserved_identifiers: bool,
     /// Whether newAccount needs an External Account Binding (RFC 8555 §7.3.4).
     pub external_account_binding: EabMode,
+    /// The certificate profiles offered (draft-ietf-acme-profiles) and the default one.
+    pub profiles: ProfileSet,
 }
 
 /// An area's External Account Binding mode (RFC 8555 §7.3.4, `external_account_binding`).
@@ -193,7 +199,7 @@ pub enum EabMode {
 impl DirectoryConfig {
     /// An area with the defaults of a fresh `[directories.NAME]` table: every identifier,
     /// challenge and key type, CAA checked against `basalt`, CRLs made but not linked from
-    /// certificates (no `pki_base_url`).
+    /// certificates (no `pki_base_url`), the shipped profiles.
     pub fn new(name: &str, issuer: Arc<Issuer>, intermediate_id: i64) -> Self {
         Self {
             name: name.to_owned(),
@@ -217,6 +223,7 @@ impl DirectoryConfig {
             egress: None,
             allow_reserved_identifiers: false,
             external_account_binding: EabMode::Off,
+            profiles: ProfileSet::shipped(&IssuancePolicy::default()),
         }
     }
 }

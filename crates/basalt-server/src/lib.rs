@@ -34,6 +34,9 @@ mod views;
 
 pub use crate::areas::{AreaHandle, intermediate_record};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
+pub use crate::config::profiles::{
+    DEFAULT_PROFILE, MAX_PROFILE_NAME_LEN, Profile, ProfileSet, valid_profile_name,
+};
 pub use crate::config::{
     AreaSet, ConnectionSettings, CrlSettings, DirectoryConfig, DirectoryMetaConfig, EabMode,
     IssuancePolicy, ServerConfig, SigningIntermediate, ValidationQueueLimits,

@@ -49,7 +49,8 @@ pub(crate) fn order_object(urls: &Urls, order: &OrderRecord, now: OffsetDateTime
             .filter(|_| status == OrderStatus::Valid)
             .map(|serial| urls.certificate(serial)),
         replaces: None,
-        profile: None,
+        // draft-ietf-acme-profiles-00 §4: on every fetch, not only the newOrder answer.
+        profile: order.profile.clone(),
     }
 }
 

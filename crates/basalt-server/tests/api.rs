@@ -28,6 +28,8 @@ mod keys;
 mod metrics;
 #[path = "api/orders.rs"]
 mod orders;
+#[path = "api/profiles.rs"]
+mod profiles;
 #[path = "api/restart.rs"]
 mod restart;
 #[path = "api/revocation.rs"]

@@ -158,6 +158,7 @@ pub(crate) async fn insert(
         revocation_reason: None,
         created_at: now,
         intermediate_id: new.intermediate_id,
+        profile: new.profile.clone(),
     };
     let mut insert: certificates::ActiveModel = row.clone().into();
     insert.id = NotSet;
@@ -189,5 +190,6 @@ pub(crate) fn record(m: certificates::Model) -> Result<CertificateRecord, Error>
         der: m.der,
         chain_pem: m.chain_pem,
         intermediate_id: m.intermediate_id,
+        profile: m.profile,
     })
 }

@@ -44,6 +44,7 @@ impl Store {
             error: None,
             certificate_serial: None,
             created_at: now,
+            profile: new.profile.clone(),
         };
         let mut insert: orders::ActiveModel = row.clone().into();
         insert.id = NotSet;
@@ -238,5 +239,6 @@ fn record(m: orders::Model, authorization_ids: Vec<i64>) -> Result<OrderRecord, 
         directory: m.directory,
         certificate_serial: m.certificate_serial,
         authorization_ids,
+        profile: m.profile,
     })
 }

@@ -63,6 +63,9 @@ pub struct NewOrder {
     pub expires_at: OffsetDateTime,
     pub authorizations: Vec<AuthorizationPlan>,
     pub now: OffsetDateTime,
+    /// The certificate profile chosen for it (draft-ietf-acme-profiles), at most 64
+    /// characters.
+    pub profile: Option<String>,
 }
 
 /// How an order gets one of its authorizations.
@@ -109,6 +112,9 @@ pub struct OrderRecord {
     /// Ascending.
     pub authorization_ids: Vec<i64>,
     pub created_at: OffsetDateTime,
+    /// The certificate profile; `None` for orders from before profiles (the area's
+    /// default).
+    pub profile: Option<String>,
 }
 
 /// A stored authorization with all its challenges, ordered by id.
@@ -217,6 +223,8 @@ pub struct NewCertificate {
     /// The intermediate that signed it (`IntermediateRecord::id`), so revocation can mark
     /// that intermediate's CRL stale.
     pub intermediate_id: Option<i64>,
+    /// The profile it was issued under (its order's).
+    pub profile: Option<String>,
 }
 
 /// A stored certificate.
@@ -239,6 +247,8 @@ pub struct CertificateRecord {
     /// The intermediate that signed it; `None` for certificates issued before their area's
     /// intermediate was adopted into the database.
     pub intermediate_id: Option<i64>,
+    /// The profile it was issued under; `None` for certificates from before profiles.
+    pub profile: Option<String>,
 }
 
 /// What `revoke_certificate` did.

@@ -40,6 +40,8 @@ mod listing;
 mod nonces;
 #[path = "store/orders.rs"]
 mod orders;
+#[path = "store/profiles.rs"]
+mod profiles;
 #[path = "store/races.rs"]
 mod races;
 #[path = "store/secrets.rs"]

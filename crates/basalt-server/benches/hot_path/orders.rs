@@ -260,6 +260,7 @@ impl OrderFlow {
                 challenges,
             })],
             now,
+            profile: Some("default".into()),
         }
     }
 
@@ -272,6 +273,7 @@ impl OrderFlow {
             not_before: self.certificate.not_before,
             not_after: self.certificate.not_after,
             intermediate_id: None,
+            profile: order.profile.clone(),
         }
     }
 }

@@ -31,7 +31,12 @@ pub(crate) async fn directory(
             caa_identities: directory.meta.caa_identities.clone(),
             // RFC 8555 §7.1.1: true when newAccount requires a binding (§7.3.4).
             external_account_required: directory.external_account_binding == EabMode::Required,
-            profiles: Default::default(),
+            // draft-ietf-acme-profiles-00 §3: name → description.
+            profiles: directory
+                .profiles
+                .iter()
+                .map(|(name, p)| (name.to_owned(), p.description.clone()))
+                .collect(),
         },
     };
     Ok(AcmeResponse::json(StatusCode::OK, &body))

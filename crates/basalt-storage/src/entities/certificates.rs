@@ -28,6 +28,9 @@ pub struct Model {
     /// The intermediate that signed it (`intermediates.id`); NULL for certificates issued
     /// before their area's intermediate was adopted.
     pub intermediate_id: Option<i64>,
+    /// The profile it was issued under (its order's); NULL for certificates from before
+    /// profiles.
+    pub profile: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -21,6 +21,9 @@ pub struct Model {
     pub error: Option<String>,
     pub certificate_serial: Option<String>,
     pub created_at: i64,
+    /// The certificate profile (draft-ietf-acme-profiles); NULL for orders from before
+    /// profiles, which read as the area's default.
+    pub profile: Option<String>,
 }
 
 /// Declared so an order and its authorization links load in one statement (a left join).

@@ -301,6 +301,7 @@ pub(crate) fn new_order(
         expires_at: at(7 * DAY),
         authorizations: plans,
         now: at(0),
+        profile: Some("default".into()),
     }
 }
 
@@ -378,6 +379,7 @@ pub(crate) fn certificate(serial: &str) -> NewCertificate {
         not_before: at(0),
         not_after: at(90 * DAY),
         intermediate_id: None,
+        profile: Some("default".into()),
     }
 }
 

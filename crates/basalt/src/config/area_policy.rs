@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use basalt_protocol::{ChallengeType, IdentifierType};
-use basalt_server::{CrlSettings, EabMode, NamePolicy, NameRule};
+use basalt_server::{CrlSettings, EabMode, NamePolicy, NameRule, ProfileSet};
 use basalt_signer::KeyType;
 use basalt_validation::Cidr;
 
@@ -20,6 +20,7 @@ pub(crate) struct AreaPolicy {
     pub(crate) crl: Option<CrlSettings>,
     pub(crate) pki_base_url: Option<String>,
     pub(crate) external_account_binding: EabMode,
+    pub(crate) profiles: ProfileSet,
 }
 
 impl DirectorySection {
@@ -129,7 +130,9 @@ impl DirectorySection {
                 key("external_account_binding")
             ),
         };
+        let profiles = self.profile_set(area, &policy.identifier_types)?;
         Ok(AreaPolicy {
+            profiles,
             names: policy,
             challenge_types,
             key_types,

@@ -240,9 +240,14 @@ pub(crate) struct DirectorySection {
     /// External Account Binding (RFC 8555 §7.3.4): `off` (default), `optional`, `required`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) external_account_binding: Option<String>,
-    /// Which identifiers the area certifies. (A table: keep it the last field, TOML writes
+    /// The profile an order without `profile` gets (draft-ietf-acme-profiles).
+    pub(crate) default_profile: String,
+    /// Which identifiers the area certifies. (A table: keep the tables last, TOML writes
     /// tables after plain keys.)
     pub(crate) names: NamesSection,
+    /// The area's certificate profiles by name; empty: the shipped ones (docs/profiles.md).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) profiles: BTreeMap<String, ProfileSection>,
 }
 
 /// `[directories.NAME.names]`: the area's name policy.
@@ -385,7 +390,9 @@ impl DirectorySection {
             crl_lifetime: Duration::from_secs(DAY),
             name_constraints: true,
             external_account_binding: None,
+            default_profile: basalt_server::DEFAULT_PROFILE.to_owned(),
             names: NamesSection::default(),
+            profiles: BTreeMap::new(),
         }
     }
 }
@@ -582,5 +589,8 @@ fn cidrs(key: &str, values: &[String]) -> anyhow::Result<Vec<Cidr>> {
 }
 
 mod area_policy;
+mod profiles;
+
+pub(crate) use profiles::ProfileSection;
 #[cfg(test)]
 mod tests;

@@ -153,6 +153,7 @@ async fn issue(
                 }],
             })],
             now,
+            profile: Some("tls-server".into()),
         })
         .await
         .unwrap();
@@ -195,6 +196,7 @@ async fn issue(
         not_before: now - DAY,
         not_after,
         intermediate_id,
+        profile: Some("tls-server".into()),
     };
     let reservation = NewIssuance {
         serial: serial.into(),

@@ -90,6 +90,8 @@ where
         not_before: issued.not_before,
         not_after: issued.not_after,
         intermediate_id: Some(intermediate_id),
+        // The profile the order was placed under (NULL for orders from before profiles).
+        profile: order.profile.clone(),
     };
     // The certificate is signed: storing it is all that is left, so a database that is
     // briefly away (a failover, a restart) is waited for rather than leaving the order

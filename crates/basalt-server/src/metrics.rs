@@ -122,7 +122,7 @@ impl Metrics {
         let issued = Family::default();
         registry.register(
             "certificates_issued",
-            "Certificates issued, by area and intermediate (key id)",
+            "Certificates issued, by area, profile and intermediate (key id)",
             issued.clone(),
         );
         let revoked = Family::default();
@@ -294,11 +294,12 @@ impl Metrics {
             .inc();
     }
 
-    pub(crate) fn issued(&self, area: &str, intermediate: &str) {
+    pub(crate) fn issued(&self, area: &str, profile: &str, intermediate: &str) {
         self.0
             .issued
             .get_or_create(&IssuedLabels {
                 area: area.to_owned(),
+                profile: profile.to_owned(),
                 intermediate: intermediate.to_owned(),
             })
             .inc();

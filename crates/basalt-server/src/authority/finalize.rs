@@ -156,7 +156,7 @@ pub(crate) async fn finalize(
         Ok(order) => {
             let metrics = input.metrics;
             metrics.order_final(&directory.name, "valid");
-            metrics.issued(&directory.name, &directory.issuer.key_id());
+            metrics.issued(&directory.name, profile_name, &directory.issuer.key_id());
             tracing::info!(
                 account.id = account.id,
                 order.id = order.id,

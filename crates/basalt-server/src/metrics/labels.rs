@@ -48,6 +48,8 @@ pub(super) struct CaaLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(super) struct IssuedLabels {
     pub(super) area: String,
+    /// The certificate profile (a configured name).
+    pub(super) profile: String,
     /// The intermediate's key id (hex SKI), as in its PKI listener URLs.
     pub(super) intermediate: String,
 }

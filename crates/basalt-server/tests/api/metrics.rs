@@ -38,8 +38,9 @@ async fn a_client_run_is_counted_with_bounded_labels() {
     let key_id = ca.default_area.issuer.key_id();
 
     let text = scrape(&ca).await;
-    let issued =
-        format!("basalt_certificates_issued_total{{area=\"default\",intermediate=\"{key_id}\"}}");
+    let issued = format!(
+        "basalt_certificates_issued_total{{area=\"default\",profile=\"default\",intermediate=\"{key_id}\"}}"
+    );
     assert_eq!(sample(&text, &issued), Some(2.0), "{text}");
     assert_eq!(
         sample(

@@ -24,6 +24,7 @@ pub(crate) async fn recheck_caa(
     order: &OrderRecord,
     authorizations: &[AuthorizationRecord],
     now: OffsetDateTime,
+    metrics: &crate::Metrics,
 ) -> AcmeResult<()> {
     if !directory.check_caa {
         return Ok(());
@@ -47,15 +48,22 @@ pub(crate) async fn recheck_caa(
         if now - validated_at < CAA_RECHECK_AFTER {
             continue;
         }
-        validator
+        let checked = validator
             .check_caa(
                 &authz.identifier,
                 authz.wildcard,
                 challenge.challenge_type,
                 &policy,
             )
-            .await
-            .map_err(|problem: Problem| AcmeError::Problem(problem))?;
+            .await;
+        let result = match &checked {
+            Ok(()) => "allowed",
+            Err(problem) if problem.problem_type == basalt_protocol::ProblemType::Caa => "refused",
+            // A lookup that failed is refused too (fail closed), but told apart.
+            Err(_) => "error",
+        };
+        metrics.caa_check("finalize", result);
+        checked.map_err(|problem: Problem| AcmeError::Problem(problem))?;
     }
     Ok(())
 }

@@ -96,6 +96,7 @@ pub(crate) async fn finalize(
         &order,
         &authorizations,
         now,
+        input.metrics,
     )
     .await?;
 

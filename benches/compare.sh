@@ -14,6 +14,9 @@
 #                                                      its fresh start)
 # Servers, in turn:
 #   basalt-sqlite    basalt on SQLite, fresh data directory per run
+#   basalt-sqlite-metrics  the same with its metrics listener on (server.metrics_listen) and
+#                    /metrics scraped every second during the load, as a Prometheus with a
+#                    short scrape interval would: the cost of metrics (issue 17)
 #   basalt-postgres  basalt on PostgreSQL, fresh database per run; only with --postgres URL or
 #                    BASALT_BENCH_POSTGRES_URL (URL of a database the script may CREATE/DROP
 #                    databases from). For a throwaway server:
@@ -63,6 +66,7 @@ TLSALPN01_PORT=${TLSALPN01_PORT:-5001}
 DNS_PORT=${DNS_PORT:-8053}
 DNS_CONTROL_PORT=${DNS_CONTROL_PORT:-8055}
 PEBBLE_MGMT_PORT=${PEBBLE_MGMT_PORT:-15000}
+METRICS_PORT=${METRICS_PORT:-9102}
 CONCURRENCY=${CONCURRENCY:-"8 32"}
 DURATION=${DURATION:-20}
 ORDERS=${ORDERS:-}
@@ -201,11 +205,12 @@ status_kb() {
 # directory answers, with START_MS_TAKEN = ms from exec to the first answer.
 
 start_basalt() {
-    local name=$1 data=$2 database_url=$3
+    local name=$1 data=$2 database_url=$3 metrics=${4:-}
     local args=(serve --data "$data" --listen "127.0.0.1:$ACME_PORT" --http01-port "$HTTP01_PORT"
         --tlsalpn01-port "$TLSALPN01_PORT" --resolver "127.0.0.1:$DNS_PORT" --log-format json
         --egress-allow 127.0.0.0/8 --egress-allow ::1)
     [ -n "$database_url" ] && args+=(--database-url "$database_url")
+    [ -n "$metrics" ] && args+=(--metrics-listen "127.0.0.1:$METRICS_PORT")
     DIRECTORY_URL="https://127.0.0.1:$ACME_PORT/acme/default/directory"
     SERVER_CA=$data/root.pem
     local start_ms
@@ -278,8 +283,9 @@ measure() {
     local run=$server-c$concurrency
     local extra=() restart_ms=null start_kind note="" database=""
     log "$run: starting a fresh server"
+    local metrics="" scraper=""
     case $server in
-        basalt-sqlite | basalt-postgres)
+        basalt-sqlite | basalt-sqlite-metrics | basalt-postgres)
             local data=$WORK/$run database_url=""
             "$BIN/basalt" init --data "$data" >>"$OUT/logs/$run.log" 2>&1
             if [ "$server" = basalt-postgres ]; then
@@ -287,8 +293,17 @@ measure() {
                 database_url=$FRESH_DATABASE_URL
                 database=$FRESH_DATABASE
             fi
-            start_basalt "$run" "$data" "$database_url"
+            [ "$server" = basalt-sqlite-metrics ] && metrics=1
+            start_basalt "$run" "$data" "$database_url" "$metrics"
             start_kind=restart
+            if [ -n "$metrics" ]; then
+                # A scrape a second, in the OpenMetrics format Prometheus asks for.
+                while curl -sf -H 'Accept: application/openmetrics-text; version=1.0.0' \
+                    "http://127.0.0.1:$METRICS_PORT/metrics" -o /dev/null; do sleep 1; done &
+                scraper=$!
+                STARTED_PIDS+=("$scraper")
+                note="metrics listener on, scraped every second"
+            fi
             ;;
         pebble)
             start_pebble "$run"
@@ -325,6 +340,7 @@ measure() {
         db_ticks=$((db_after - db_before))
     fi
     peak_rss_kb=$(status_kb "$SERVER_PID" VmHWM)
+    [ -n "$scraper" ] && { kill "$scraper" 2>/dev/null; wait "$scraper" 2>/dev/null || true; }
     local load_cpu_seconds=null
     if [ -s "$WORK/$run.load-time" ]; then
         load_cpu_seconds=$(awk 'END { print $1 + $2 }' "$WORK/$run.load-time")
@@ -372,7 +388,7 @@ measure() {
 
 # ---------------------------------------------------------------------------------------
 
-for port in "$ACME_PORT" "$HTTP01_PORT" "$DNS_PORT" "$DNS_CONTROL_PORT" "$PEBBLE_MGMT_PORT"; do
+for port in "$ACME_PORT" "$HTTP01_PORT" "$DNS_PORT" "$DNS_CONTROL_PORT" "$PEBBLE_MGMT_PORT" "$METRICS_PORT"; do
     require_free_port "$port"
 done
 
@@ -400,7 +416,7 @@ done
 SELECTED=()
 for server in $SERVERS; do
     case $server in
-        basalt-sqlite) SELECTED+=("$server") ;;
+        basalt-sqlite | basalt-sqlite-metrics) SELECTED+=("$server") ;;
         basalt-postgres)
             if [ -n "$POSTGRES_URL" ]; then
                 command -v psql >/dev/null || die "psql is needed for basalt-postgres"

@@ -34,7 +34,7 @@ pub use crate::areas::{AreaHandle, intermediate_record};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::config::{
     AreaSet, ConnectionSettings, CrlSettings, DirectoryConfig, DirectoryMetaConfig, IssuancePolicy,
-    ServerConfig, SigningIntermediate, ValidationQueueLimits,
+    RenewalSettings, ServerConfig, SigningIntermediate, ValidationQueueLimits,
 };
 pub use crate::jobs::issuance_recovery::STALE_AFTER as DEFAULT_ISSUANCE_STALE_AFTER;
 pub use crate::jobs::serving_certificate::{ServingCertificateError, ServingCertificates};

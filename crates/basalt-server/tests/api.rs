@@ -24,6 +24,8 @@ mod jws_rules;
 mod keys;
 #[path = "api/orders.rs"]
 mod orders;
+#[path = "api/renewal_info.rs"]
+mod renewal_info;
 #[path = "api/restart.rs"]
 mod restart;
 #[path = "api/revocation.rs"]

@@ -68,6 +68,7 @@ mod listing;
 mod nonces;
 mod orders;
 pub mod records;
+mod renewal;
 mod secrets;
 mod serving;
 #[cfg(feature = "testing")]
@@ -85,6 +86,8 @@ pub use records::{
     CertificateFilter, CertificateRecord, CertificateStatus, ChallengeRecord, CrlState,
     IntermediateRecord, IntermediateStatus, IssuanceRecord, IssuanceStatus, NewAccount,
     NewAuthorization, NewCertificate, NewChallenge, NewIntermediate, NewIssuance, NewOrder,
-    NewServingCertificate, OrderRecord, ReserveOutcome, RevokeOutcome, RevokedCertificate,
+    NewReplacement, NewServingCertificate, OrderRecord, RenewEarlyOutcome, RenewEarlyScope,
+    RenewalCertificate, RenewalNotice, ReserveOutcome, RevokeOutcome, RevokedCertificate,
     ServingCertificateRecord, StoredCrl, ValidationJob, ValidationResult,
 };
+pub use renewal::ALREADY_REPLACED;

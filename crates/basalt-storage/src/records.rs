@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 mod areas;
 mod issuances;
 mod listing;
+mod renewal;
 
 pub use areas::{
     CrlState, IntermediateRecord, IntermediateStatus, NewIntermediate, RevokedCertificate,
@@ -22,6 +23,7 @@ pub use areas::{
 };
 pub use issuances::{IssuanceRecord, IssuanceStatus, NewIssuance, ReserveOutcome};
 pub use listing::{AccountFilter, CertificateCounts, CertificateFilter, CertificateStatus};
+pub use renewal::{RenewEarlyOutcome, RenewEarlyScope, RenewalCertificate, RenewalNotice};
 
 /// A new account (RFC 8555 §7.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +60,18 @@ pub struct NewOrder {
     pub not_after: Option<OffsetDateTime>,
     pub expires_at: OffsetDateTime,
     pub authorizations: Vec<AuthorizationPlan>,
+    /// RFC 9773 §5: the certificate this order replaces, claimed in the same transaction.
+    pub replaces: Option<NewReplacement>,
     pub now: OffsetDateTime,
+}
+
+/// The certificate a new order replaces (RFC 9773 §5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReplacement {
+    /// `certificates.id` of the replaced certificate.
+    pub certificate_id: i64,
+    /// The CertID as the client sent it (canonical), echoed on the order.
+    pub cert_id: String,
 }
 
 /// How an order gets one of its authorizations.
@@ -102,6 +115,8 @@ pub struct OrderRecord {
     pub expires_at: OffsetDateTime,
     pub error: Option<Problem>,
     pub certificate_serial: Option<String>,
+    /// RFC 9773 §5: the CertID of the certificate this order replaces.
+    pub replaces: Option<String>,
     /// Ascending.
     pub authorization_ids: Vec<i64>,
     pub created_at: OffsetDateTime,

@@ -21,6 +21,8 @@ pub struct Model {
     pub error: Option<String>,
     pub certificate_serial: Option<String>,
     pub created_at: i64,
+    /// RFC 9773 §5: the CertID named by newOrder's `replaces`.
+    pub replaces: Option<String>,
 }
 
 /// Declared so an order and its authorization links load in one statement (a left join).

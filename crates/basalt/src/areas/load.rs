@@ -154,5 +154,6 @@ fn directory_config(
         check_caa: section.check_caa,
         egress,
         allow_reserved_identifiers: section.allow_reserved_identifiers,
+        renewal: policy.renewal,
     })
 }

@@ -152,6 +152,7 @@ async fn issue(
                     token: format!("token-{serial}"),
                 }],
             })],
+            replaces: None,
             now,
         })
         .await

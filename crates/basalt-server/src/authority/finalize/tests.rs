@@ -89,6 +89,7 @@ impl Fixture {
                 jwk: "{}".into(),
                 contact: vec![],
                 terms_of_service_agreed: true,
+                replaces: None,
                 now: self.now,
             })
             .await

@@ -40,6 +40,8 @@ mod nonces;
 mod orders;
 #[path = "store/races.rs"]
 mod races;
+#[path = "store/renewal.rs"]
+mod renewal;
 #[path = "store/secrets.rs"]
 mod secrets;
 #[path = "store/serving.rs"]

@@ -6,22 +6,11 @@
 # Without the virtualenv (no network for pip, no venv module) every scenario is SKIPped.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/certbot-scenarios.sh"
-VENV="${XDG_CACHE_HOME:-$HOME/.cache}/basalt-conformance/certbot-venv"
-CERTBOT_BIN="$VENV/bin/certbot"
+source "$(dirname "$0")/certbot-venv.sh"
 
 WORK=$(mktemp -d)
 trap 'stop_ca; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
 
-install_certbot() {
-    "$CERTBOT_BIN" --version >/dev/null 2>&1 && return 0
-    rm -rf "$VENV"
-    mkdir -p "$(dirname "$VENV")"
-    python3 -m venv "$VENV" \
-        && "$VENV/bin/pip" install --quiet --disable-pip-version-check --retries 2 --timeout 20 certbot \
-        && "$CERTBOT_BIN" --version && return 0
-    rm -rf "$VENV"
-    return 1
-}
 if ! install_certbot >"$WORK/install.log" 2>&1; then
     cat "$WORK/install.log" >&2
     CLIENT=certbot-pypi

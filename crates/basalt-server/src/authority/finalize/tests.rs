@@ -89,7 +89,6 @@ impl Fixture {
                 jwk: "{}".into(),
                 contact: vec![],
                 terms_of_service_agreed: true,
-                replaces: None,
                 now: self.now,
             })
             .await
@@ -121,6 +120,7 @@ impl Fixture {
                         token: format!("token-{}", account.id),
                     }],
                 })],
+                replaces: None,
                 now: self.now,
             })
             .await

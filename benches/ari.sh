@@ -20,9 +20,8 @@ ACME_PORT=${ACME_PORT:-14000} HTTP01_PORT=${HTTP01_PORT:-5002}
 DNS_PORT=${DNS_PORT:-8053} DNS_CONTROL_PORT=${DNS_CONTROL_PORT:-8055}
 
 [ "${1:-}" = --no-build ] || (cd "$REPO" && cargo build --release -p basalt -p basalt-load -p basalt-testkit --bins)
-for port in "$ACME_PORT" "$HTTP01_PORT" "$DNS_PORT" "$DNS_CONTROL_PORT"; do
-    if ss -Hltnu "( sport = :$port )" | grep -q .; then echo "error: port $port is taken" >&2; exit 2; fi
-done
+source "$REPO/benches/serve.sh"
+require_free_ports "$ACME_PORT" "$HTTP01_PORT" "$DNS_PORT" "$DNS_CONTROL_PORT"
 
 WORK=$(mktemp -d)
 PIDS=()
@@ -31,16 +30,7 @@ mkdir -p "$OUT"
 DATA=$WORK/data
 ACME=https://127.0.0.1:$ACME_PORT/acme/default
 "$BIN/basalt" init --data "$DATA" >/dev/null
-"$BIN/basalt-test-dns" --listen "127.0.0.1:$DNS_PORT" --control "127.0.0.1:$DNS_CONTROL_PORT" >"$WORK/dns.log" 2>&1 &
-PIDS+=($!)
-RUST_LOG=warn "$BIN/basalt" serve --data "$DATA" --listen "127.0.0.1:$ACME_PORT" \
-    --http01-port "$HTTP01_PORT" --resolver "127.0.0.1:$DNS_PORT" \
-    --egress-allow 127.0.0.0/8 --egress-allow ::1 >"$WORK/basalt.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 100); do
-    curl -sf --cacert "$DATA/root.pem" "$ACME/directory" >/dev/null && break
-    sleep 0.1
-done
+start_basalt "$DATA" default
 
 # One certificate, and its CertID (RFC 9773 §4.1): base64url(AKI keyIdentifier) "."
 # base64url(serial DER content octets, with the leading zero a high bit needs).

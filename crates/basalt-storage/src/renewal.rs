@@ -2,7 +2,7 @@
 //! notices, and claiming a certificate for a replacement order (§5).
 
 use basalt_protocol::OrderStatus;
-use sea_orm::sea_query::{Expr, LikeExpr, Query};
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveValue::NotSet, ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType,
     QueryFilter, QuerySelect, TransactionTrait,
@@ -10,7 +10,7 @@ use sea_orm::{
 use time::OffsetDateTime;
 
 use crate::Store;
-use crate::codec::{from_json, parse_enum};
+use crate::codec::{from_json, like_containing as like, parse_enum};
 use crate::entities::{certificates, intermediates, orders, renewal_notices};
 use crate::error::{Error, corrupt};
 use crate::records::{
@@ -188,19 +188,6 @@ fn scope_condition(scope: &RenewEarlyScope) -> Condition {
             .add(certificates::Column::Names.like(like(&format!("\"value\":\"{name}\""))))
             .add(certificates::Column::Names.like(like(&format!(".{name}\"")))),
     }
-}
-
-/// `%<text>%` with `%`, `_` and `!` escaped by `!`.
-fn like(text: &str) -> LikeExpr {
-    let mut pattern = String::from("%");
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '!') {
-            pattern.push('!');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    LikeExpr::new(pattern).escape('!')
 }
 
 fn notice_record(m: renewal_notices::Model) -> Result<RenewalNotice, Error> {

@@ -29,7 +29,7 @@ trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; r
 mkdir -p "$OUT"
 DATA=$WORK/data
 ACME=https://127.0.0.1:$ACME_PORT/acme/default
-"$BIN/basalt" init --data "$DATA" >/dev/null
+"$BIN/basalt" init --data "$DATA" >/dev/null 2>"$WORK/init.log"
 start_basalt "$DATA" default
 
 # One certificate, and its CertID (RFC 9773 §4.1): base64url(AKI keyIdentifier) "."

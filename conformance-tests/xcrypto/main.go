@@ -5,7 +5,9 @@
 //
 // Usage: xcrypto -dir URL -root ROOT.pem -account-key KEY.pem [ports...] SUBCOMMAND [flags] [args]
 //
-//	register   -contact mailto:...            new account (RSA 2048 key, created if missing)
+//	register   -contact mailto:... [-eab-kid K -eab-hmac-key B64URL]
+//	                                           new account (RSA 2048 key, created if missing), with
+//	                                           an External Account Binding (RFC 8555 §7.3.4) if given
 //	issue      -challenge T -out PREFIX NAME... order, validate, finalize, write PREFIX.{leaf,chain,key}.pem
 //	                                           and the certificate URL to PREFIX.url
 //	fetch      -url URL -out PREFIX            download an issued certificate again (POST-as-GET),
@@ -26,6 +28,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -233,7 +236,18 @@ func problem(err error) (*acme.Error, bool) {
 func cmdRegister(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("register", flag.ExitOnError)
 	contact := fs.String("contact", "mailto:admin@example.org", "account contact")
+	eabKID := fs.String("eab-kid", "", "External Account Binding key id (cert-manager's externalAccountBinding.keyID)")
+	eabKey := fs.String("eab-hmac-key", "", "External Account Binding HMAC key, base64url (cert-manager's keySecretRef)")
 	fs.Parse(args)
+	var eab *acme.ExternalAccountBinding
+	if *eabKID != "" {
+		// cert-manager decodes the Secret's key as base64url (RawURLEncoding) the same way.
+		raw, err := base64.RawURLEncoding.DecodeString(*eabKey)
+		if err != nil {
+			return fmt.Errorf("-eab-hmac-key is not base64url: %v", err)
+		}
+		eab = &acme.ExternalAccountBinding{KID: *eabKID, Key: raw}
+	}
 
 	if _, err := os.Stat(*accountKey); err == nil {
 		return fmt.Errorf("%s exists already: register makes a new account", *accountKey)
@@ -248,7 +262,7 @@ func cmdRegister(ctx context.Context, args []string) error {
 	}
 
 	c := newClient(key)
-	acct, err := c.Register(ctx, &acme.Account{Contact: []string{*contact}}, acme.AcceptTOS)
+	acct, err := c.Register(ctx, &acme.Account{Contact: []string{*contact}, ExternalAccountBinding: eab}, acme.AcceptTOS)
 	if err != nil {
 		return fmt.Errorf("Register: %v", err)
 	}
@@ -262,7 +276,7 @@ func cmdRegister(ctx context.Context, args []string) error {
 
 	// The same key again: 200 + Location, which x/crypto reports as ErrAccountAlreadyExists.
 	again := newClient(key)
-	if _, err := again.Register(ctx, &acme.Account{Contact: []string{*contact}}, acme.AcceptTOS); !errors.Is(err, acme.ErrAccountAlreadyExists) {
+	if _, err := again.Register(ctx, &acme.Account{Contact: []string{*contact}, ExternalAccountBinding: eab}, acme.AcceptTOS); !errors.Is(err, acme.ErrAccountAlreadyExists) {
 		return fmt.Errorf("second Register with the same key returned %v, want ErrAccountAlreadyExists", err)
 	}
 	if string(again.KID) != acct.URI {

@@ -84,12 +84,14 @@ pub struct Jws {
     signature: Vec<u8>,
 }
 
+/// The flattened JWS members (RFC 7515 §7.2.2), nothing else: also the shape of an External
+/// Account Binding (`crate::eab`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Envelope {
-    protected: String,
-    payload: String,
-    signature: String,
+pub(crate) struct Envelope {
+    pub(crate) protected: String,
+    pub(crate) payload: String,
+    pub(crate) signature: String,
 }
 
 impl Jws {

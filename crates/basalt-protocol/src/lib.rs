@@ -7,6 +7,7 @@
 pub mod cert_id;
 pub mod challenge;
 pub mod contact;
+pub mod eab;
 pub mod error;
 pub mod identifier;
 pub mod jwk;
@@ -18,6 +19,7 @@ pub mod status;
 
 pub use cert_id::{CertId, CertIdError};
 pub use challenge::ChallengeType;
+pub use eab::{EabError, ExternalAccountBinding};
 pub use error::JwsError;
 pub use identifier::{Identifier, IdentifierType, RawIdentifier};
 pub use jwk::Jwk;

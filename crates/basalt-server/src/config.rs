@@ -12,6 +12,10 @@ use basalt_signer::{Issuer, KeyType};
 
 use crate::policy::names::NamePolicy;
 
+pub(crate) mod profiles;
+
+use profiles::ProfileSet;
+
 /// Everything `basalt serve` needs besides storage and validation settings.
 #[derive(Clone)]
 pub struct ServerConfig {
@@ -52,6 +56,8 @@ pub struct ServerConfig {
     pub connections: ConnectionSettings,
     /// How many validations may wait or run at once in this process.
     pub validation_queue: ValidationQueueLimits,
+    /// The process's metrics; the binary hands the same set to storage's query observer.
+    pub metrics: crate::Metrics,
 }
 
 /// Timeouts and caps that keep slow or numerous clients from holding the listener (issue
@@ -74,6 +80,9 @@ pub struct ConnectionSettings {
     pub max_connections: usize,
     /// Connections open at once from one source address (an IPv6 source by its /64).
     pub max_connections_per_ip: usize,
+    /// On SIGTERM/SIGINT: how long open connections may take to finish the requests they
+    /// are serving, and running validations to finish, before the process exits anyway.
+    pub shutdown_timeout: Duration,
 }
 
 impl Default for ConnectionSettings {
@@ -86,6 +95,9 @@ impl Default for ConnectionSettings {
             http2_max_concurrent_streams: 100,
             max_connections: 4096,
             max_connections_per_ip: 256,
+            // Under Kubernetes' default terminationGracePeriodSeconds (30 s), so the drain
+            // ends before the kubelet's SIGKILL.
+            shutdown_timeout: Duration::from_secs(20),
         }
     }
 }
@@ -167,12 +179,29 @@ pub struct DirectoryConfig {
     pub allow_reserved_identifiers: bool,
     /// The renewal window ACME Renewal Information suggests (RFC 9773).
     pub renewal: RenewalSettings,
+    /// Whether newAccount needs an External Account Binding (RFC 8555 §7.3.4).
+    pub external_account_binding: EabMode,
+    /// The certificate profiles offered (draft-ietf-acme-profiles) and the default one.
+    pub profiles: ProfileSet,
+}
+
+/// An area's External Account Binding mode (RFC 8555 §7.3.4, `external_account_binding`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EabMode {
+    /// Bindings are ignored (as by a server that does not support EAB); accounts bind to no
+    /// key.
+    #[default]
+    Off,
+    /// A binding, when present, is checked and recorded; accounts may register without one.
+    Optional,
+    /// Every new account needs a valid binding (`meta.externalAccountRequired`).
+    Required,
 }
 
 impl DirectoryConfig {
     /// An area with the defaults of a fresh `[directories.NAME]` table: every identifier,
     /// challenge and key type, CAA checked against `basalt`, CRLs made but not linked from
-    /// certificates (no `pki_base_url`).
+    /// certificates (no `pki_base_url`), the shipped profiles.
     pub fn new(name: &str, issuer: Arc<Issuer>, intermediate_id: i64) -> Self {
         Self {
             name: name.to_owned(),
@@ -195,6 +224,8 @@ impl DirectoryConfig {
             check_caa: true,
             egress: None,
             allow_reserved_identifiers: false,
+            external_account_binding: EabMode::Off,
+            profiles: ProfileSet::shipped(&IssuancePolicy::default()),
             renewal: RenewalSettings::default(),
         }
     }

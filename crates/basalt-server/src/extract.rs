@@ -169,7 +169,10 @@ impl FromRequest<AppState> for SignedRequest {
             .nonce
             .clone()
             .ok_or(basalt_protocol::JwsError::MissingNonce)?;
-        state.nonces.check(&nonce, now).map_err(AcmeError::Nonce)?;
+        state.nonces.check(&nonce, now).map_err(|e| {
+            state.config.metrics.nonce_rejected();
+            AcmeError::Nonce(e)
+        })?;
 
         let signer = match &jws.header.key {
             KeyRef::Jwk(key) => SignedBy::Key(key.clone()),
@@ -186,11 +189,10 @@ impl FromRequest<AppState> for SignedRequest {
         };
         jws.verify(key)?;
 
-        state
-            .nonces
-            .redeem(&nonce, now)
-            .await?
-            .map_err(AcmeError::Nonce)?;
+        state.nonces.redeem(&nonce, now).await?.map_err(|e| {
+            state.config.metrics.nonce_rejected();
+            AcmeError::Nonce(e)
+        })?;
 
         Ok(Self {
             urls,

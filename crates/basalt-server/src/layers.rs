@@ -14,6 +14,7 @@ use axum::response::Response;
 
 use basalt_protocol::{Problem, ProblemType};
 use futures_util::FutureExt as _;
+use tracing::Instrument as _;
 
 use crate::problem::problem_response;
 use crate::state::AppState;
@@ -31,6 +32,7 @@ pub(crate) async fn replay_nonce(
     let mut response = next.run(request).await;
     if wants_nonce && let Ok(value) = HeaderValue::from_str(&state.nonces.issue(state.now())) {
         response.headers_mut().insert("replay-nonce", value);
+        state.config.metrics.nonce_issued();
     }
     response
 }
@@ -69,9 +71,21 @@ impl RequestAccount {
     }
 }
 
+/// The response header that carries a request's id (issue 17), so a client's report can be
+/// matched with the server's log lines.
+pub(crate) const REQUEST_ID_HEADER: &str = "x-request-id";
+
 /// One event per request when it completes (Boulder's RequestEvent): method, route template,
-/// status, duration, the account and the problem type if any.
-pub(crate) async fn request_log(mut request: Request, next: Next) -> Response {
+/// status, duration, the account and the problem type if any; and the request's metrics.
+///
+/// Every request gets a fresh random id: every log line it causes runs inside a `request`
+/// span carrying `request.id` (the validation it starts and the certificate it signs too:
+/// they take the span along), and the response returns it in `X-Request-Id`.
+pub(crate) async fn request_log(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let account = Arc::new(RequestAccount::default());
     request.extensions_mut().insert(account.clone());
@@ -80,18 +94,41 @@ pub(crate) async fn request_log(mut request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let response = next.run(request).await;
-    let problem = response.extensions().get::<ProblemType>().map(|t| t.name());
-    tracing::info!(
-        http.method = %method,
-        http.route = %route,
-        http.status = response.status().as_u16(),
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-        account.id = account.get(),
-        problem.type = problem,
-        "request"
-    );
+    let id = request_id();
+    let span = tracing::info_span!("request", request.id = %id);
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let problem = response.extensions().get::<ProblemType>().copied();
+    let elapsed = started.elapsed();
+    span.in_scope(|| {
+        tracing::info!(
+            http.method = %method,
+            http.route = %route,
+            http.status = response.status().as_u16(),
+            duration_ms = elapsed.as_secs_f64() * 1000.0,
+            account.id = account.get(),
+            problem.type = problem.map(ProblemType::name),
+            "request"
+        );
+    });
+    let metrics = &state.config.metrics;
+    metrics.request(&route, method.as_str(), response.status().as_u16(), elapsed);
+    if problem == Some(ProblemType::BadNonce) {
+        metrics.bad_nonce_answered();
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
     response
+}
+
+/// 16 random hex digits: unique enough across replicas and restarts to find one request in
+/// merged logs, and meaningless to anyone else.
+fn request_id() -> String {
+    use ring::rand::SecureRandom as _;
+    let mut bytes = [0u8; 8];
+    // A failed RNG still gets the request served, with an all-zero id.
+    let _ = ring::rand::SystemRandom::new().fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A panic anywhere below (an extractor, a handler, the authority layer) answers

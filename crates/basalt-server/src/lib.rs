@@ -14,10 +14,12 @@ mod authority;
 mod clock;
 mod config;
 mod conn_limit;
+mod drain;
 mod extract;
 mod handlers;
 mod jobs;
 mod layers;
+mod metrics;
 mod nonces;
 mod params;
 mod pki;
@@ -32,12 +34,16 @@ mod views;
 
 pub use crate::areas::{AreaHandle, intermediate_record};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
+pub use crate::config::profiles::{
+    DEFAULT_PROFILE, MAX_PROFILE_NAME_LEN, Profile, ProfileSet, valid_profile_name,
+};
 pub use crate::config::{
-    AreaSet, ConnectionSettings, CrlSettings, DirectoryConfig, DirectoryMetaConfig, IssuancePolicy,
-    RenewalSettings, ServerConfig, SigningIntermediate, ValidationQueueLimits,
+    AreaSet, ConnectionSettings, CrlSettings, DirectoryConfig, DirectoryMetaConfig, EabMode,
+    IssuancePolicy, RenewalSettings, ServerConfig, SigningIntermediate, ValidationQueueLimits,
 };
 pub use crate::jobs::issuance_recovery::STALE_AFTER as DEFAULT_ISSUANCE_STALE_AFTER;
 pub use crate::jobs::serving_certificate::{ServingCertificateError, ServingCertificates};
+pub use crate::metrics::Metrics;
 pub use crate::nonces::{NonceRejection, Nonces};
 pub use crate::policy::names::{NamePolicy, NameRule};
 pub use crate::tls::{ServingCertResolver, certified_key, serve as serve_https, server_config};
@@ -80,6 +86,7 @@ pub struct Server {
     holder: String,
     /// The plain-HTTP listener for CRLs and CA certificates, if configured.
     pki_listener: Option<TcpListener>,
+    metrics_listener: Option<TcpListener>,
 }
 
 impl Server {
@@ -120,6 +127,8 @@ impl Server {
                 valid_authorization_lifetime: config.valid_authorization_lifetime,
                 queue: config.validation_queue,
                 areas: areas.clone(),
+                shutdown_timeout: config.connections.shutdown_timeout,
+                metrics: config.metrics.clone(),
             },
         );
         let accounts = AccountCache::new(config.account_cache_ttl);
@@ -133,6 +142,7 @@ impl Server {
             crl_wake: CrlWake::default(),
             validation,
             validator,
+            shutting_down: std::sync::atomic::AtomicBool::new(false),
         }));
         Ok(Self {
             state,
@@ -142,6 +152,7 @@ impl Server {
             serving_id,
             holder,
             pki_listener: None,
+            metrics_listener: None,
         })
     }
 
@@ -150,6 +161,17 @@ impl Server {
     pub fn with_pki_listener(mut self, listener: TcpListener) -> Self {
         self.pki_listener = Some(listener);
         self
+    }
+
+    /// Serves `/metrics`, `/healthz` and `/readyz` on `listener` (`server.metrics_listen`).
+    pub fn with_metrics_listener(mut self, listener: TcpListener) -> Self {
+        self.metrics_listener = Some(listener);
+        self
+    }
+
+    /// The metrics listener's router, for in-process tests.
+    pub fn metrics_router(&self) -> Router {
+        metrics::listener::router(self.state.clone())
     }
 
     /// The PKI listener's router, for in-process tests.
@@ -191,22 +213,70 @@ impl Server {
                 }
             })
         });
+        let metrics = self.metrics_listener.take().map(|listener| {
+            let router = self.metrics_router();
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            })
+        });
         let store = self.state.store.clone();
         let holder = self.holder.clone();
-        let background = self.spawn_background();
+        // Graceful shutdown (issue 17): when `shutdown` completes, the listener stops
+        // accepting and drains its connections while the validation worker stops taking jobs
+        // and finishes those running, both within `shutdown_timeout`.
+        let (stopping, stopped) = tokio::sync::watch::channel(false);
+        let worker_stop = async move {
+            let mut stopped = stopped;
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        let state = self.state.clone();
+        let (worker, background) = self.spawn_tasks(worker_stop);
+        let shutdown = async move {
+            shutdown.await;
+            tracing::info!("shutdown requested");
+            state
+                .shutting_down
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            stopping.send_replace(true);
+        };
         tls::serve(listener, tls, router, &connections, shutdown).await;
-        for task in background.into_iter().chain(pki) {
+        // The worker bounds its own wait; this bound only guards against a stuck one.
+        let worker_grace = connections.shutdown_timeout + std::time::Duration::from_secs(1);
+        if tokio::time::timeout(worker_grace, worker).await.is_err() {
+            tracing::warn!("the validation worker did not stop in time");
+        }
+        // The metrics listener answered through the drain (`/readyz` saying "shutting down",
+        // so balancers stop sending here); it stops with the rest.
+        for task in background.into_iter().chain(pki).chain(metrics) {
             task.abort();
         }
+        release_validation_claims(&store, &holder).await;
         release_leases(&store, &holder).await;
+        tracing::info!("shutdown complete");
         Ok(())
     }
 
     /// Starts the background tasks without serving (in-process tests drive the router).
     pub fn spawn_background(self) -> Vec<tokio::task::JoinHandle<()>> {
+        let (worker, mut others) = self.spawn_tasks(std::future::pending());
+        others.push(worker);
+        others
+    }
+
+    /// Starts the validation worker (which stops taking jobs when `worker_stop` completes)
+    /// and the other background tasks; the worker's handle first.
+    fn spawn_tasks(
+        self,
+        worker_stop: impl Future<Output = ()> + Send + 'static,
+    ) -> (
+        tokio::task::JoinHandle<()>,
+        Vec<tokio::task::JoinHandle<()>>,
+    ) {
         let state = self.state.clone();
-        vec![
-            tokio::spawn(self.worker.run()),
+        let worker = tokio::spawn(self.worker.run(worker_stop));
+        let others = vec![
             tokio::spawn(self.serving.run(self.resolver, self.serving_id)),
             tokio::spawn(jobs::crl::run(
                 state.store.clone(),
@@ -217,7 +287,8 @@ impl Server {
             )),
             tokio::spawn(recover_issuances(state.clone(), self.holder.clone())),
             tokio::spawn(clean_up(state, self.holder)),
-        ]
+        ];
+        (worker, others)
     }
 }
 
@@ -258,6 +329,17 @@ async fn recover_issuances(state: AppState, holder: String) {
         {
             tracing::warn!(error = %e, "issuance recovery failed; retrying next pass");
         }
+    }
+}
+
+/// On a clean shutdown, gives back the validation jobs this process claimed but did not
+/// finish (queued, or still running at the timeout), so another replica's sweep takes them
+/// at once instead of when their lease runs out.
+async fn release_validation_claims(store: &Store, holder: &str) {
+    match store.release_validation_claims(holder).await {
+        Ok(0) => {}
+        Ok(released) => tracing::info!(released, "unfinished validations given back"),
+        Err(e) => tracing::warn!(error = %e, "could not give back unfinished validations"),
     }
 }
 

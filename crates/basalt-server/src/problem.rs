@@ -8,7 +8,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use basalt_protocol::{Algorithm, JwsError, Problem, ProblemType};
+use basalt_protocol::{Algorithm, EabError, JwsError, Problem, ProblemType};
 use basalt_signer::CsrError;
 
 use crate::jobs::validation::{QUEUE_FULL_RETRY_AFTER_SECS, QueueFull, ValidationStartError};
@@ -24,6 +24,8 @@ pub(crate) enum AcmeError {
     Problem(Problem),
     /// The JWS envelope, header, key or signature was refused.
     Jws(JwsError),
+    /// An External Account Binding was refused (RFC 8555 §7.3.4).
+    Eab(EabError),
     /// The anti-replay nonce was refused.
     Nonce(NonceRejection),
     /// The CSR was refused at finalize.
@@ -52,6 +54,11 @@ impl From<Problem> for AcmeError {
 impl From<JwsError> for AcmeError {
     fn from(e: JwsError) -> Self {
         Self::Jws(e)
+    }
+}
+impl From<EabError> for AcmeError {
+    fn from(e: EabError) -> Self {
+        Self::Eab(e)
     }
 }
 impl From<basalt_storage::Error> for AcmeError {
@@ -84,6 +91,13 @@ impl AcmeError {
         match self {
             Self::Problem(p) => (p.clone(), None),
             Self::Jws(e) => (jws_problem(e), None),
+            // RFC 8555 §7.3.4 names no type for a bad binding: a binding not built as the RFC
+            // says is `malformed`; one that does not authorize this account `unauthorized`
+            // (403), as step-ca answers. See docs/eab.md.
+            Self::Eab(EabError::Malformed(detail)) => (Problem::malformed(detail.clone()), None),
+            Self::Eab(EabError::Unauthorized(detail)) => {
+                (Problem::unauthorized(detail.clone()), None)
+            }
             // Boulder's practice: one generic detail for every nonce failure, so the client
             // simply retries with the fresh Replay-Nonce of this response.
             Self::Nonce(

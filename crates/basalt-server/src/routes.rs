@@ -104,7 +104,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(layers::catch_panic))
         .layer(from_fn_with_state(state.clone(), layers::index_link))
         .layer(from_fn_with_state(state.clone(), layers::replay_nonce))
-        .layer(axum::middleware::from_fn(layers::request_log))
+        .layer(from_fn_with_state(state.clone(), layers::request_log))
         .with_state(state)
 }
 

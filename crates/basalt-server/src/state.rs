@@ -32,6 +32,8 @@ pub(crate) struct App {
     pub validation: ValidationQueue,
     /// For checks outside a validation job (CAA again at finalize).
     pub validator: Arc<basalt_validation::Validator>,
+    /// Set when a graceful shutdown starts: `/readyz` answers 503 from then on.
+    pub shutting_down: std::sync::atomic::AtomicBool,
 }
 
 impl std::ops::Deref for AppState {

@@ -25,6 +25,7 @@ use tower::Service;
 use crate::accept_backoff::{AcceptBackoff, LogLimiter, is_connection_error};
 use crate::config::ConnectionSettings;
 use crate::conn_limit::{ConnectionGuard, ConnectionLimits, Refused};
+use crate::drain::{Drain, DrainWatch};
 
 /// Hands rustls the current serving certificate; `set` replaces it for new handshakes
 /// without a restart.
@@ -82,7 +83,9 @@ pub fn server_config(
     Ok(Arc::new(config))
 }
 
-/// Accepts connections until `shutdown` completes; each connection is served on its own task.
+/// Accepts connections until `shutdown` completes, each served on its own task; then stops
+/// accepting and gives open connections up to `settings.shutdown_timeout` to finish the
+/// requests they are serving (graceful shutdown, `drain.rs`).
 ///
 /// Every limit of `settings` applies here (issue 12): connections over the caps are closed
 /// unread, accept failures pause the loop instead of spinning (see `accept_backoff`), a
@@ -102,6 +105,7 @@ pub async fn serve(
     let mut backoff = AcceptBackoff::default();
     let mut accept_log = LogLimiter::new(LOG_INTERVAL);
     let mut refusal_log = LogLimiter::new(LOG_INTERVAL);
+    let drain = Drain::new();
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -158,7 +162,19 @@ pub async fn serve(
             router.clone(),
             settings.tls_handshake_timeout,
             settings.header_read_timeout,
+            drain.watch(),
         ));
+    }
+    // Closing the listening socket first: a new connection is refused at once (a load
+    // balancer tries another replica) instead of waiting in the backlog for an accept that
+    // never comes.
+    drop(listener);
+    tracing::info!(
+        timeout_ms = settings.shutdown_timeout.as_millis() as u64,
+        "shutting down: finishing open connections"
+    );
+    if !drain.finish(settings.shutdown_timeout).await {
+        tracing::warn!("connections still open at the shutdown timeout were cut");
     }
 }
 
@@ -200,6 +216,7 @@ async fn serve_connection(
     router: Router,
     handshake_timeout: Duration,
     header_read_timeout: Duration,
+    mut drain: DrainWatch,
 ) {
     let Connection {
         stream,
@@ -207,7 +224,12 @@ async fn serve_connection(
         guard: _guard,
     } = conn;
     let _ = stream.set_nodelay(true);
-    let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+    let handshake = tokio::select! {
+        handshake = tokio::time::timeout(handshake_timeout, acceptor.accept(stream)) => handshake,
+        // No request was started on it yet: nothing to finish.
+        () = drain.started() => return,
+    };
+    let tls = match handshake {
         Ok(Ok(tls)) => tls,
         Ok(Err(e)) => {
             tracing::debug!(peer = %peer, error = %e, "TLS handshake failed");
@@ -239,8 +261,18 @@ async fn serve_connection(
                 return;
             }
         }
+        () = drain.started() => connection.as_mut().graceful_shutdown(),
     }
-    if let Err(e) = connection.await {
+    let ended = tokio::select! {
+        ended = connection.as_mut() => ended,
+        () = drain.started() => {
+            // HTTP/1: close after the response in flight (at once when idle); HTTP/2: GOAWAY,
+            // streams in flight finish.
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(e) = ended {
         tracing::debug!(peer = %peer, error = %e, "connection ended with an error");
     }
 }

@@ -50,7 +50,8 @@ pub(crate) fn order_object(urls: &Urls, order: &OrderRecord, now: OffsetDateTime
             .map(|serial| urls.certificate(serial)),
         // RFC 9773 §5, on every fetch (Boulder forgets it after the first: boulder #8272).
         replaces: order.replaces.clone(),
-        profile: None,
+        // draft-ietf-acme-profiles-00 §4: on every fetch, not only the newOrder answer.
+        profile: order.profile.clone(),
     }
 }
 

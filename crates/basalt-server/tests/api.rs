@@ -14,6 +14,8 @@ mod areas;
 mod connections;
 #[path = "api/crls.rs"]
 mod crls;
+#[path = "api/eab.rs"]
+mod eab;
 #[path = "api/hostile_input.rs"]
 mod hostile_input;
 #[path = "api/identifiers.rs"]
@@ -22,8 +24,12 @@ mod identifiers;
 mod jws_rules;
 #[path = "api/keys.rs"]
 mod keys;
+#[path = "api/metrics.rs"]
+mod metrics;
 #[path = "api/orders.rs"]
 mod orders;
+#[path = "api/profiles.rs"]
+mod profiles;
 #[path = "api/renewal_info.rs"]
 mod renewal_info;
 #[path = "api/restart.rs"]

@@ -5,6 +5,7 @@
 
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
+use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::prelude::FromDer;
 
@@ -33,6 +34,23 @@ pub fn certificate_serial_and_key(der: &[u8]) -> Result<(String, Jwk), Error> {
     let serial = serial_text(cert.raw_serial());
     let key = public_key_jwk(cert.public_key().raw)?;
     Ok((serial, key))
+}
+
+/// A certificate's notAfter and key id (hex SKI, like [`crate::Issuer::key_id`]; empty when
+/// it has none): what the server's metrics report of the root.
+pub fn certificate_expiry_and_key_id(der: &[u8]) -> Result<(OffsetDateTime, String), Error> {
+    let cert = parse_certificate(der)?;
+    let key_id = cert
+        .extensions()
+        .iter()
+        .find_map(|ext| match ext.parsed_extension() {
+            x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(ski) => {
+                Some(ski.0.iter().map(|b| format!("{b:02x}")).collect::<String>())
+            }
+            _ => None,
+        })
+        .unwrap_or_default();
+    Ok((cert.validity().not_after.to_datetime(), key_id))
 }
 
 /// The DER of every CERTIFICATE block in `pem`, in order; other blocks are skipped. No

@@ -1,7 +1,9 @@
-//! Signing end-entity certificates: the ACME leaf profile and basalt's own serving certificate.
+//! Signing end-entity certificates: ACME leaves under their profile, and basalt's own serving
+//! certificate.
 //!
-//! The profile is fixed here, never taken from the CSR: subject CN (if the CSR had one), SANs
-//! exactly the order's identifiers, KU, EKU, basicConstraints CA:FALSE, SKI, AKI. Nothing else.
+//! Nothing is taken from the CSR but its key and CN: SANs exactly the order's identifiers;
+//! KU, EKU, whether the CN is kept and whether the CRL is linked come from the order's
+//! [`LeafProfile`] (draft-ietf-acme-profiles); basicConstraints CA:FALSE, SKI, AKI always.
 
 use std::fmt::Write as _;
 
@@ -19,6 +21,7 @@ use crate::csr::CheckedCsr;
 use crate::inspect::certificate_pem;
 use crate::issuer::Issuer;
 use crate::key_id::key_identifier;
+use crate::leaf_profile::LeafProfile;
 use crate::serial::Serial;
 use crate::signing_key::{clear_token_failure, signing_error};
 use crate::uri::check_uri;
@@ -39,11 +42,13 @@ pub struct IssueRequest<'a> {
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
     /// Where this intermediate's CRL is served: the leaf's CRL Distribution Points
-    /// (RFC 5280 §4.2.1.13). `None` leaves the extension out.
+    /// (RFC 5280 §4.2.1.13), if the profile links it. `None` leaves the extension out.
     pub crl_url: Option<&'a str>,
     /// Where this intermediate's certificate is served: the leaf's Authority Information
     /// Access caIssuers (RFC 5280 §4.2.2.1). `None` leaves the extension out.
     pub ca_issuers_url: Option<&'a str>,
+    /// The order's profile: EKUs, KUs, CN, CRL link (draft-ietf-acme-profiles §4).
+    pub profile: &'a LeafProfile,
 }
 
 /// A signed leaf, ready to store and serve.
@@ -78,13 +83,13 @@ pub struct ServingCertificate {
 struct Leaf<'a> {
     names: &'a [Identifier],
     common_name: Option<&'a str>,
-    is_rsa: bool,
+    key_usages: Vec<KeyUsagePurpose>,
     extended_key_usages: Vec<ExtendedKeyUsagePurpose>,
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
     crl_url: Option<&'a str>,
     ca_issuers_url: Option<&'a str>,
-    profile: &'static str,
+    profile: &'a str,
 }
 
 impl Issuer {
@@ -93,24 +98,32 @@ impl Issuer {
     pub fn issue(&self, request: &IssueRequest<'_>) -> Result<IssuedCertificate, Error> {
         let subject_key = rcgen::SubjectPublicKeyInfo::from_der(&request.csr.spki_der)
             .map_err(|e| Error::Signing(format!("the CSR key cannot be certified: {e}")))?;
+        let profile = request.profile;
+        if profile.extended_key_usages.is_empty() || profile.key_usages.is_empty() {
+            return Err(Error::Signing(format!(
+                "profile {}: a leaf needs at least one key usage and extended key usage",
+                profile.name
+            )));
+        }
         let leaf = Leaf {
             names: request.identifiers,
             common_name: request
                 .csr
                 .common_name
                 .as_deref()
+                .filter(|_| profile.common_name)
                 .filter(|cn| self.may_carry_common_name(cn)),
-            is_rsa: request.csr.is_rsa,
-            // The ACME default: TLS servers, and clients for mutual TLS inside a private PKI.
-            extended_key_usages: vec![
-                ExtendedKeyUsagePurpose::ServerAuth,
-                ExtendedKeyUsagePurpose::ClientAuth,
-            ],
+            key_usages: profile.key_usages_for(request.csr.is_rsa),
+            extended_key_usages: profile
+                .extended_key_usages
+                .iter()
+                .map(|u| u.purpose())
+                .collect(),
             not_before: truncate_to_seconds(request.not_before),
             not_after: truncate_to_seconds(request.not_after),
-            crl_url: request.crl_url,
+            crl_url: request.crl_url.filter(|_| profile.crl_distribution_point),
             ca_issuers_url: request.ca_issuers_url,
-            profile: "acme-leaf",
+            profile: &profile.name,
         };
         self.sign_leaf(&leaf, &subject_key, request.serial)
     }
@@ -134,7 +147,8 @@ impl Issuer {
         let leaf = Leaf {
             names,
             common_name: None,
-            is_rsa: false,
+            // RFC 5280 §4.2.1.3: a P-256 key signs (EC)DHE handshakes.
+            key_usages: vec![KeyUsagePurpose::DigitalSignature],
             extended_key_usages: vec![ExtendedKeyUsagePurpose::ServerAuth],
             not_before: now - BACKDATE,
             not_after: truncate_to_seconds(now + lifetime),
@@ -265,11 +279,9 @@ fn leaf_params(leaf: &Leaf<'_>, serial: &Serial) -> Result<CertificateParams, Er
     params.subject_alt_names = leaf.names.iter().map(san).collect::<Result<Vec<_>, _>>()?;
 
     // RFC 5280 §4.2.1.3: digitalSignature for (EC)DHE handshakes; keyEncipherment only for
-    // RSA keys, which TLS 1.2 RSA key exchange uses. rcgen marks keyUsage critical.
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    if leaf.is_rsa {
-        params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
-    }
+    // RSA keys, which TLS 1.2 RSA key exchange uses (`LeafProfile::key_usages_for`). rcgen
+    // marks keyUsage critical.
+    params.key_usages = leaf.key_usages.clone();
     // RFC 5280 §4.2.1.12.
     params.extended_key_usages = leaf.extended_key_usages.clone();
     // RFC 5280 §4.2.1.9: basicConstraints cA FALSE (critical). ExplicitNoCa also makes rcgen
@@ -310,3 +322,6 @@ fn san(identifier: &Identifier) -> Result<SanType, Error> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod profile_tests;

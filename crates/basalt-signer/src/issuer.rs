@@ -143,6 +143,19 @@ impl Issuer {
         self.key_kind
     }
 
+    /// Signs a fixed probe message and throws the signature away: proves the key can sign
+    /// now (for a token key: the token is present, logged in and answering), for readiness
+    /// checks. A token failure is [`Error::TokenUnavailable`]. Blocks while a token signs.
+    pub fn probe_signing(&self) -> Result<(), Error> {
+        use rcgen::SigningKey as _;
+        crate::signing_key::clear_token_failure();
+        self.rcgen
+            .key()
+            .sign(b"basalt readiness probe")
+            .map(drop)
+            .map_err(|e| crate::signing_key::signing_error(&e))
+    }
+
     /// The intermediate certificate as PEM: what follows the leaf in a served chain
     /// (RFC 8555 §7.4.2).
     pub fn chain_pem(&self) -> &str {

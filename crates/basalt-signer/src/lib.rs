@@ -38,6 +38,7 @@ mod key_id;
 mod key_policy;
 mod key_source;
 mod key_type;
+mod leaf_profile;
 mod name_constraints;
 mod paths;
 mod pkcs11;
@@ -59,7 +60,9 @@ pub use crl::{CrlRequest, RevokedEntry};
 pub use csr::{CheckedCsr, CsrError, check_csr};
 pub use error::Error;
 pub use init::{InitOptions, InitReport, check_directory_name, init_pki};
-pub use inspect::{certificate_serial_and_key, pem_to_der, sha256_fingerprint};
+pub use inspect::{
+    certificate_expiry_and_key_id, certificate_serial_and_key, pem_to_der, sha256_fingerprint,
+};
 pub use intermediate::{
     CreatedIntermediate, IntermediateKeyAlgorithm, IntermediateOptions, create_intermediate,
     create_intermediate_in_token,
@@ -69,6 +72,7 @@ pub use issue::{IssueRequest, IssuedCertificate, ServingCertificate};
 pub use issuer::Issuer;
 pub use key_source::KeySource;
 pub use key_type::{KeyType, UnknownKeyType};
+pub use leaf_profile::{ExtendedKeyUsage, KeyUsage, LeafProfile, UnknownUsage};
 pub use name_constraints::{NameConstraints, certificate_name_constraints};
 pub use paths::PkiPaths;
 pub use pkcs11::{Pkcs11Token, Pkcs11Uri, TokenSelector, UriError};

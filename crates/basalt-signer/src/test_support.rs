@@ -9,6 +9,10 @@ use tempfile::TempDir;
 
 use crate::{InitOptions, Issuer, PkiPaths, init_pki};
 
+/// The profile of the tests that are not about profiles: the leaf basalt always issued.
+pub(crate) static DEFAULT_LEAF: std::sync::LazyLock<crate::LeafProfile> =
+    std::sync::LazyLock::new(|| crate::LeafProfile::acme_default("default"));
+
 pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// A fresh PKI in a temporary directory, initialised with [`PASSWORD`].

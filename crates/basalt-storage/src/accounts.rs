@@ -14,7 +14,7 @@ use crate::Store;
 use crate::codec::{from_json, parse_enum, to_json};
 use crate::entities::{accounts, authorizations, orders};
 use crate::error::Error;
-use crate::records::{AccountRecord, NewAccount};
+use crate::records::{AccountRecord, EabBinding, NewAccount};
 use crate::time::{from_unix, to_unix};
 
 const TABLE: &str = "accounts";
@@ -26,22 +26,25 @@ impl Store {
     /// Creates an account. `Error::Duplicate` if the key already has an account in this
     /// directory (the caller then answers with the existing account, RFC 8555 §7.3.1).
     pub async fn insert_account(&self, new: &NewAccount) -> Result<AccountRecord, Error> {
-        let model = accounts::ActiveModel {
-            id: NotSet,
-            directory: Set(new.directory.clone()),
-            key_thumbprint: Set(new.key_thumbprint.clone()),
-            jwk: Set(new.jwk.clone()),
-            status: Set(AccountStatus::Valid.as_str().to_owned()),
-            contact: Set(to_json(&new.contact)?),
-            terms_of_service_agreed: Set(new.terms_of_service_agreed),
-            created_at: Set(to_unix(new.now)),
-        };
-        let id = accounts::Entity::insert(model)
-            .exec(&self.db)
-            .await
-            .map_err(|e| Error::from(e).duplicate_of(ACCOUNT_KEY))?
-            .last_insert_id;
-        load(&self.db, id).await?.ok_or(Error::NotFound)
+        insert(&self.db, new, None).await
+    }
+
+    /// Creates an account bound to an External Account Binding key (RFC 8555 §7.3.4), in one
+    /// transaction: first the key's compare-and-set (`Error::WrongState` if it is used up,
+    /// revoked, expired or of another directory), then the insert (`Error::Duplicate` as for
+    /// [`Store::insert_account`]). Either error rolls both back, so a refused request stores
+    /// nothing and a single-use key binds exactly one account, whichever replica asks.
+    pub async fn insert_account_bound(
+        &self,
+        new: &NewAccount,
+        binding: &EabBinding,
+    ) -> Result<AccountRecord, Error> {
+        let tx = self.db.begin().await?;
+        // The write first: it takes SQLite's write lock up front (see lib.rs).
+        crate::eab::bind(&tx, binding, &new.directory, new.now).await?;
+        let account = insert(&tx, new, Some(&binding.kid)).await?;
+        tx.commit().await?;
+        Ok(account)
     }
 
     /// The account with this id.
@@ -176,6 +179,31 @@ impl Store {
     }
 }
 
+/// Inserts an account through `conn` (the pool, or the caller's transaction).
+async fn insert(
+    conn: &impl ConnectionTrait,
+    new: &NewAccount,
+    eab_kid: Option<&str>,
+) -> Result<AccountRecord, Error> {
+    let model = accounts::ActiveModel {
+        id: NotSet,
+        directory: Set(new.directory.clone()),
+        key_thumbprint: Set(new.key_thumbprint.clone()),
+        jwk: Set(new.jwk.clone()),
+        status: Set(AccountStatus::Valid.as_str().to_owned()),
+        contact: Set(to_json(&new.contact)?),
+        terms_of_service_agreed: Set(new.terms_of_service_agreed),
+        created_at: Set(to_unix(new.now)),
+        eab_kid: Set(eab_kid.map(str::to_owned)),
+    };
+    let id = accounts::Entity::insert(model)
+        .exec(conn)
+        .await
+        .map_err(|e| Error::from(e).duplicate_of(ACCOUNT_KEY))?
+        .last_insert_id;
+    load(conn, id).await?.ok_or(Error::NotFound)
+}
+
 /// Reads one account through `conn` (the pool, or the caller's transaction).
 pub(crate) async fn load(
     conn: &impl ConnectionTrait,
@@ -198,5 +226,6 @@ pub(crate) fn record(m: accounts::Model) -> Result<AccountRecord, Error> {
         key_thumbprint: m.key_thumbprint,
         jwk: m.jwk,
         terms_of_service_agreed: m.terms_of_service_agreed,
+        eab_kid: m.eab_kid,
     })
 }

@@ -160,6 +160,7 @@ pub(crate) async fn insert(
         intermediate_id: new.intermediate_id,
         renewal_notice_id: None,
         replaced_by_order_id: None,
+        profile: new.profile.clone(),
     };
     let mut insert: certificates::ActiveModel = row.clone().into();
     insert.id = NotSet;
@@ -191,5 +192,6 @@ pub(crate) fn record(m: certificates::Model) -> Result<CertificateRecord, Error>
         der: m.der,
         chain_pem: m.chain_pem,
         intermediate_id: m.intermediate_id,
+        profile: m.profile,
     })
 }

@@ -193,6 +193,15 @@ impl Store {
     /// fail with SQLITE_BUSY no matter the timeout. Plain lookups go to a separate pool of
     /// read-only connections, which never write and so never meet that failure.
     pub async fn connect(config: &StorageConfig) -> Result<Self, Error> {
+        Self::connect_observed(config, None).await
+    }
+
+    /// [`Store::connect`], with `observer` told the duration and outcome of every statement
+    /// on every pool (the server's metrics).
+    pub async fn connect_observed(
+        config: &StorageConfig,
+        observer: Option<crate::QueryObserver>,
+    ) -> Result<Self, Error> {
         let backend = Backend::of(&config.url)?;
         let mut options = ConnectOptions::new(config.url.clone());
         options
@@ -233,7 +242,8 @@ impl Store {
             }),
             Backend::Postgres | Backend::MySql => None,
         };
-        let db = Database::connect(options.clone()).await?;
+        let mut db = Database::connect(options.clone()).await?;
+        observe(&mut db, observer.as_ref());
         migrate(&db, backend).await?;
         if backend == Backend::Sqlite {
             // Copy what the migrations wrote into the database file and empty the WAL, so
@@ -247,7 +257,9 @@ impl Store {
                 options
                     .max_connections(SQLITE_READERS.min(config.max_connections.max(1)))
                     .map_sqlx_sqlite_opts(|o| o.read_only(true).busy_timeout(SQLITE_BUSY_TIMEOUT));
-                Database::connect(options).await?
+                let mut read = Database::connect(options).await?;
+                observe(&mut read, observer.as_ref());
+                read
             }
             Backend::Postgres | Backend::MySql => db.clone(),
         };
@@ -257,6 +269,14 @@ impl Store {
     /// Checks that the database answers (for readiness probes).
     pub async fn ping(&self) -> Result<(), Error> {
         self.db.ping().await.map_err(Error::from)
+    }
+}
+
+/// Hands every statement's timing on `db` to `observer`.
+fn observe(db: &mut DatabaseConnection, observer: Option<&crate::QueryObserver>) {
+    if let Some(observer) = observer {
+        let observer = observer.clone();
+        db.set_metric_callback(move |info| (observer)(info.elapsed, info.failed));
     }
 }
 

@@ -57,9 +57,11 @@ mod codec;
 mod config;
 mod connect;
 mod crls;
+mod eab;
 mod entities;
 mod error;
 mod expiry;
+mod health;
 mod intermediates;
 mod issuances;
 mod leases;
@@ -79,15 +81,18 @@ mod validation;
 pub use accounts::ACCOUNT_KEY;
 pub use config::StorageConfig;
 pub use connect::Store;
+pub use eab::EAB_KID;
 pub use error::{Error, UNEXPECTED_DUPLICATE};
+pub use health::{PoolStatus, QueryObserver};
 pub use intermediates::{AREA_EXISTS, INTERMEDIATE_KEY_ID};
 pub use records::{
     AccountFilter, AccountRecord, AuthorizationPlan, AuthorizationRecord, CertificateCounts,
-    CertificateFilter, CertificateRecord, CertificateStatus, ChallengeRecord, CrlState,
-    IntermediateRecord, IntermediateStatus, IssuanceRecord, IssuanceStatus, NewAccount,
-    NewAuthorization, NewCertificate, NewChallenge, NewIntermediate, NewIssuance, NewOrder,
-    NewReplacement, NewServingCertificate, OrderRecord, RenewEarlyOutcome, RenewEarlyScope,
-    RenewalCertificate, RenewalNotice, ReserveOutcome, RevokeOutcome, RevokedCertificate,
-    ServingCertificateRecord, StoredCrl, ValidationJob, ValidationResult,
+    CertificateFilter, CertificateRecord, CertificateStatus, ChallengeRecord, CrlState, EabBinding,
+    EabKeyRecord, EabKeySecret, IntermediateRecord, IntermediateStatus, IssuanceRecord,
+    IssuanceStatus, NewAccount, NewAuthorization, NewCertificate, NewChallenge, NewEabKey,
+    NewIntermediate, NewIssuance, NewOrder, NewReplacement, NewServingCertificate, OrderRecord,
+    RecordedValidation, RenewEarlyOutcome, RenewEarlyScope, RenewalCertificate, RenewalNotice,
+    ReserveOutcome, RevokeOutcome, RevokedCertificate, ServingCertificateRecord, StoredCrl,
+    ValidationJob, ValidationResult,
 };
 pub use renewal::ALREADY_REPLACED;

@@ -116,14 +116,14 @@ pub(crate) fn authorization_of_challenge(challenge_id: i64) -> Expr {
 }
 
 /// Marks the orders linked to an authorization invalid with `problem`, those still in one
-/// of `from`; one statement.
+/// of `from`; one statement. Returns how many it marked.
 pub(crate) async fn invalidate_linked(
     conn: &impl ConnectionTrait,
     authorization: Expr,
     from: &[OrderStatus],
     problem: &Problem,
-) -> Result<(), Error> {
-    orders::Entity::update_many()
+) -> Result<u64, Error> {
+    let marked = orders::Entity::update_many()
         .col_expr(
             orders::Column::Status,
             Expr::value(OrderStatus::Invalid.as_str()),
@@ -132,8 +132,9 @@ pub(crate) async fn invalidate_linked(
         .filter(linked_to(authorization))
         .filter(orders::Column::Status.is_in(from.iter().map(|s| s.as_str())))
         .exec(conn)
-        .await?;
-    Ok(())
+        .await?
+        .rows_affected;
+    Ok(marked)
 }
 
 /// Moves the pending orders linked to an authorization to ready once all their

@@ -47,6 +47,7 @@ impl Store {
             certificate_serial: None,
             created_at: now,
             replaces: new.replaces.as_ref().map(|r| r.cert_id.clone()),
+            profile: new.profile.clone(),
         };
         let mut insert: orders::ActiveModel = row.clone().into();
         insert.id = NotSet;
@@ -247,5 +248,6 @@ fn record(m: orders::Model, authorization_ids: Vec<i64>) -> Result<OrderRecord, 
         certificate_serial: m.certificate_serial,
         replaces: m.replaces,
         authorization_ids,
+        profile: m.profile,
     })
 }

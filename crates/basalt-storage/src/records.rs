@@ -13,6 +13,7 @@ use basalt_protocol::{
 use time::OffsetDateTime;
 
 mod areas;
+mod eab;
 mod issuances;
 mod listing;
 mod renewal;
@@ -21,6 +22,7 @@ pub use areas::{
     CrlState, IntermediateRecord, IntermediateStatus, NewIntermediate, RevokedCertificate,
     StoredCrl,
 };
+pub use eab::{EabBinding, EabKeyRecord, EabKeySecret, NewEabKey};
 pub use issuances::{IssuanceRecord, IssuanceStatus, NewIssuance, ReserveOutcome};
 pub use listing::{AccountFilter, CertificateCounts, CertificateFilter, CertificateStatus};
 pub use renewal::{RenewEarlyOutcome, RenewEarlyScope, RenewalCertificate, RenewalNotice};
@@ -47,6 +49,8 @@ pub struct AccountRecord {
     pub contact: Vec<String>,
     pub terms_of_service_agreed: bool,
     pub created_at: OffsetDateTime,
+    /// The External Account Binding key the account was created with (RFC 8555 §7.3.4).
+    pub eab_kid: Option<String>,
 }
 
 /// A new order (RFC 8555 §7.4) and the authorizations it needs, one plan per
@@ -63,6 +67,9 @@ pub struct NewOrder {
     /// RFC 9773 §5: the certificate this order replaces, claimed in the same transaction.
     pub replaces: Option<NewReplacement>,
     pub now: OffsetDateTime,
+    /// The certificate profile chosen for it (draft-ietf-acme-profiles), at most 64
+    /// characters.
+    pub profile: Option<String>,
 }
 
 /// The certificate a new order replaces (RFC 9773 §5).
@@ -120,6 +127,9 @@ pub struct OrderRecord {
     /// Ascending.
     pub authorization_ids: Vec<i64>,
     pub created_at: OffsetDateTime,
+    /// The certificate profile; `None` for orders from before profiles (the area's
+    /// default).
+    pub profile: Option<String>,
 }
 
 /// A stored authorization with all its challenges, ordered by id.
@@ -134,6 +144,15 @@ pub struct AuthorizationRecord {
     pub expires_at: OffsetDateTime,
     pub created_at: OffsetDateTime,
     pub challenges: Vec<ChallengeRecord>,
+}
+
+/// What recording a validation's result changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedValidation {
+    /// The challenge as written.
+    pub challenge: ChallengeRecord,
+    /// Pending orders the failure made invalid (0 for a success).
+    pub orders_invalidated: u64,
 }
 
 /// A stored challenge.
@@ -219,6 +238,8 @@ pub struct NewCertificate {
     /// The intermediate that signed it (`IntermediateRecord::id`), so revocation can mark
     /// that intermediate's CRL stale.
     pub intermediate_id: Option<i64>,
+    /// The profile it was issued under (its order's).
+    pub profile: Option<String>,
 }
 
 /// A stored certificate.
@@ -241,6 +262,8 @@ pub struct CertificateRecord {
     /// The intermediate that signed it; `None` for certificates issued before their area's
     /// intermediate was adopted into the database.
     pub intermediate_id: Option<i64>,
+    /// The profile it was issued under; `None` for certificates from before profiles.
+    pub profile: Option<String>,
 }
 
 /// What `revoke_certificate` did.

@@ -18,7 +18,7 @@ use crate::codec::to_json;
 use crate::entities::{accounts, authorizations, challenges};
 use crate::error::Error;
 use crate::links;
-use crate::records::{ChallengeRecord, ValidationJob, ValidationResult};
+use crate::records::{ChallengeRecord, RecordedValidation, ValidationJob, ValidationResult};
 use crate::time::{from_unix_opt, to_unix, unix_after};
 
 impl Store {
@@ -167,6 +167,22 @@ impl Store {
         Ok(jobs)
     }
 
+    /// Gives back every processing challenge `holder` claimed (a replica shutting down with
+    /// validations queued or unfinished): the lease is cleared, so the next sweep of any
+    /// replica claims it. A result recorded meanwhile is unaffected (recording clears the
+    /// lease and leaves `processing`). Returns how many were given back.
+    pub async fn release_validation_claims(&self, holder: &str) -> Result<u64, Error> {
+        let released = challenges::Entity::update_many()
+            .col_expr(challenges::Column::LeaseHolder, Expr::value(None::<String>))
+            .col_expr(challenges::Column::LeaseExpiresAt, Expr::value(None::<i64>))
+            .filter(challenges::Column::Status.eq(ChallengeStatus::Processing.as_str()))
+            .filter(challenges::Column::LeaseHolder.eq(holder))
+            .exec(&self.db)
+            .await?
+            .rows_affected;
+        Ok(released)
+    }
+
     /// Records the outcome of `job`'s validation, in one transaction, and returns the
     /// challenge as written (built from what was written: no statement reads it back), or
     /// `None` when another result was recorded first:
@@ -184,7 +200,7 @@ impl Store {
         validation_record: Option<&str>,
         now: OffsetDateTime,
         authorization_valid_until: OffsetDateTime,
-    ) -> Result<Option<ChallengeRecord>, Error> {
+    ) -> Result<Option<RecordedValidation>, Error> {
         let challenge_id = job.challenge_id;
         let (challenge_status, validated_at, error, authorization_status) = match result {
             ValidationResult::Valid => (
@@ -254,6 +270,7 @@ impl Store {
             .await?
             .rows_affected;
 
+        let mut orders_invalidated = 0;
         if authorization_moved == 1 {
             let authorization = links::authorization_of_challenge(challenge_id);
             match result {
@@ -262,7 +279,8 @@ impl Store {
                 }
                 ValidationResult::Invalid(problem) => {
                     let pending = [OrderStatus::Pending];
-                    links::invalidate_linked(&tx, authorization, &pending, problem).await?;
+                    orders_invalidated =
+                        links::invalidate_linked(&tx, authorization, &pending, problem).await?;
                 }
             }
         }
@@ -271,7 +289,7 @@ impl Store {
             ValidationResult::Valid => None,
             ValidationResult::Invalid(problem) => Some(problem.clone()),
         };
-        Ok(Some(ChallengeRecord {
+        let challenge = ChallengeRecord {
             id: challenge_id,
             authorization_id: job.authorization_id,
             challenge_type: job.challenge_type,
@@ -282,6 +300,10 @@ impl Store {
             validation_record: validation_record.map(str::to_owned),
             account_uri: job.account_uri.clone(),
             created_at: job.challenge_created_at,
+        };
+        Ok(Some(RecordedValidation {
+            challenge,
+            orders_invalidated,
         }))
     }
 

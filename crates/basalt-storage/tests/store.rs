@@ -24,6 +24,8 @@ mod authorizations;
 mod certificates;
 #[path = "store/crls.rs"]
 mod crls;
+#[path = "store/eab.rs"]
+mod eab;
 #[path = "store/engines.rs"]
 mod engines;
 #[path = "store/expiry.rs"]
@@ -38,6 +40,8 @@ mod listing;
 mod nonces;
 #[path = "store/orders.rs"]
 mod orders;
+#[path = "store/profiles.rs"]
+mod profiles;
 #[path = "store/races.rs"]
 mod races;
 #[path = "store/renewal.rs"]

@@ -45,6 +45,58 @@ pub(crate) enum Command {
     /// Areas: an ACME directory each, with its own intermediate and policy.
     #[command(subcommand)]
     Area(AreaCommand),
+    /// External Account Binding keys (RFC 8555 §7.3.4): create, list, revoke.
+    #[command(subcommand)]
+    Eab(EabCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EabCommand {
+    /// Make a key for an area; prints the key id and HMAC key once, with client snippets.
+    Create(EabCreateArgs),
+    /// Every key (never the HMAC keys), newest first.
+    List(EabListArgs),
+    /// Revoke a key: it registers no new account (accounts it made stay).
+    Revoke(EabRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EabCreateArgs {
+    #[command(flatten)]
+    pub(crate) admin: AdminArgs,
+    /// The area (ACME directory) whose newAccount accepts the key.
+    #[arg(long)]
+    pub(crate) area: String,
+    /// The key may register any number of accounts (default: one).
+    #[arg(long)]
+    pub(crate) reusable: bool,
+    /// The key registers no account after this long, e.g. 30d (default: never expires).
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse_flag)]
+    pub(crate) expires: Option<std::time::Duration>,
+    /// A note for the operator (whom the key was given to).
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) note: Option<String>,
+    /// How clients reach basalt, e.g. https://ca.corp.internal:8443, for the snippets
+    /// (default: from server.serving_names / server.listen).
+    #[arg(long, value_name = "URL")]
+    pub(crate) server_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EabListArgs {
+    #[command(flatten)]
+    pub(crate) admin: AdminArgs,
+    /// Only keys of this area.
+    #[arg(long)]
+    pub(crate) area: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EabRevokeArgs {
+    #[command(flatten)]
+    pub(crate) admin: AdminArgs,
+    /// The key id.
+    pub(crate) kid: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -220,6 +272,9 @@ pub(crate) struct ServeArgs {
     /// HTTPS listen address (server.listen).
     #[arg(long)]
     pub(crate) listen: Option<SocketAddr>,
+    /// Plain-HTTP address for /metrics, /healthz and /readyz (server.metrics_listen).
+    #[arg(long)]
+    pub(crate) metrics_listen: Option<SocketAddr>,
     /// Port http-01 validation connects to (validation.http01_port).
     #[arg(long)]
     pub http01_port: Option<u16>,

@@ -35,6 +35,7 @@ fn main() -> std::process::ExitCode {
         Command::Orders(command) => block_on(commands::admin::orders::run(command)),
         Command::Serve(args) => block_on(commands::serve::run(args)),
         Command::Area(command) => block_on(commands::area::run(command)),
+        Command::Eab(command) => block_on(commands::eab::run(command)),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -6,6 +6,9 @@
 #[path = "admin_cli/fixture.rs"]
 mod fixture;
 
+#[path = "admin_cli/eab.rs"]
+mod eab;
+
 use serde_json::Value;
 
 use fixture::{basalt, fails, fixture, json, ok};
@@ -100,10 +103,15 @@ async fn certs_show_prints_one_certificate() {
     assert!(text.contains("serial:"), "{text}");
     assert!(text.contains("0a1b"), "{text}");
     assert!(text.contains(&f.prod.key_id), "{text}");
+    assert!(
+        text.contains("profile:") && text.contains("tls-server"),
+        "{text}"
+    );
     assert!(text.contains("-----BEGIN CERTIFICATE-----"), "{text}");
     let shown = json(&basalt(data, &["certs", "show", "0a1b", "--json"]));
     assert_eq!(shown["status"], "valid");
     assert_eq!(shown["names"], serde_json::json!(["a.test", "www.a.test"]));
+    assert_eq!(shown["profile"], "tls-server");
     assert!(shown["chain_pem"].as_str().unwrap().contains("0a1b=="));
 
     let err = fails(&basalt(data, &["certs", "show", "ffff"]));
@@ -268,8 +276,13 @@ async fn orders_show_prints_one_order() {
     let text = ok(&basalt(data, &["orders", "show", &id]));
     assert!(text.contains("certificate:"), "{text}");
     assert!(text.contains("0a1b"), "{text}");
+    assert!(
+        text.contains("profile:") && text.contains("tls-server"),
+        "{text}"
+    );
     let shown = json(&basalt(data, &["orders", "show", &id, "--json"]));
     assert_eq!(shown["status"], "valid");
+    assert_eq!(shown["profile"], "tls-server");
     assert_eq!(shown["certificate_serial"], "0a1b");
     assert_eq!(shown["identifiers"][0]["value"], "a.test");
     assert_eq!(shown["account_id"], f.alice);

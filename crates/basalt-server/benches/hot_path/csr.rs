@@ -74,6 +74,7 @@ impl Pki {
     /// Signs a 90-day leaf, as finalize does once the CSR is accepted.
     pub(crate) fn issue(&self, csr: &CheckedCsr) -> IssuedCertificate {
         let not_before = OffsetDateTime::now_utc();
+        let profile = basalt_signer::LeafProfile::acme_default("default");
         self.issuer
             .issue(&IssueRequest {
                 serial: &basalt_signer::Serial::random().unwrap(),
@@ -83,6 +84,7 @@ impl Pki {
                 not_after: not_before + Duration::days(90),
                 crl_url: None,
                 ca_issuers_url: None,
+                profile: &profile,
             })
             .expect("issue the leaf")
     }

@@ -261,6 +261,7 @@ impl OrderFlow {
             })],
             replaces: None,
             now,
+            profile: Some("default".into()),
         }
     }
 
@@ -273,6 +274,7 @@ impl OrderFlow {
             not_before: self.certificate.not_before,
             not_after: self.certificate.not_after,
             intermediate_id: None,
+            profile: order.profile.clone(),
         }
     }
 }

@@ -20,6 +20,7 @@ fn account(id: i64) -> AccountRecord {
         contact: vec![],
         terms_of_service_agreed: true,
         created_at: at(0),
+        eab_kid: None,
     }
 }
 

@@ -1,16 +1,17 @@
 //! Accounts: newAccount (RFC 8555 §7.3), lookup by key (§7.3.1), contact update (§7.3.2)
-//! and deactivation (§7.3.6).
+//! with External Account Binding (§7.3.4, `eab.rs`), and deactivation (§7.3.6).
 
 use time::OffsetDateTime;
 
 use basalt_protocol::contact::validate_contacts;
 use basalt_protocol::objects::{AccountUpdateRequest, NewAccountRequest};
-use basalt_protocol::{AccountStatus, Jwk, Problem, ProblemType};
+use basalt_protocol::{AccountStatus, EabError, Jwk, Problem, ProblemType};
 use basalt_storage::{AccountRecord, NewAccount, Store};
 
 use crate::account_cache::AccountCache;
+use crate::authority::eab::check_binding;
 use crate::config::DirectoryConfig;
-use crate::problem::AcmeResult;
+use crate::problem::{AcmeError, AcmeResult};
 
 /// What newAccount did.
 #[derive(Debug, Clone)]
@@ -21,11 +22,13 @@ pub(crate) enum Registration {
     Existing(AccountRecord),
 }
 
-/// Registers `key` in `directory`, or finds its existing account.
+/// Registers `key` in `directory`, or finds its existing account. `new_account_url` is this
+/// request's newAccount URL, which an External Account Binding must name (RFC 8555 §7.3.4).
 pub(crate) async fn new_account(
     store: &Store,
     directory: &DirectoryConfig,
     key: &Jwk,
+    new_account_url: &str,
     request: NewAccountRequest,
     now: OffsetDateTime,
 ) -> AcmeResult<Registration> {
@@ -55,20 +58,43 @@ pub(crate) async fn new_account(
         ))
         .into());
     }
-    let inserted = store
-        .insert_account(&NewAccount {
-            directory: directory.name.clone(),
-            key_thumbprint: thumbprint.clone(),
-            jwk: key.to_json(),
-            contact,
-            terms_of_service_agreed: agreed,
-            now,
-        })
-        .await;
+    let binding = check_binding(
+        store,
+        directory,
+        key,
+        new_account_url,
+        request.external_account_binding.as_ref(),
+        now,
+    )
+    .await?;
+    let new = NewAccount {
+        directory: directory.name.clone(),
+        key_thumbprint: thumbprint.clone(),
+        jwk: key.to_json(),
+        contact,
+        terms_of_service_agreed: agreed,
+        now,
+    };
+    let inserted = match &binding {
+        Some(binding) => store.insert_account_bound(&new, binding).await,
+        None => store.insert_account(&new).await,
+    };
     match inserted {
         Ok(account) => {
-            tracing::info!(account.id = account.id, "account created");
+            tracing::info!(
+                account.id = account.id,
+                eab.kid = account.eab_kid.as_deref(),
+                "account created"
+            );
             Ok(Registration::Created(account))
+        }
+        // RFC 8555 §7.3.4: the key was used up (single-use), revoked or expired between the
+        // check and the insert, by another request on any replica; nothing was stored.
+        Err(basalt_storage::Error::WrongState { .. }) => {
+            Err(AcmeError::Eab(EabError::Unauthorized(format!(
+                "the externalAccountBinding kid {:?} was bound to another account, revoked or expired meanwhile",
+                binding.map(|b| b.kid).unwrap_or_default()
+            ))))
         }
         // Another request registered the same key meanwhile: answer as for a known key.
         Err(basalt_storage::Error::Duplicate { .. }) => {

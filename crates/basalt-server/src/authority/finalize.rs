@@ -22,8 +22,10 @@ use basalt_validation::Validator;
 use crate::authority::caa_recheck::recheck_caa;
 use crate::authority::owned;
 use crate::config::DirectoryConfig;
+use crate::metrics::Metrics;
 use crate::pki::PkiUrls;
 use crate::policy::area::check_area_identifiers;
+use crate::policy::profile::{check_profile_identifiers, order_profile};
 use crate::policy::validity::{RequestedValidity, window};
 use crate::problem::{AcmeError, AcmeResult};
 
@@ -41,6 +43,8 @@ pub(crate) struct FinalizeInput<'a> {
     pub order_id: i64,
     /// The `csr` member: base64url DER (RFC 8555 §7.4).
     pub csr: &'a str,
+    /// Where the outcome and the signing time are counted.
+    pub metrics: &'a Metrics,
 }
 
 /// Finalizes the order: returns it `valid`, with its certificate stored.
@@ -67,6 +71,14 @@ pub(crate) async fn finalize(
     // the order was placed: issue only what the area certifies now (Boulder re-checks its
     // policy at finalize too).
     check_area_identifiers(directory, &order.identifiers)?;
+    // The order's profile, as the area defines it now: a reload may have changed or removed
+    // it (draft-ietf-acme-profiles-00 §5: invalidProfile; the order stays ready).
+    let (profile_name, profile) = order_profile(
+        &directory.name,
+        &directory.profiles,
+        order.profile.as_deref(),
+    )?;
+    check_profile_identifiers(&directory.name, profile_name, profile, &order.identifiers)?;
     // RFC 8555 §11.1: the certificate key must not be the account key, compared in canonical
     // form (RFC 7518 §6.3.1), never as the client once encoded it.
     if csr.public_key.same_key(input.account_key) {
@@ -91,7 +103,8 @@ pub(crate) async fn finalize(
         not_before: order.not_before,
         not_after: order.not_after,
     };
-    let (not_before, not_after) = window(requested, &directory.policy, now)?;
+    let (not_before, not_after) =
+        window(requested, &profile.issuance_policy(&directory.policy), now)?;
     // RFC 5280 §6.1.3 (a)(2): a leaf is only valid while its issuer is; never sign past it.
     let not_after = not_after.min(directory.issuer.not_after());
     // A notAfter the client asked for (RFC 8555 §7.4) may have passed while the order waited;
@@ -100,6 +113,7 @@ pub(crate) async fn finalize(
         let problem =
             Problem::malformed("the order's requested notAfter has passed; create a new order");
         store.fail_order(order.id, &problem).await?;
+        input.metrics.order_final(&directory.name, "invalid");
         return Err(problem.into());
     }
     let serial = Serial::random()?;
@@ -119,9 +133,13 @@ pub(crate) async fn finalize(
         issue::Signing::Inline
     };
     let identifiers = order.identifiers.clone();
+    let leaf_profile = profile.leaf.clone();
     let urls = PkiUrls::of(directory);
+    let metrics = input.metrics.clone();
+    let key_kind = issuer.key_kind();
     let sign = move |serial: &Serial| {
-        issuer.issue(&IssueRequest {
+        let started = std::time::Instant::now();
+        let issued = issuer.issue(&IssueRequest {
             serial,
             csr: &csr,
             identifiers: &identifiers,
@@ -129,10 +147,16 @@ pub(crate) async fn finalize(
             not_after,
             crl_url: urls.crl.as_deref(),
             ca_issuers_url: urls.ca_issuers.as_deref(),
-        })
+            profile: &leaf_profile,
+        });
+        metrics.signed(key_kind, started.elapsed());
+        issued
     };
     match issue::reserve_sign_store(store, &order, serial, new, now, signer, sign).await? {
         Ok(order) => {
+            let metrics = input.metrics;
+            metrics.order_final(&directory.name, "valid");
+            metrics.issued(&directory.name, profile_name, &directory.issuer.key_id());
             tracing::info!(
                 account.id = account.id,
                 order.id = order.id,

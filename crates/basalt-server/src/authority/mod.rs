@@ -7,6 +7,7 @@
 pub(crate) mod account;
 pub(crate) mod caa_recheck;
 pub(crate) mod challenge;
+pub(crate) mod eab;
 pub(crate) mod finalize;
 pub(crate) mod key_change;
 pub(crate) mod new_order;

@@ -19,6 +19,7 @@ use crate::authority::replaces::check_replaces;
 use crate::config::DirectoryConfig;
 use crate::policy::area::{check_area_identifiers, offered_challenges};
 use crate::policy::identifiers::check_order_identifiers;
+use crate::policy::profile::{check_profile_identifiers, requested_profile};
 use crate::policy::validity::check_requested_validity;
 use crate::problem::{AcmeError, AcmeResult};
 
@@ -33,14 +34,22 @@ pub(crate) async fn new_order(
     request: &NewOrderRequest,
     now: OffsetDateTime,
 ) -> AcmeResult<OrderRecord> {
+    // draft-ietf-acme-profiles-00 §4: absent, the area's default; unknown, invalidProfile.
+    let (profile_name, profile) = requested_profile(
+        &directory.name,
+        &directory.profiles,
+        request.profile.as_deref(),
+    )?;
     let identifiers =
         check_order_identifiers(&request.identifiers, directory.allow_reserved_identifiers)?;
     check_area_identifiers(directory, &identifiers)?;
+    check_profile_identifiers(&directory.name, profile_name, profile, &identifiers)?;
     let policy = &directory.policy;
+    // RFC 8555 §7.4 notBefore/notAfter, within the profile's lifetimes.
     let validity = check_requested_validity(
         request.not_before.as_deref(),
         request.not_after.as_deref(),
-        policy,
+        &profile.issuance_policy(policy),
         now,
     )?;
 
@@ -96,6 +105,7 @@ pub(crate) async fn new_order(
             authorizations: plans,
             replaces,
             now,
+            profile: Some(profile_name.to_owned()),
         })
         .await
         .map_err(|e| match e {
@@ -114,6 +124,7 @@ pub(crate) async fn new_order(
     tracing::info!(
         account.id = account.id,
         order.id = order.id,
+        order.profile = profile_name,
         "order created"
     );
     Ok(order)

@@ -26,11 +26,19 @@ pub(crate) async fn create(
 ) -> AcmeResult<AcmeResponse> {
     let key = req.jwk()?;
     let request: NewAccountRequest = req.payload()?;
-    let (status, account) =
-        match new_account(&state.store, &req.directory, key, request, state.now()).await? {
-            Registration::Created(account) => (StatusCode::CREATED, account),
-            Registration::Existing(account) => (StatusCode::OK, account),
-        };
+    let (status, account) = match new_account(
+        &state.store,
+        &req.directory,
+        key,
+        &req.urls.new_account(),
+        request,
+        state.now(),
+    )
+    .await?
+    {
+        Registration::Created(account) => (StatusCode::CREATED, account),
+        Registration::Existing(account) => (StatusCode::OK, account),
+    };
     Ok(
         AcmeResponse::json(status, &account_object(&req.urls, &account))
             .location(&req.urls.account(account.id)),

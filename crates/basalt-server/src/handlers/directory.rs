@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 
 use basalt_protocol::objects::{Directory, DirectoryMeta};
 
+use crate::config::EabMode;
 use crate::extract::get_or_post_as_get;
 use crate::problem::AcmeResult;
 use crate::response::AcmeResponse;
@@ -29,8 +30,14 @@ pub(crate) async fn directory(
             terms_of_service: directory.meta.terms_of_service.clone(),
             website: directory.meta.website.clone(),
             caa_identities: directory.meta.caa_identities.clone(),
-            external_account_required: false,
-            profiles: Default::default(),
+            // RFC 8555 §7.1.1: true when newAccount requires a binding (§7.3.4).
+            external_account_required: directory.external_account_binding == EabMode::Required,
+            // draft-ietf-acme-profiles-00 §3: name → description.
+            profiles: directory
+                .profiles
+                .iter()
+                .map(|(name, p)| (name.to_owned(), p.description.clone()))
+                .collect(),
         },
     };
     Ok(AcmeResponse::json(StatusCode::OK, &body))

@@ -66,6 +66,7 @@ pub(crate) async fn finalize_order(
         account_uri: &req.urls.account(account.id),
         order_id: id,
         csr: &request.csr,
+        metrics: &state.config.metrics,
     };
     let order = finalize(&state.store, &state.validator, &req.directory, input, now).await?;
     Ok(order_response(&req.urls, &order, now, StatusCode::OK).location(&req.urls.order(order.id)))

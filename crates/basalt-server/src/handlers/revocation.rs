@@ -31,5 +31,6 @@ pub(crate) async fn revoke_cert(
     .await?;
     // The revocation bumped its intermediate's counter; make the new CRL now.
     state.crl_wake.wake();
+    state.config.metrics.revoked(req.urls.directory_name());
     Ok(AcmeResponse::empty(StatusCode::OK))
 }

@@ -20,10 +20,12 @@
 //! replica protects its own worker.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
+use tracing::Instrument as _;
 
 use basalt_protocol::KeyAuthorization;
 use basalt_storage::{ChallengeRecord, Store, ValidationJob, ValidationResult};
@@ -43,6 +45,8 @@ struct Request {
     job: ValidationJob,
     done: Option<oneshot::Sender<ChallengeRecord>>,
     slot: Slot,
+    /// The span of the request that started the job, so its log lines carry the request id.
+    span: tracing::Span,
 }
 
 /// What became of a client's request to validate a challenge.
@@ -230,6 +234,7 @@ impl ValidationQueue {
         if self
             .sender
             .send(Request {
+                span: tracing::Span::current(),
                 job,
                 done: Some(done),
                 slot,
@@ -258,6 +263,10 @@ pub(crate) struct WorkerSettings {
     /// The areas now: each job's CAA identities (RFC 8659; an area with `check_caa` off
     /// checks none) and egress policy come from its area as it is when the job runs.
     pub areas: AreaHandle,
+    /// At shutdown, how long running validations may take to record their results.
+    pub shutdown_timeout: Duration,
+    /// Where results and durations are counted.
+    pub metrics: crate::Metrics,
 }
 
 /// Runs validations claimed from the database.
@@ -299,20 +308,37 @@ pub(crate) fn validation_channel(
 }
 
 impl ValidationWorker {
-    /// Runs until the queue handle is dropped and the process ends.
-    pub(crate) async fn run(mut self) {
-        let permits = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
+    /// Runs until `stop` completes (or the queue handle is dropped), then waits up to
+    /// `shutdown_timeout` for the validations already running to record their results.
+    /// Jobs queued here but not started keep their claim in the database; the server gives
+    /// those back (`Store::release_validation_claims`) once this returns.
+    pub(crate) async fn run(mut self, stop: impl Future<Output = ()>) {
+        let concurrency = self.settings.concurrency.max(1);
+        let permits = Arc::new(Semaphore::new(concurrency));
         let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(stop);
         loop {
             tokio::select! {
                 received = self.receiver.recv() => {
-                    let Some(Request { job, done, slot }) = received else { break };
+                    let Some(Request { job, done, slot, span }) = received else { break };
                     let Ok(permit) = permits.clone().acquire_owned().await else { break };
-                    self.spawn(job, permit, done, slot);
+                    self.spawn(job, permit, done, slot, span);
                 }
                 _ = sweep.tick() => self.sweep(&permits).await,
+                () = &mut stop => break,
             }
+        }
+        // Every permit back means every running validation has recorded its result.
+        let all = u32::try_from(concurrency).unwrap_or(u32::MAX);
+        let finished = tokio::time::timeout(self.settings.shutdown_timeout, async {
+            let _ = permits.acquire_many(all).await;
+        })
+        .await;
+        if finished.is_err() {
+            tracing::warn!(
+                "validations still running at the shutdown timeout are left to another replica"
+            );
         }
     }
 
@@ -339,7 +365,8 @@ impl ValidationWorker {
                     let Ok(permit) = permits.clone().acquire_owned().await else {
                         return;
                     };
-                    self.spawn(job, permit, None, slot);
+                    // Taken over by the sweep: no request started it here.
+                    self.spawn(job, permit, None, slot, tracing::info_span!("sweep"));
                 }
             }
             Err(e) => tracing::warn!(error = %e, "validation sweep failed"),
@@ -354,23 +381,27 @@ impl ValidationWorker {
         permit: tokio::sync::OwnedSemaphorePermit,
         done: Option<oneshot::Sender<ChallengeRecord>>,
         slot: Slot,
+        span: tracing::Span,
     ) {
         let store = self.store.clone();
         let validator = self.validator.clone();
         let clock = self.clock.clone();
         let valid_for = self.settings.valid_authorization_lifetime;
         let area = self.settings.areas.directory(&job.directory);
-        let caa = area.as_deref().and_then(|area| caa_policy(area, &job));
-        let egress = area.and_then(|area| area.egress.clone());
-        tokio::spawn(async move {
+        let limits = JobLimits {
+            caa: area.as_deref().and_then(|area| caa_policy(area, &job)),
+            egress: area.and_then(|area| area.egress.clone()),
+        };
+        let metrics = self.settings.metrics.clone();
+        let task = async move {
             let stored = run_job(
                 &store,
                 &validator,
                 clock.as_ref(),
                 valid_for,
-                caa,
-                egress,
+                limits,
                 job,
+                &metrics,
             )
             .await;
             drop(permit);
@@ -378,7 +409,9 @@ impl ValidationWorker {
             if let (Some(stored), Some(done)) = (stored, done) {
                 let _ = done.send(stored);
             }
-        });
+        };
+        // A job a request started runs in that request's span (its request id).
+        tokio::spawn(task.instrument(span));
     }
 }
 
@@ -391,17 +424,26 @@ fn caa_policy(area: &DirectoryConfig, job: &ValidationJob) -> Option<CaaPolicy> 
     })
 }
 
+/// What a job's area asks of its validation.
+struct JobLimits {
+    /// CAA identities and account URI to check, if the area checks CAA.
+    caa: Option<CaaPolicy>,
+    /// Where the validation may connect, if the area sets its own policy.
+    egress: Option<EgressPolicy>,
+}
+
 /// Validates and stores the result; what was stored, if it was.
 async fn run_job(
     store: &Store,
     validator: &Validator,
     clock: &dyn Clock,
     valid_for: Duration,
-    caa: Option<CaaPolicy>,
-    egress: Option<EgressPolicy>,
+    JobLimits { caa, egress }: JobLimits,
     job: ValidationJob,
+    metrics: &crate::Metrics,
 ) -> Option<ChallengeRecord> {
     let started = Instant::now();
+    let checks_caa = caa.is_some();
     let request = ValidationRequest {
         identifier: job.identifier.clone(),
         challenge_type: job.challenge_type,
@@ -412,6 +454,20 @@ async fn run_job(
         egress,
     };
     let outcome = validator.validate(&request).await;
+    let result_label = outcome
+        .problem
+        .as_ref()
+        .map_or("valid", |p| p.problem_type.name());
+    metrics.validation(job.challenge_type.as_str(), result_label, started.elapsed());
+    // CAA (RFC 8659) runs after the challenge succeeds: a success or a `caa` problem says
+    // what it decided; another failure says nothing about it.
+    if checks_caa {
+        match outcome.problem.as_ref().map(|p| p.problem_type) {
+            None => metrics.caa_check("validation", "allowed"),
+            Some(basalt_protocol::ProblemType::Caa) => metrics.caa_check("validation", "refused"),
+            Some(_) => {}
+        }
+    }
     let result = match &outcome.problem {
         None => ValidationResult::Valid,
         Some(problem) => ValidationResult::Invalid(problem.clone()),
@@ -442,7 +498,11 @@ async fn run_job(
     );
     // `None` when another replica's result was recorded first: the waiting POST then reads
     // what is stored.
-    stored
+    let recorded = stored?;
+    for _ in 0..recorded.orders_invalidated {
+        metrics.order_final(&job.directory, "invalid");
+    }
+    Some(recorded.challenge)
 }
 
 #[cfg(test)]

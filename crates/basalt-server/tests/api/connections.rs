@@ -22,23 +22,40 @@ use tokio_rustls::client::TlsStream;
 const CLOSED_WITHIN: Duration = Duration::from_secs(5);
 
 /// The accept loop on 127.0.0.1:0 with a self-signed certificate for `localhost`, serving
-/// `GET /` → `ok`; stopped when the returned task is dropped at the end of the test runtime.
+/// `GET /` → `ok` (and `GET /slow` → `ok` after [`SLOW_RESPONSE`]); stopped when the task is
+/// dropped at the end of the test runtime, or when `shutdown` completes.
 struct Listener {
     addr: SocketAddr,
     client: TlsConnector,
-    _task: tokio::task::JoinHandle<()>,
+    task: tokio::task::JoinHandle<()>,
 }
 
+/// How long `GET /slow` takes to answer.
+const SLOW_RESPONSE: Duration = Duration::from_millis(700);
+
 async fn listen(settings: ConnectionSettings) -> Listener {
+    listen_until(settings, std::future::pending()).await
+}
+
+async fn listen_until(
+    settings: ConnectionSettings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Listener {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let key = certified_key(&cert.cert.pem(), &cert.signing_key.serialize_pem()).unwrap();
     let tls = server_config(Arc::new(ServingCertResolver::new(key))).unwrap();
-    let router = Router::new().route("/", get(|| async { "ok" }));
+    let router = Router::new().route("/", get(|| async { "ok" })).route(
+        "/slow",
+        get(|| async {
+            tokio::time::sleep(SLOW_RESPONSE).await;
+            "ok"
+        }),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
-        serve_https(listener, tls, router, &settings, std::future::pending()).await;
+        serve_https(listener, tls, router, &settings, shutdown).await;
     });
 
     let mut roots = rustls::RootCertStore::empty();
@@ -54,7 +71,7 @@ async fn listen(settings: ConnectionSettings) -> Listener {
     Listener {
         addr,
         client: TlsConnector::from(Arc::new(client)),
-        _task: task,
+        task,
     }
 }
 
@@ -112,8 +129,13 @@ async fn closed_by_server<S: AsyncReadExt + Unpin>(stream: &mut S) -> bool {
 
 /// One keep-alive `GET /` on an open connection; true if it was answered `200 ok`.
 async fn get_ok(stream: &mut TlsStream<TcpStream>) -> bool {
-    let request = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
-    if stream.write_all(request).await.is_err() {
+    get_path_ok(stream, "/").await
+}
+
+/// One keep-alive GET of `path`; true if it was answered `200 ok`.
+async fn get_path_ok(stream: &mut TlsStream<TcpStream>, path: &str) -> bool {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    if stream.write_all(request.as_bytes()).await.is_err() {
         return false;
     }
     let mut response = Vec::new();
@@ -322,4 +344,73 @@ async fn out_of_descriptors_child() {
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     drop(held);
+}
+
+/// Graceful shutdown (issue 17): a request in flight when the shutdown starts is answered
+/// in full, then its connection is closed, new connections are refused, and the accept loop
+/// returns once the last connection has ended.
+#[tokio::test]
+async fn shutdown_finishes_the_request_in_flight_then_refuses_new_connections() {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = listen_until(patient(100, 100), async {
+        let _ = stopped.await;
+    })
+    .await;
+    let mut idle = server.tls_from(lo(1)).await;
+    assert!(get_ok(&mut idle).await, "the first request is served");
+    let mut busy = server.tls_from(lo(2)).await;
+    let in_flight = tokio::spawn(async move {
+        let answered = get_path_ok(&mut busy, "/slow").await;
+        (answered, closed_by_server(&mut busy).await)
+    });
+    tokio::time::sleep(SLOW_RESPONSE / 3).await;
+    stop.send(()).unwrap();
+
+    let (answered, closed) = in_flight.await.unwrap();
+    assert!(
+        answered,
+        "the request in flight was cut instead of answered"
+    );
+    assert!(closed, "the connection stayed open after its response");
+    assert!(
+        closed_by_server(&mut idle).await,
+        "an idle keep-alive connection stayed open through the shutdown"
+    );
+    tokio::time::timeout(CLOSED_WITHIN, server.task)
+        .await
+        .expect("the accept loop did not return after its connections ended")
+        .unwrap();
+    assert!(
+        TcpStream::connect(server.addr).await.is_err(),
+        "a connection was accepted after the shutdown"
+    );
+}
+
+/// A request slower than `shutdown_timeout` does not hold the shutdown: the accept loop
+/// returns at the deadline.
+#[tokio::test]
+async fn shutdown_gives_up_on_connections_at_the_timeout() {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let settings = ConnectionSettings {
+        shutdown_timeout: Duration::from_millis(100),
+        ..patient(100, 100)
+    };
+    let server = listen_until(settings, async {
+        let _ = stopped.await;
+    })
+    .await;
+    let mut busy = server.tls_from(lo(1)).await;
+    let request = b"GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    busy.write_all(request).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let started = std::time::Instant::now();
+    stop.send(()).unwrap();
+    tokio::time::timeout(CLOSED_WITHIN, server.task)
+        .await
+        .expect("the accept loop waited past the shutdown timeout")
+        .unwrap();
+    assert!(
+        started.elapsed() < SLOW_RESPONSE,
+        "the accept loop waited for the slow request instead of the shutdown timeout"
+    );
 }

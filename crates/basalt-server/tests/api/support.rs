@@ -61,6 +61,8 @@ pub struct TestCa {
     pub areas: AreaHandle,
     /// The plain-HTTP PKI listener's routes (CRLs, root, intermediates).
     pub pki_router: Router,
+    /// The metrics listener's routes (`/metrics`, `/healthz`, `/readyz`).
+    pub metrics_router: Router,
     /// The `default` area as the server started with it (after `Options::area`), for tests
     /// that build a replacement from it.
     pub default_area: DirectoryConfig,
@@ -252,6 +254,7 @@ impl TestCa {
             max_request_bytes: 64 * 1024,
             connections: options.connections,
             validation_queue: options.validation_queue,
+            metrics: basalt_server::Metrics::new(),
         };
         let clock: Arc<dyn basalt_server::Clock> = match options.clock {
             Some(manual) => Arc::new(manual),
@@ -262,6 +265,7 @@ impl TestCa {
             .unwrap();
         let router = server.router();
         let pki_router = server.pki_router();
+        let metrics_router = server.metrics_router();
         let areas = server.areas();
         let resolver = server.serving_certificate();
         let server_tasks = server.spawn_background();
@@ -276,6 +280,7 @@ impl TestCa {
             http_port,
             areas,
             pki_router,
+            metrics_router,
             default_area,
             orders_per_page,
         }
@@ -365,6 +370,16 @@ impl TestCa {
             .body(Body::empty())
             .unwrap();
         reply_of(&self.pki_router, request).await
+    }
+
+    /// Sends a GET through the metrics listener's router.
+    pub async fn metrics_get(&self, path: &str) -> Reply {
+        let request = Request::builder()
+            .method(Method::GET)
+            .uri(path)
+            .body(Body::empty())
+            .unwrap();
+        reply_of(&self.metrics_router, request).await
     }
 
     pub fn root_pem(&self) -> String {

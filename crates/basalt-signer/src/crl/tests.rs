@@ -57,6 +57,7 @@ fn issue(issuer: &Issuer, name: &str, crl_url: Option<&str>) -> IssuedCertificat
             not_after: now + Duration::days(1),
             crl_url,
             ca_issuers_url: None,
+            profile: &crate::test_support::DEFAULT_LEAF,
         })
         .unwrap()
 }

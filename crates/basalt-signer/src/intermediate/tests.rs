@@ -75,6 +75,7 @@ fn leaf_pem(issuer: &Issuer, identifiers: &[Identifier]) -> String {
             not_after: now + time::Duration::days(1),
             crl_url: None,
             ca_issuers_url: None,
+            profile: &crate::test_support::DEFAULT_LEAF,
         })
         .unwrap();
     crate::inspect::certificate_pem(&issued.der)
@@ -402,6 +403,7 @@ fn dump_constrained_intermediate_and_crl_for_linting() {
             not_after: now + time::Duration::days(90),
             crl_url: Some(&crl_url),
             ca_issuers_url: Some(&ca_url),
+            profile: &crate::test_support::DEFAULT_LEAF,
         })
         .unwrap();
     fs::write(
@@ -473,6 +475,7 @@ fn an_ip_common_name_is_left_out_under_name_constraints_so_openssl_accepts_the_l
                 not_after: now + time::Duration::days(1),
                 crl_url: None,
                 ca_issuers_url: None,
+                profile: &crate::test_support::DEFAULT_LEAF,
             })
             .unwrap();
         let leaf = parse_certificate(&issued.der).unwrap();
@@ -497,6 +500,7 @@ fn an_ip_common_name_is_left_out_under_name_constraints_so_openssl_accepts_the_l
             not_after: now + time::Duration::days(1),
             crl_url: None,
             ca_issuers_url: None,
+            profile: &crate::test_support::DEFAULT_LEAF,
         })
         .unwrap();
     let leaf = parse_certificate(&issued.der).unwrap();

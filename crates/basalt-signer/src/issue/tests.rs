@@ -40,13 +40,14 @@ fn issue_for(
             not_after,
             crl_url: None,
             ca_issuers_url: None,
+            profile: &crate::test_support::DEFAULT_LEAF,
         })
         .unwrap()
 }
 
 /// `openssl verify -x509_strict -purpose <purpose>` of `leaf_pem` against the PKI, at a time
 /// inside the leaf's validity. `None` when openssl is missing.
-fn openssl_verify(
+pub(super) fn openssl_verify(
     paths: &PkiPaths,
     leaf_pem: &str,
     purpose: &str,
@@ -209,6 +210,7 @@ fn crl_and_ca_issuers_urls_become_non_critical_cdp_and_aia() {
             not_after,
             crl_url: Some(&crl_url),
             ca_issuers_url: Some(&ca_url),
+            profile: &crate::test_support::DEFAULT_LEAF,
         })
         .unwrap();
     let cert = parse_certificate(&issued.der).unwrap();
@@ -277,6 +279,7 @@ fn urls_a_certificate_cannot_carry_are_refused() {
                 not_after,
                 crl_url,
                 ca_issuers_url,
+                profile: &crate::test_support::DEFAULT_LEAF,
             })
             .unwrap_err();
         assert!(matches!(err, Error::Signing(_)), "{err}");
@@ -382,6 +385,7 @@ fn inverted_validity_and_empty_names_are_refused() {
         not_after,
         crl_url: None,
         ca_issuers_url: None,
+        profile: &crate::test_support::DEFAULT_LEAF,
     };
     let names = [dns("a.test")];
     let (not_before, not_after) = window();
@@ -480,6 +484,7 @@ fn dump_certificates_for_linting() {
                 not_after: now + time::Duration::days(90),
                 crl_url: None,
                 ca_issuers_url: None,
+                profile: &crate::test_support::DEFAULT_LEAF,
             })
             .unwrap();
         std::fs::write(out.join(name), leaf_pem(&issued)).unwrap();

@@ -73,6 +73,7 @@ fn issue(issuer: &Issuer, name: &str) -> Result<IssuedCertificate, Error> {
         not_after: now + time::Duration::days(1),
         crl_url: None,
         ca_issuers_url: None,
+        profile: &crate::test_support::DEFAULT_LEAF,
     })
 }
 

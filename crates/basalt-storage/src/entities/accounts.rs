@@ -18,6 +18,8 @@ pub struct Model {
     pub contact: String,
     pub terms_of_service_agreed: bool,
     pub created_at: i64,
+    /// The EAB key the account was created with (RFC 8555 §7.3.4), if any.
+    pub eab_kid: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

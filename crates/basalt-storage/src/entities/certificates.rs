@@ -33,6 +33,9 @@ pub struct Model {
     /// The order that claimed to replace this certificate (RFC 9773 §5), set by
     /// compare-and-set.
     pub replaced_by_order_id: Option<i64>,
+    /// The profile it was issued under (its order's); NULL for certificates from before
+    /// profiles.
+    pub profile: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

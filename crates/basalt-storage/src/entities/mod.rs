@@ -16,6 +16,7 @@ pub(crate) mod accounts;
 pub(crate) mod authorizations;
 pub(crate) mod certificates;
 pub(crate) mod challenges;
+pub(crate) mod eab_keys;
 pub(crate) mod intermediates;
 pub(crate) mod issuances;
 pub(crate) mod leases;

@@ -23,6 +23,9 @@ pub struct Model {
     pub created_at: i64,
     /// RFC 9773 §5: the CertID named by newOrder's `replaces`.
     pub replaces: Option<String>,
+    /// The certificate profile (draft-ietf-acme-profiles); NULL for orders from before
+    /// profiles, which read as the area's default.
+    pub profile: Option<String>,
 }
 
 /// Declared so an order and its authorization links load in one statement (a left join).

@@ -302,6 +302,7 @@ pub(crate) fn new_order(
         authorizations: plans,
         replaces: None,
         now: at(0),
+        profile: Some("default".into()),
     }
 }
 
@@ -318,8 +319,13 @@ pub(crate) async fn order_with_new_authorizations(
         .expect("create order")
 }
 
-/// Drives an authorization's first challenge through start, claim and record.
-pub(crate) async fn validate(store: &Store, authorization_id: i64, result: ValidationResult) {
+/// Drives an authorization's first challenge through start, claim and record; returns what
+/// recording changed.
+pub(crate) async fn validate(
+    store: &Store,
+    authorization_id: i64,
+    result: ValidationResult,
+) -> basalt_storage::RecordedValidation {
     let authorization = store
         .authorization(authorization_id)
         .await
@@ -347,7 +353,8 @@ pub(crate) async fn validate(store: &Store, authorization_id: i64, result: Valid
             at(30 * DAY),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .expect("recorded")
 }
 
 /// A pending authorization for `name` (with its challenges), through a new order.
@@ -373,6 +380,7 @@ pub(crate) fn certificate(serial: &str) -> NewCertificate {
         not_before: at(0),
         not_after: at(90 * DAY),
         intermediate_id: None,
+        profile: Some("default".into()),
     }
 }
 

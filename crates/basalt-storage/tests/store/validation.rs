@@ -57,12 +57,14 @@ async fn invalid_results_invalidate_authorization_and_orders() {
         let a = account(s, "thumb-a").await;
         let order = order_with_new_authorizations(s, a.id, &["a.test", "b.test"]).await;
         let problem = Problem::new(ProblemType::IncorrectResponse, "wrong key authorization");
-        validate(
+        let recorded = validate(
             s,
             order.authorization_ids[0],
             ValidationResult::Invalid(problem.clone()),
         )
         .await;
+        // The order is counted once, for the metrics of orders by final status.
+        assert_eq!(recorded.orders_invalidated, 1);
 
         let authorization = s
             .authorization(order.authorization_ids[0])
@@ -351,7 +353,8 @@ async fn sweeping_claims_orphaned_and_unclaimed_validations() {
             .record_validation(&jobs[0], &ValidationResult::Valid, None, at(40), at(DAY))
             .await
             .unwrap()
-            .expect("recorded");
+            .expect("recorded")
+            .challenge;
         // What it returns is what a later read finds.
         let (stored, _) = s.challenge(challenges[0]).await.unwrap().unwrap();
         assert_eq!(written, stored);
@@ -360,5 +363,57 @@ async fn sweeping_claims_orphaned_and_unclaimed_validations() {
             .await
             .unwrap();
         assert_eq!(jobs.len(), 2);
+    });
+}
+
+/// A replica shutting down gives back what it claimed and did not finish: another replica's
+/// sweep takes it at once, long before the lease would have run out. Others' claims and
+/// recorded results are untouched.
+#[tokio::test]
+async fn released_claims_are_swept_at_once_and_only_the_holders() {
+    on_every_backend!(|db| {
+        let s = &db.store;
+        let a = account(s, "thumb-a").await;
+        let order = order_with_new_authorizations(s, a.id, &["a.test", "b.test", "c.test"]).await;
+        let mut challenges = Vec::new();
+        for id in &order.authorization_ids {
+            challenges.push(s.authorization(*id).await.unwrap().unwrap().challenges[0].id);
+        }
+        let lease = Duration::from_secs(600);
+        // [0] and [1] held by the stopping replica, [2] by another.
+        for (c, holder) in challenges.iter().zip(["stopping", "stopping", "other"]) {
+            assert!(
+                s.start_validation(*c, ACCOUNT_URI, holder, at(0), lease)
+                    .await
+                    .unwrap()
+            );
+        }
+        // The stopping replica finished [0] before its shutdown.
+        let (challenge, authorization) = s.challenge(challenges[0]).await.unwrap().unwrap();
+        let job = ValidationJob::new(
+            &challenge,
+            &authorization,
+            "thumb-a",
+            "default",
+            Some(ACCOUNT_URI.to_owned()),
+        );
+        s.record_validation(&job, &ValidationResult::Valid, None, at(1), at(DAY))
+            .await
+            .unwrap()
+            .expect("recorded");
+
+        assert_eq!(s.release_validation_claims("stopping").await.unwrap(), 1);
+        let swept = s
+            .claim_validation_jobs("survivor", at(2), lease, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            swept.iter().map(|j| j.challenge_id).collect::<Vec<_>>(),
+            vec![challenges[1]],
+            "only the released claim is free; the other replica's is still held"
+        );
+        let (recorded, _) = s.challenge(challenges[0]).await.unwrap().unwrap();
+        assert_eq!(recorded.status, ChallengeStatus::Valid);
+        assert_eq!(s.release_validation_claims("stopping").await.unwrap(), 0);
     });
 }

@@ -155,5 +155,7 @@ fn directory_config(
         egress,
         allow_reserved_identifiers: section.allow_reserved_identifiers,
         renewal: policy.renewal,
+        external_account_binding: policy.external_account_binding,
+        profiles: policy.profiles,
     })
 }

@@ -2,6 +2,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod area;
+pub(crate) mod eab;
 pub(crate) mod init;
 pub(crate) mod root;
 pub(crate) mod serve;

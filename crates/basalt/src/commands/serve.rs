@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+use basalt_server::Metrics;
 use basalt_server::Server;
 use basalt_server::ServerConfig;
 use basalt_server::SystemClock;
@@ -34,11 +35,15 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     apply_flags(&mut config, args);
     config.validate()?;
 
-    let store = Store::connect(&StorageConfig {
-        url: config.database_url(data),
-        max_connections: config.storage.max_connections,
-        acquire_timeout: config.storage.acquire_timeout,
-    })
+    let metrics = Metrics::new();
+    let store = Store::connect_observed(
+        &StorageConfig {
+            url: config.database_url(data),
+            max_connections: config.storage.max_connections,
+            acquire_timeout: config.storage.acquire_timeout,
+        },
+        Some(metrics.database_observer()),
+    )
     .await
     .context("connecting to the database")?;
 
@@ -83,6 +88,7 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         max_request_bytes: config.server.max_request_bytes,
         connections: config.connection_settings(),
         validation_queue: config.validation_queue_limits(),
+        metrics,
     };
 
     let listener = tokio::net::TcpListener::bind(config.server.listen)
@@ -100,6 +106,13 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<()> {
             )?),
             None => None,
         };
+    let metrics_listener =
+        match config.server.metrics_listen {
+            Some(address) => Some(tokio::net::TcpListener::bind(address).await.with_context(
+                || format!("binding server.metrics_listen {address} (is another server using it?)"),
+            )?),
+            None => None,
+        };
     let mut server = Server::new(
         store.clone(),
         Arc::new(validator),
@@ -110,6 +123,9 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     .context("starting the server")?;
     if let Some(listener) = pki_listener {
         server = server.with_pki_listener(listener);
+    }
+    if let Some(listener) = metrics_listener {
+        server = server.with_metrics_listener(listener);
     }
     let flags = args.clone();
     let reloader = Reloader {
@@ -134,6 +150,9 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<()> {
             config.server.listen.port()
         );
     }
+    if let Some(address) = config.server.metrics_listen {
+        println!("basalt: metrics at http://{address}/metrics, health at /healthz and /readyz");
+    }
     if let Some(address) = config.server.pki_listen {
         println!("basalt: CRLs and CA certificates at http://{address}/");
     }
@@ -152,6 +171,9 @@ pub(crate) async fn run(args: &ServeArgs) -> anyhow::Result<()> {
 fn apply_flags(config: &mut Config, args: &ServeArgs) {
     if let Some(listen) = args.listen {
         config.server.listen = listen;
+    }
+    if let Some(address) = args.metrics_listen {
+        config.server.metrics_listen = Some(address);
     }
     if let Some(port) = args.http01_port {
         config.validation.http01_port = port;

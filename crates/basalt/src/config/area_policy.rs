@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use basalt_protocol::{ChallengeType, IdentifierType};
-use basalt_server::{CrlSettings, NamePolicy, NameRule, RenewalSettings};
+use basalt_server::{CrlSettings, EabMode, NamePolicy, NameRule, ProfileSet, RenewalSettings};
 use basalt_signer::KeyType;
 use basalt_validation::Cidr;
 
@@ -20,6 +20,8 @@ pub(crate) struct AreaPolicy {
     pub(crate) crl: Option<CrlSettings>,
     pub(crate) pki_base_url: Option<String>,
     pub(crate) renewal: RenewalSettings,
+    pub(crate) external_account_binding: EabMode,
+    pub(crate) profiles: ProfileSet,
 }
 
 impl DirectorySection {
@@ -120,9 +122,20 @@ impl DirectorySection {
         if self.crl && self.crl_lifetime < Duration::from_secs(3600) {
             bail!("{}: must be at least one hour", key("crl_lifetime"));
         }
+        let external_account_binding = match self.external_account_binding.as_deref() {
+            None | Some("off") => EabMode::Off,
+            Some("optional") => EabMode::Optional,
+            Some("required") => EabMode::Required,
+            Some(other) => bail!(
+                "{}: {other:?} is not an External Account Binding mode (off, optional, required)",
+                key("external_account_binding")
+            ),
+        };
+        let profiles = self.profile_set(area, &policy.identifier_types)?;
         let renewal = self.renewal_settings(area)?;
         Ok(AreaPolicy {
             renewal,
+            profiles,
             names: policy,
             challenge_types,
             key_types,
@@ -130,6 +143,7 @@ impl DirectorySection {
                 lifetime: self.crl_lifetime,
             }),
             pki_base_url: self.pki_base_url.clone(),
+            external_account_binding,
         })
     }
 }

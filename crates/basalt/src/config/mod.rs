@@ -69,9 +69,15 @@ pub(crate) struct ServerSection {
     pub(crate) max_connections: usize,
     /// Connections open at once from one source address (IPv6: one /64).
     pub(crate) max_connections_per_ip: usize,
+    /// On SIGTERM/SIGINT, how long in-flight requests and validations may take to finish.
+    #[serde(with = "crate::duration")]
+    pub(crate) shutdown_timeout: Duration,
     /// Plain-HTTP listener for CRLs, the root and the intermediates; unset: none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) pki_listen: Option<SocketAddr>,
+    /// Plain-HTTP listener for /metrics, /healthz and /readyz; unset: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) metrics_listen: Option<SocketAddr>,
     /// How long an issuance may stay reserved but unstored before it is abandoned and its
     /// order made ready again.
     #[serde(with = "crate::duration")]
@@ -240,9 +246,17 @@ pub(crate) struct DirectorySection {
     /// RFC 9773: `Retry-After` of renewalInfo answers.
     #[serde(with = "crate::duration")]
     pub(crate) renewal_retry_after: Duration,
-    /// Which identifiers the area certifies. (A table: keep it the last field, TOML writes
+    /// External Account Binding (RFC 8555 §7.3.4): `off` (default), `optional`, `required`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) external_account_binding: Option<String>,
+    /// The profile an order without `profile` gets (draft-ietf-acme-profiles).
+    pub(crate) default_profile: String,
+    /// Which identifiers the area certifies. (A table: keep the tables last, TOML writes
     /// tables after plain keys.)
     pub(crate) names: NamesSection,
+    /// The area's certificate profiles by name; empty: the shipped ones (docs/profiles.md).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) profiles: BTreeMap<String, ProfileSection>,
 }
 
 /// `[directories.NAME.names]`: the area's name policy.
@@ -310,7 +324,9 @@ impl Default for ServerSection {
             http2_max_concurrent_streams: connections.http2_max_concurrent_streams,
             max_connections: connections.max_connections,
             max_connections_per_ip: connections.max_connections_per_ip,
+            shutdown_timeout: connections.shutdown_timeout,
             pki_listen: None,
+            metrics_listen: None,
             issuance_stale_after: basalt_server::DEFAULT_ISSUANCE_STALE_AFTER,
             area_refresh_interval: Duration::from_secs(2),
         }
@@ -385,7 +401,10 @@ impl DirectorySection {
             renewal_at: None,
             renewal_margin: 0.01,
             renewal_retry_after: Duration::from_secs(6 * HOUR),
+            external_account_binding: None,
+            default_profile: basalt_server::DEFAULT_PROFILE.to_owned(),
             names: NamesSection::default(),
+            profiles: BTreeMap::new(),
         }
     }
 }
@@ -471,6 +490,7 @@ impl Config {
                 "server.http2_keep_alive_timeout",
                 server.http2_keep_alive_timeout,
             ),
+            ("server.shutdown_timeout", server.shutdown_timeout),
         ] {
             if value.is_zero() {
                 bail!("{key}: must be longer than zero");
@@ -510,6 +530,7 @@ impl Config {
             http2_max_concurrent_streams: server.http2_max_concurrent_streams,
             max_connections: server.max_connections,
             max_connections_per_ip: server.max_connections_per_ip,
+            shutdown_timeout: server.shutdown_timeout,
         }
     }
 
@@ -580,5 +601,8 @@ fn cidrs(key: &str, values: &[String]) -> anyhow::Result<Vec<Cidr>> {
 }
 
 mod area_policy;
+mod profiles;
+
+pub(crate) use profiles::ProfileSection;
 #[cfg(test)]
 mod tests;

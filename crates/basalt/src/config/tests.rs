@@ -46,12 +46,19 @@ fn every_key_of_the_example_is_documented() {
         "the example should show every key, found {keys:?}"
     );
     for key in keys {
-        // Directory keys are documented once, as directories.<name>.<key>.
+        // Directory keys are documented once, as directories.<name>.<key>, and profile keys
+        // as directories.<name>.profiles.<profile>.<key>.
         let documented = match key.strip_prefix("directories.") {
-            Some(rest) => format!(
-                "directories.<name>.{}",
-                rest.split_once('.').map_or(rest, |(_, k)| k)
-            ),
+            Some(rest) => {
+                let key = rest.split_once('.').map_or(rest, |(_, k)| k);
+                match key.strip_prefix("profiles.") {
+                    Some(rest) => format!(
+                        "directories.<name>.profiles.<profile>.{}",
+                        rest.split_once('.').map_or(rest, |(_, k)| k)
+                    ),
+                    None => format!("directories.<name>.{key}"),
+                }
+            }
             None => key.clone(),
         };
         assert!(
@@ -240,4 +247,164 @@ fn renewal_window_keys_are_checked_with_the_key_path() {
         .unwrap()
         .renewal;
     assert_eq!(renewal, basalt_server::RenewalSettings::default());
+}
+
+#[test]
+fn external_account_binding_modes_parse_and_a_bad_one_names_the_key() {
+    use basalt_server::EabMode;
+    for (text, mode) in [
+        ("", EabMode::Off),
+        ("external_account_binding = \"off\"\n", EabMode::Off),
+        (
+            "external_account_binding = \"optional\"\n",
+            EabMode::Optional,
+        ),
+        (
+            "external_account_binding = \"required\"\n",
+            EabMode::Required,
+        ),
+    ] {
+        let config: Config = toml::from_str(&format!("[directories.default]\n{text}")).unwrap();
+        let policy = config.directories["default"]
+            .area_policy("default")
+            .unwrap();
+        assert_eq!(policy.external_account_binding, mode, "{text}");
+    }
+    let config: Config =
+        toml::from_str("[directories.default]\nexternal_account_binding = \"yes\"\n").unwrap();
+    let err = format!("{:#}", config.validate().unwrap_err());
+    assert!(
+        err.starts_with("directories.default.external_account_binding") && err.contains("\"yes\""),
+        "{err}"
+    );
+}
+
+/// One `[directories.fleet]` with `extra` appended, validated: the error text.
+fn profile_error(extra: &str) -> String {
+    let text = format!("[directories.fleet]\n{extra}");
+    let config: Config = toml::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+    config.validate().unwrap_err().to_string()
+}
+
+#[test]
+fn profile_errors_name_their_key_path() {
+    let table = "[directories.fleet.profiles.web]\ndescription = \"Web\"\n";
+    let cases = [
+        (
+            format!("{table}extended_key_usages = [\"codeSigning\"]\n"),
+            "directories.fleet.profiles.web.extended_key_usages: \"codeSigning\"",
+        ),
+        (
+            format!("{table}extended_key_usages = []\n"),
+            "directories.fleet.profiles.web.extended_key_usages: at least one",
+        ),
+        (
+            format!("{table}key_usages = [\"cRLSign\"]\n"),
+            "directories.fleet.profiles.web.key_usages: \"cRLSign\"",
+        ),
+        (
+            format!("{table}key_usages = [\"keyEncipherment\"]\n"),
+            "directories.fleet.profiles.web.key_usages: digitalSignature is required",
+        ),
+        (
+            format!("{table}certificate_lifetime = \"2days\"\n"),
+            "directories.fleet.profiles.web.certificate_lifetime: 2days is longer than max_certificate_lifetime",
+        ),
+        (
+            format!("{table}certificate_lifetime = \"2h\"\nmax_certificate_lifetime = \"1h\"\n"),
+            "directories.fleet.profiles.web.certificate_lifetime: 2h is longer",
+        ),
+        (
+            format!("names.identifier_types = [\"dns\"]\n{table}identifier_types = [\"ip\"]\n"),
+            "directories.fleet.profiles.web.identifier_types: \"ip\" is not among the area's",
+        ),
+        (
+            format!("{table}identifier_types = [\"email\"]\n"),
+            "directories.fleet.profiles.web.identifier_types: \"email\" is not an identifier type",
+        ),
+        (
+            "[directories.fleet.profiles.web]\ncommon_name = false\n".to_owned(),
+            "directories.fleet.profiles.web.description: required",
+        ),
+        (
+            "[directories.fleet.profiles.Web_1]\ndescription = \"x\"\n".to_owned(),
+            "directories.fleet.profiles.Web_1: a profile name uses only a-z",
+        ),
+        (
+            format!(
+                "[directories.fleet.profiles.{}]\ndescription = \"x\"\n",
+                "a".repeat(65)
+            ),
+            "a profile name uses only a-z, 0-9 and '-', at most 64 characters",
+        ),
+        (
+            format!("default_profile = \"nosuch\"\n{table}"),
+            "directories.fleet.default_profile: \"nosuch\" is not one of the area's profiles (web)",
+        ),
+        (
+            "default_profile = \"web\"\n".to_owned(),
+            "directories.fleet.default_profile: \"web\" is not one of the area's profiles (default, mtls-client, short, tls-server)",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let err = profile_error(&extra);
+        assert!(
+            err.contains(expected),
+            "{extra}\n=> {err}\nwanted {expected}"
+        );
+    }
+    let err = toml::from_str::<Config>(&format!("[directories.fleet]\n{table}colour = 1\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("colour"), "{err}");
+}
+
+#[test]
+fn profiles_parse_with_their_defaults_and_the_shipped_set_without_a_table() {
+    let text = "[directories.fleet]\ncertificate_lifetime = \"2h\"\nmax_certificate_lifetime = \"12h\"\n\
+        default_profile = \"svc\"\nnames.identifier_types = [\"dns\"]\n\
+        [directories.fleet.profiles.svc]\ndescription = \"Services\"\n\
+        extended_key_usages = [\"clientAuth\"]\nkey_usages = [\"digitalSignature\"]\n\
+        certificate_lifetime = \"30m\"\ncommon_name = false\ncrl_distribution_point = false\n";
+    let config: Config = toml::from_str(text).unwrap();
+    config.validate().unwrap();
+    let dir = &config.directories["fleet"];
+    let set = dir
+        .profile_set("fleet", &[basalt_protocol::IdentifierType::Dns])
+        .unwrap();
+    assert_eq!(set.default_name(), "svc");
+    assert_eq!(set.names(), "svc");
+    let (_, svc) = set.get("svc").unwrap();
+    assert_eq!(svc.description, "Services");
+    assert_eq!(
+        svc.leaf.extended_key_usages,
+        vec![basalt_signer::ExtendedKeyUsage::ClientAuth]
+    );
+    assert_eq!(
+        svc.leaf.key_usages,
+        vec![basalt_signer::KeyUsage::DigitalSignature]
+    );
+    assert!(!svc.leaf.common_name && !svc.leaf.crl_distribution_point);
+    assert_eq!(svc.certificate_lifetime, Some(Duration::from_secs(1800)));
+    assert_eq!(svc.max_certificate_lifetime, None);
+    assert_eq!(
+        svc.identifier_types,
+        vec![basalt_protocol::IdentifierType::Dns]
+    );
+
+    let shipped = Config::default().directories["default"]
+        .profile_set("default", &[basalt_protocol::IdentifierType::Dns])
+        .unwrap();
+    assert_eq!(shipped.default_name(), "default");
+    assert_eq!(shipped.names(), "default, mtls-client, short, tls-server");
+    let (_, short) = shipped.get("short").unwrap();
+    assert_eq!(
+        short.certificate_lifetime,
+        Some(Duration::from_secs(6 * 3600))
+    );
+    let (_, default) = shipped.get("default").unwrap();
+    assert_eq!(
+        default.identifier_types,
+        vec![basalt_protocol::IdentifierType::Dns]
+    );
 }

@@ -154,6 +154,7 @@ async fn issue(
             })],
             replaces: None,
             now,
+            profile: Some("tls-server".into()),
         })
         .await
         .unwrap();
@@ -196,6 +197,7 @@ async fn issue(
         not_before: now - DAY,
         not_after,
         intermediate_id,
+        profile: Some("tls-server".into()),
     };
     let reservation = NewIssuance {
         serial: serial.into(),

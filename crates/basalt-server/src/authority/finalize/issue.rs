@@ -51,16 +51,20 @@ where
     };
     let signed = match signing {
         Signing::Inline => sign(&serial),
-        Signing::Blocking => tokio::task::spawn_blocking(move || sign(&serial))
-            .await
-            .map_err(|e| {
-                // Whether it signed is unknown: leave the issuance pending for the recovery
-                // pass rather than claim nothing was signed.
-                AcmeError::Internal(format!(
-                    "the signer stopped while signing serial {}: {e}",
-                    reserved.serial
-                ))
-            })?,
+        Signing::Blocking => {
+            // The request's span (its request id) goes along to the signer's audit lines.
+            let span = tracing::Span::current();
+            tokio::task::spawn_blocking(move || span.in_scope(|| sign(&serial)))
+                .await
+                .map_err(|e| {
+                    // Whether it signed is unknown: leave the issuance pending for the recovery
+                    // pass rather than claim nothing was signed.
+                    AcmeError::Internal(format!(
+                        "the signer stopped while signing serial {}: {e}",
+                        reserved.serial
+                    ))
+                })?
+        }
     };
     let issued = match signed {
         Ok(issued) => issued,
@@ -86,6 +90,8 @@ where
         not_before: issued.not_before,
         not_after: issued.not_after,
         intermediate_id: Some(intermediate_id),
+        // The profile the order was placed under (NULL for orders from before profiles).
+        profile: order.profile.clone(),
     };
     // The certificate is signed: storing it is all that is left, so a database that is
     // briefly away (a failover, a restart) is waited for rather than leaving the order

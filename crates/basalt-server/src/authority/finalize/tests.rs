@@ -122,6 +122,7 @@ impl Fixture {
                 })],
                 replaces: None,
                 now: self.now,
+                profile: Some("default".into()),
             })
             .await
             .unwrap();
@@ -186,6 +187,7 @@ impl Fixture {
             account_uri: "https://ca.test/acme/default/account/1",
             order_id,
             csr,
+            metrics: &crate::Metrics::new(),
         };
         finalize(&self.store, &self.validator, &self.directory, input, now).await
     }
@@ -311,6 +313,30 @@ async fn a_ready_order_with_a_good_csr_is_issued_and_stored() {
         .finalize(&account, order.id, &csr(&[NAME], &key), f.now)
         .await;
     assert_eq!(problem_type(again), ProblemType::OrderNotReady);
+}
+
+/// A reload removed the order's profile: `invalidProfile`, nothing reserved or signed, the
+/// order stays ready (the profile may come back; the client may also order anew).
+#[tokio::test]
+async fn a_profile_removed_since_the_order_is_invalid_profile_and_the_order_stays_ready() {
+    let mut f = Fixture::new().await;
+    let account = f.account("acct").await;
+    let order = f.order(&account, None, true).await;
+    let shipped = crate::config::profiles::ProfileSet::shipped(&f.directory.policy);
+    let (name, only) = shipped.get("tls-server").unwrap();
+    f.directory.profiles = crate::config::profiles::ProfileSet::new(
+        name.to_owned(),
+        std::collections::BTreeMap::from([(name.to_owned(), only.clone())]),
+    )
+    .unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let refused = f
+        .finalize(&account, order.id, &csr(&[NAME], &key), f.now)
+        .await;
+    assert_eq!(problem_type(refused), ProblemType::InvalidProfile);
+    assert_eq!(f.status(&order).await, OrderStatus::Ready);
+    let stored = f.store.order(order.id).await.unwrap().unwrap();
+    assert_eq!(stored.certificate_serial, None);
 }
 
 #[tokio::test]

@@ -76,6 +76,11 @@ async fn show(args: &IdArgs) -> anyhow::Result<()> {
         ("created", timestamp(account.created_at)),
         ("key thumbprint", account.key_thumbprint.clone()),
         ("terms agreed", account.terms_of_service_agreed.to_string()),
+        // RFC 8555 §7.3.4: the External Account Binding key that registered it.
+        (
+            "eab kid",
+            account.eab_kid.clone().unwrap_or_else(|| "-".to_owned()),
+        ),
         ("certificates", certificates.to_string()),
     ])?;
     Ok(())
@@ -116,6 +121,7 @@ fn to_json(a: &AccountRecord) -> Value {
         "created_at": timestamp(a.created_at),
         "key_thumbprint": a.key_thumbprint,
         "terms_of_service_agreed": a.terms_of_service_agreed,
+        "eab_kid": a.eab_kid,
     })
 }
 

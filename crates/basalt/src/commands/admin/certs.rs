@@ -135,6 +135,7 @@ async fn print_certificate(
         ("not after", timestamp(c.not_after)),
         ("issued", timestamp(c.created_at)),
         ("intermediate", intermediate),
+        ("profile", profile(c)),
     ];
     if let Some(revoked_at) = c.revoked_at {
         fields.push(("revoked", timestamp(revoked_at)));
@@ -174,10 +175,19 @@ fn to_json(c: &CertificateRecord, now: OffsetDateTime, key_ids: &HashMap<i64, St
         "issued_at": timestamp(c.created_at),
         "intermediate_id": c.intermediate_id,
         "intermediate_key_id": c.intermediate_id.and_then(|id| key_ids.get(&id)),
+        "profile": c.profile,
         "revoked_at": c.revoked_at.map(timestamp),
         "revocation_reason": c.revocation_reason.map(reason::name),
         "revocation_reason_code": c.revocation_reason,
     })
+}
+
+/// The certificate's profile; certificates from before profiles had the leaf the shipped
+/// `default` profile describes.
+fn profile(c: &CertificateRecord) -> String {
+    c.profile
+        .clone()
+        .unwrap_or_else(|| "- (issued before profiles: as default)".to_owned())
 }
 
 fn status(c: &CertificateRecord, now: OffsetDateTime) -> CertificateStatus {

@@ -35,12 +35,12 @@ pub(crate) fn write_stdout(text: &str) -> anyhow::Result<()> {
 }
 
 /// A time as the tables and JSON show it: RFC 3339, UTC, whole seconds.
-fn timestamp(t: OffsetDateTime) -> String {
+pub(crate) fn timestamp(t: OffsetDateTime) -> String {
     format_timestamp(t)
 }
 
 /// An optional time for a table cell.
-fn timestamp_or_dash(t: Option<OffsetDateTime>) -> String {
+pub(crate) fn timestamp_or_dash(t: Option<OffsetDateTime>) -> String {
     t.map_or_else(|| "-".to_owned(), timestamp)
 }
 

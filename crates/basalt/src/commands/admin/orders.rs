@@ -45,6 +45,13 @@ async fn show(args: &IdArgs) -> anyhow::Result<()> {
                 .join(", "),
         ),
         (
+            "profile",
+            order
+                .profile
+                .clone()
+                .unwrap_or_else(|| "- (placed before profiles: as the area's default)".to_owned()),
+        ),
+        (
             "certificate",
             order
                 .certificate_serial
@@ -76,6 +83,7 @@ fn to_json(order: &OrderRecord, now: OffsetDateTime) -> Value {
         "created_at": timestamp(order.created_at),
         "authorization_ids": order.authorization_ids,
         "certificate_serial": order.certificate_serial,
+        "profile": order.profile,
         "error": order.error,
     })
 }

@@ -99,6 +99,10 @@ pub(crate) async fn run(args: &AreaShowArgs) -> anyhow::Result<()> {
             .as_deref()
             .unwrap_or("none (no CRL Distribution Point, no AIA)")
     );
+    println!(
+        "  EAB:               {}",
+        section.external_account_binding.as_deref().unwrap_or("off")
+    );
     println!();
     intermediate_table(view.intermediates.iter().map(|i| &i.row), KeyIds::Full).print()?;
     for i in &view.intermediates {

@@ -48,6 +48,28 @@ pub(crate) enum Command {
     /// External Account Binding keys (RFC 8555 §7.3.4): create, list, revoke.
     #[command(subcommand)]
     Eab(EabCommand),
+    /// The configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Report every problem of a config file at once (with the environment's
+    /// BASALT_SECTION__KEY overrides applied, as serve applies them); exits 1 if any.
+    Check(ConfigCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConfigCheckArgs {
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+    /// Configuration file (default: DATA/basalt.toml).
+    #[arg(long)]
+    pub(crate) config: Option<PathBuf>,
+    /// Print the problems as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Subcommand)]

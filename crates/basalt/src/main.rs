@@ -36,6 +36,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => block_on(commands::serve::run(args)),
         Command::Area(command) => block_on(commands::area::run(command)),
         Command::Eab(command) => block_on(commands::eab::run(command)),
+        Command::Config(command) => commands::config::run(command),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

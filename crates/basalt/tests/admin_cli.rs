@@ -6,6 +6,8 @@
 #[path = "admin_cli/fixture.rs"]
 mod fixture;
 
+#[path = "admin_cli/config_check.rs"]
+mod config_check;
 #[path = "admin_cli/eab.rs"]
 mod eab;
 

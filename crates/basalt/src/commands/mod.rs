@@ -2,6 +2,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod area;
+pub(crate) mod config;
 pub(crate) mod eab;
 pub(crate) mod init;
 pub(crate) mod root;

@@ -1,8 +1,9 @@
 //! `basalt.toml`: every key, its default, and how flags override it.
 //!
-//! Precedence is defaults < file < flags. Unknown keys are refused so a typo never silently
-//! falls back to a default; every table has good zero values so an older file still starts a
-//! newer binary. `docs/config.md` documents every key; a test checks it does.
+//! Precedence is defaults < file < environment (`BASALT_SECTION__KEY`, `env.rs`) < flags.
+//! Unknown keys are refused so a typo never silently falls back to a default; every table has
+//! good zero values so an older file still starts a newer binary. `docs/config.md` documents
+//! every key; a test checks it does. `check.rs` finds every problem of a file at once.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -410,53 +411,66 @@ impl DirectorySection {
 }
 
 impl Config {
-    /// Reads a config file; a missing file means all defaults.
+    /// Reads a config file, applies the environment's overrides (`env.rs`) and checks it;
+    /// a missing file means all defaults. The error lists every problem.
     pub(crate) fn load(path: &Path) -> anyhow::Result<Self> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
-        let config: Self =
-            toml::from_str(&text).with_context(|| format!("in {}", path.display()))?;
-        config.validate()?;
-        Ok(config)
+        check::parse(&text, &env::overrides(std::env::vars())).map_err(|problems| {
+            let list = problems
+                .iter()
+                .map(|p| format!("  {p}"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            anyhow::anyhow!(
+                "{} has {} problem(s) (`basalt config check` lists them too):\n{list}",
+                path.display(),
+                problems.len()
+            )
+        })
     }
 
-    /// Checks values serde cannot; errors name the key path.
+    /// Checks values serde cannot; the error names the key path (the first problem of
+    /// [`Config::problems`]).
     pub(crate) fn validate(&self) -> anyhow::Result<()> {
+        match self.problems().into_iter().next() {
+            Some(problem) => Err(anyhow::anyhow!(problem)),
+            None => Ok(()),
+        }
+    }
+
+    /// Every problem serde cannot see, each `key.path: what is wrong` (`basalt config check`
+    /// reports them all at once; `serve` stops at the first).
+    pub(crate) fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut check = |outcome: anyhow::Result<()>| {
+            if let Err(e) = outcome {
+                problems.push(format!("{e:#}"));
+            }
+        };
         if self.directories.is_empty() {
-            bail!("directories: at least one directory is required");
+            check(Err(anyhow::anyhow!(
+                "directories: at least one directory is required"
+            )));
         }
         for (name, dir) in &self.directories {
-            if name.is_empty()
-                || !name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            {
-                bail!(
-                    "directories.{name}: a directory name uses only letters, digits, '-' and '_'"
-                );
-            }
-            if dir.certificate_lifetime > dir.max_certificate_lifetime {
-                bail!(
-                    "directories.{name}.certificate_lifetime: longer than max_certificate_lifetime"
-                );
-            }
-            if dir.check_caa && dir.caa_identities.is_empty() {
-                bail!(
-                    "directories.{name}.caa_identities: CAA checking needs at least one identity (or set check_caa = false)"
-                );
-            }
-            if dir.certificate_lifetime < Duration::from_secs(60) {
-                bail!("directories.{name}.certificate_lifetime: must be at least one minute");
-            }
-            dir.area_policy(name)?;
+            check(directory_problem(name, dir));
+            check(dir.area_policy(name).map(drop));
+            check(self.directory_egress(name).map(drop));
         }
-        for name in self.directories.keys() {
-            self.directory_egress(name)?;
+        check(self.egress().map(drop));
+        check(self.other_problem());
+        for limit in self.limit_problems() {
+            check(Err(limit));
         }
-        self.egress()?;
+        problems
+    }
+
+    /// The checks of `[validation]` and `[server]` that relate two keys or bound one.
+    fn other_problem(&self) -> anyhow::Result<()> {
         if self.validation.concurrency == 0 {
             bail!("validation.concurrency: must be at least 1");
         }
@@ -472,13 +486,14 @@ impl Config {
         if self.server.serving_certificate_lifetime < Duration::from_secs(HOUR) {
             bail!("server.serving_certificate_lifetime: must be at least one hour");
         }
-        self.validate_limits()
+        Ok(())
     }
 
     /// The listener's and the validation queue's limits: a zero would refuse everything
     /// (or, for a timeout, every client), so each must be positive.
-    fn validate_limits(&self) -> anyhow::Result<()> {
+    fn limit_problems(&self) -> Vec<anyhow::Error> {
         let server = &self.server;
+        let mut problems = Vec::new();
         for (key, value) in [
             ("server.tls_handshake_timeout", server.tls_handshake_timeout),
             ("server.header_read_timeout", server.header_read_timeout),
@@ -493,7 +508,7 @@ impl Config {
             ("server.shutdown_timeout", server.shutdown_timeout),
         ] {
             if value.is_zero() {
-                bail!("{key}: must be longer than zero");
+                problems.push(anyhow::anyhow!("{key}: must be longer than zero"));
             }
         }
         for (key, value) in [
@@ -513,10 +528,10 @@ impl Config {
             ),
         ] {
             if value == 0 {
-                bail!("{key}: must be at least 1");
+                problems.push(anyhow::anyhow!("{key}: must be at least 1"));
             }
         }
-        Ok(())
+        problems
     }
 
     /// The listener's limits as the server takes them.
@@ -601,8 +616,33 @@ fn cidrs(key: &str, values: &[String]) -> anyhow::Result<Vec<Cidr>> {
 }
 
 mod area_policy;
+pub(crate) mod check;
+pub(crate) mod env;
 mod profiles;
 
 pub(crate) use profiles::ProfileSection;
+/// The checks of one `[directories.NAME]` table that are not its policy's.
+fn directory_problem(name: &str, dir: &DirectorySection) -> anyhow::Result<()> {
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        bail!("directories.{name}: a directory name uses only letters, digits, '-' and '_'");
+    }
+    if dir.certificate_lifetime > dir.max_certificate_lifetime {
+        bail!("directories.{name}.certificate_lifetime: longer than max_certificate_lifetime");
+    }
+    if dir.check_caa && dir.caa_identities.is_empty() {
+        bail!(
+            "directories.{name}.caa_identities: CAA checking needs at least one identity (or set check_caa = false)"
+        );
+    }
+    if dir.certificate_lifetime < Duration::from_secs(60) {
+        bail!("directories.{name}.certificate_lifetime: must be at least one minute");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests;

@@ -22,9 +22,8 @@ MODULE=${PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
 
 [ "${1:-}" = --no-build ] || (cd "$REPO" && cargo build --release -p basalt -p basalt-load -p basalt-testkit --bins)
 [ -e "$MODULE" ] || { echo "error: $MODULE not found (apt-get install softhsm2)" >&2; exit 2; }
-for port in "$ACME_PORT" "$HTTP01_PORT" "$DNS_PORT" "$DNS_CONTROL_PORT"; do
-    if ss -Hltnu "( sport = :$port )" | grep -q .; then echo "error: port $port is taken" >&2; exit 2; fi
-done
+source "$REPO/benches/serve.sh"
+require_free_ports "$ACME_PORT" "$HTTP01_PORT" "$DNS_PORT" "$DNS_CONTROL_PORT"
 
 WORK=$(mktemp -d)
 PIDS=()
@@ -40,16 +39,7 @@ sed -i "/^\[keys\]/a pkcs11_module = \"$MODULE\"\npkcs11_pin_file = \"$WORK/pin\
 "$BIN/basalt" area add hsm --data "$DATA" --root-password-file "$DATA/offline/root-password.txt" \
     --pkcs11-token bench >/dev/null 2>"$WORK/add.log"
 
-"$BIN/basalt-test-dns" --listen "127.0.0.1:$DNS_PORT" --control "127.0.0.1:$DNS_CONTROL_PORT" >"$WORK/dns.log" 2>&1 &
-PIDS+=($!)
-RUST_LOG=warn "$BIN/basalt" serve --data "$DATA" --listen "127.0.0.1:$ACME_PORT" \
-    --http01-port "$HTTP01_PORT" --resolver "127.0.0.1:$DNS_PORT" \
-    --egress-allow 127.0.0.0/8 --egress-allow ::1 >"$WORK/basalt.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 100); do
-    curl -sf --cacert "$DATA/root.pem" "https://127.0.0.1:$ACME_PORT/acme/hsm/directory" >/dev/null && break
-    sleep 0.1
-done
+start_basalt "$DATA" hsm
 
 {
     echo "# File key and SoftHSM2 key, one basalt (SQLite), C=$CONCURRENCY, $DURATION s per run"

@@ -1,7 +1,7 @@
 # The newest certbot from PyPI, in a virtualenv kept between runs
 # (${XDG_CACHE_HOME:-~/.cache}/basalt-conformance/certbot-venv), installed with
 # `pip install certbot` only when missing or broken. Delete the directory to get a newer one.
-# Sourced by certbot-pypi.sh and profiles/run; sets VENV and CERTBOT_BIN.
+# Sourced by certbot-pypi.sh, profiles/run and renewal/run; sets VENV and CERTBOT_BIN.
 VENV="${XDG_CACHE_HOME:-$HOME/.cache}/basalt-conformance/certbot-venv"
 CERTBOT_BIN="$VENV/bin/certbot"
 

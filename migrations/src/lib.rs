@@ -21,6 +21,7 @@ mod m20261202_000001_serving_keys_out_of_the_clear;
 mod m20261202_000002_areas;
 mod m20261202_000003_issuances;
 mod m20261202_000004_eab_keys;
+mod m20261202_000005_renewal_info;
 mod m20261202_000006_profiles;
 mod m20261202_000007_certificate_expiry_index;
 mod mysql_tables;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000004_eab_keys::Migration),
             Box::new(m20261202_000006_profiles::Migration),
             Box::new(m20261202_000007_certificate_expiry_index::Migration),
+            Box::new(m20261202_000005_renewal_info::Migration),
         ]
     }
 }

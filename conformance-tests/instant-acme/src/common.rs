@@ -274,30 +274,3 @@ pub(crate) fn dns_identifiers(names: &[&str]) -> Vec<Identifier> {
         .map(|name| Identifier::Dns((*name).to_owned()))
         .collect()
 }
-
-/// The smallest complete run: a new account gets a certificate for the first `--name` and
-/// its CertID is computed. Scenarios start with it; alone, it proves the client works here.
-pub(crate) async fn smoke(options: &Options, report: &mut Report, label: &str) {
-    let outcome = async {
-        let account = new_account(options).await?;
-        let responder = Responder::start(options.http_port).await?;
-        let names = [options.name(0)?];
-        let issued = issue(
-            &account,
-            &responder,
-            &NewOrder::new(&dns_identifiers(&names)),
-        )
-        .await?;
-        issued.cert_id()?;
-        if issued.chain_pem.matches("BEGIN CERTIFICATE").count() < 2 {
-            bail!("the chain lacks the intermediate");
-        }
-        let mut order = account.order(issued.order_url.clone()).await?;
-        if order.state().status != OrderStatus::Valid {
-            bail!("the order fetched again is {:?}", order.state().status);
-        }
-        anyhow::Ok(())
-    }
-    .await;
-    report.check(&format!("{label}: account, order, certificate"), outcome);
-}

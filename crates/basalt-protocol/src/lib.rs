@@ -4,6 +4,7 @@
 //! checks what clients send (flattened JWS, JWKs, identifiers) and defines what the server
 //! sends back (wire objects, problem documents). Everything else in basalt depends on it.
 
+pub mod cert_id;
 pub mod challenge;
 pub mod contact;
 pub mod eab;
@@ -16,6 +17,7 @@ pub mod objects;
 pub mod problem;
 pub mod status;
 
+pub use cert_id::{CertId, CertIdError};
 pub use challenge::ChallengeType;
 pub use eab::{EabError, ExternalAccountBinding};
 pub use error::JwsError;

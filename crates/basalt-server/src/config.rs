@@ -177,6 +177,8 @@ pub struct DirectoryConfig {
     /// a certificate for 127.0.0.1 or `localhost` under a fleet-wide root impersonates every
     /// machine's loopback services. For test set-ups only.
     pub allow_reserved_identifiers: bool,
+    /// The renewal window ACME Renewal Information suggests (RFC 9773).
+    pub renewal: RenewalSettings,
     /// Whether newAccount needs an External Account Binding (RFC 8555 §7.3.4).
     pub external_account_binding: EabMode,
     /// The certificate profiles offered (draft-ietf-acme-profiles) and the default one.
@@ -224,6 +226,31 @@ impl DirectoryConfig {
             allow_reserved_identifiers: false,
             external_account_binding: EabMode::Off,
             profiles: ProfileSet::shipped(&IssuancePolicy::default()),
+            renewal: RenewalSettings::default(),
+        }
+    }
+}
+
+/// How an area's renewalInfo (RFC 9773 §4.2) places the suggested window of a certificate
+/// that needs no early renewal. The defaults are Boulder's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RenewalSettings {
+    /// Fraction of the lifetime after which renewing is ideal (strictly between 0 and 1);
+    /// `None`: Boulder's, two thirds, or one half for lifetimes under ten days.
+    pub ideal_at: Option<f64>,
+    /// Half the window's width, as a fraction of the lifetime (Boulder: 1 %).
+    pub margin: f64,
+    /// `Retry-After` of renewalInfo answers: how long a client should wait before asking
+    /// again (Boulder: about six hours).
+    pub retry_after: Duration,
+}
+
+impl Default for RenewalSettings {
+    fn default() -> Self {
+        Self {
+            ideal_at: None,
+            margin: 0.01,
+            retry_after: Duration::from_secs(6 * 3600),
         }
     }
 }

@@ -39,7 +39,7 @@ pub use crate::config::profiles::{
 };
 pub use crate::config::{
     AreaSet, ConnectionSettings, CrlSettings, DirectoryConfig, DirectoryMetaConfig, EabMode,
-    IssuancePolicy, ServerConfig, SigningIntermediate, ValidationQueueLimits,
+    IssuancePolicy, RenewalSettings, ServerConfig, SigningIntermediate, ValidationQueueLimits,
 };
 pub use crate::jobs::issuance_recovery::STALE_AFTER as DEFAULT_ISSUANCE_STALE_AFTER;
 pub use crate::jobs::serving_certificate::{ServingCertificateError, ServingCertificates};

@@ -1,7 +1,8 @@
 //! The one route table. Every ACME resource lives under `/acme/<directory>/`.
 //!
 //! Resources are fetched with POST-as-GET (RFC 8555 §6.3); GET is allowed only on the
-//! directory, newNonce (with HEAD) and certificate download, and any other method gets `405`
+//! directory, newNonce (with HEAD), certificate download and renewal information (RFC 9773
+//! §4.1, GET only), and any other method gets `405`
 //! with a problem document saying what to use.
 
 use axum::Router;
@@ -13,7 +14,9 @@ use axum::routing::{MethodRouter, get, post};
 
 use basalt_protocol::Problem;
 
-use crate::handlers::{account, authorization, certificate, directory, order, revocation};
+use crate::handlers::{
+    account, authorization, certificate, directory, order, renewal_info, revocation,
+};
 use crate::layers;
 use crate::problem::problem_response;
 use crate::state::AppState;
@@ -85,6 +88,15 @@ pub(crate) fn router(state: AppState) -> Router {
                 "GET, HEAD, POST",
                 get(certificate::root).post(certificate::root),
             ),
+        )
+        // RFC 9773 §4.1: unauthenticated GET.
+        .route(
+            &Resource::RenewalInfo.template(),
+            allowing("GET, HEAD", get(renewal_info::renewal_info)),
+        )
+        .route(
+            &Resource::RenewalNotice.template(),
+            allowing("GET, HEAD", get(renewal_info::renewal_notice)),
         )
         .fallback(not_found)
         // Innermost: a panic becomes a problem document, which the layers outside still

@@ -36,6 +36,10 @@ pub(crate) enum Resource {
     Challenge,
     Certificate,
     Root,
+    /// RFC 9773 §4.1: renewal information, `renewal-info/<CertID>`.
+    RenewalInfo,
+    /// The text behind a renewalInfo `explanationURL` (RFC 9773 §4.2).
+    RenewalNotice,
 }
 
 impl Resource {
@@ -56,6 +60,8 @@ impl Resource {
             Self::Challenge => format!("challenge/{id}"),
             Self::Certificate => format!("certificate/{id}"),
             Self::Root => "root".to_owned(),
+            Self::RenewalInfo => format!("renewal-info/{id}"),
+            Self::RenewalNotice => format!("renewal-notice/{id}"),
         }
     }
 
@@ -172,6 +178,16 @@ impl Urls {
     pub(crate) fn certificate(&self, serial: &str) -> String {
         self.url(Resource::Certificate, serial)
     }
+    /// RFC 9773 §4.1: the directory's `renewalInfo`, to which clients append `/<CertID>`.
+    pub(crate) fn renewal_info(&self) -> String {
+        let mut url = self.url(Resource::RenewalInfo, "");
+        url.pop();
+        url
+    }
+    /// An `explanationURL` (RFC 9773 §4.2): a notice id, `revoked` or `rotated`.
+    pub(crate) fn renewal_notice(&self, id: impl std::fmt::Display) -> String {
+        self.url(Resource::RenewalNotice, id)
+    }
 
     /// What every account URL of this directory starts with (the account id follows).
     pub(crate) fn account_prefix(&self) -> String {
@@ -216,6 +232,10 @@ mod tests {
             format!("https://ca.test{}", fill(Resource::Directory, ""))
         );
         assert_eq!(Urls::directory_of(&fill(Resource::Root, "")), Some("prod"));
+        assert_eq!(
+            format!("{}/abc.def", urls.renewal_info()),
+            format!("https://ca.test{}", fill(Resource::RenewalInfo, "abc.def"))
+        );
         assert_eq!(Urls::directory_of("/acme//root"), None);
         assert_eq!(Urls::directory_of("/other/prod/root"), None);
     }

@@ -48,7 +48,8 @@ pub(crate) fn order_object(urls: &Urls, order: &OrderRecord, now: OffsetDateTime
             .as_deref()
             .filter(|_| status == OrderStatus::Valid)
             .map(|serial| urls.certificate(serial)),
-        replaces: None,
+        // RFC 9773 §5, on every fetch (Boulder forgets it after the first: boulder #8272).
+        replaces: order.replaces.clone(),
         // draft-ietf-acme-profiles-00 §4: on every fetch, not only the newOrder answer.
         profile: order.profile.clone(),
     }

@@ -30,6 +30,8 @@ mod metrics;
 mod orders;
 #[path = "api/profiles.rs"]
 mod profiles;
+#[path = "api/renewal_info.rs"]
+mod renewal_info;
 #[path = "api/restart.rs"]
 mod restart;
 #[path = "api/revocation.rs"]

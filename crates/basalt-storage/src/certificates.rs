@@ -158,6 +158,8 @@ pub(crate) async fn insert(
         revocation_reason: None,
         created_at: now,
         intermediate_id: new.intermediate_id,
+        renewal_notice_id: None,
+        replaced_by_order_id: None,
         profile: new.profile.clone(),
     };
     let mut insert: certificates::ActiveModel = row.clone().into();

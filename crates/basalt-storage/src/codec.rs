@@ -43,3 +43,17 @@ pub(crate) fn parse_enum<T>(
 ) -> Result<T, Error> {
     parse(text).ok_or_else(|| corrupt(table, column, id, format!("unknown value {text:?}")))
 }
+
+/// A LIKE pattern matching any text that contains `text`: `%<text>%`, with `%`, `_` and the
+/// escape character `!` escaped.
+pub(crate) fn like_containing(text: &str) -> sea_orm::sea_query::LikeExpr {
+    let mut pattern = String::from("%");
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '!') {
+            pattern.push('!');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    sea_orm::sea_query::LikeExpr::new(pattern).escape('!')
+}

@@ -70,6 +70,7 @@ mod listing;
 mod nonces;
 mod orders;
 pub mod records;
+mod renewal;
 mod secrets;
 mod serving;
 #[cfg(feature = "testing")]
@@ -89,7 +90,9 @@ pub use records::{
     CertificateFilter, CertificateRecord, CertificateStatus, ChallengeRecord, CrlState, EabBinding,
     EabKeyRecord, EabKeySecret, IntermediateRecord, IntermediateStatus, IssuanceRecord,
     IssuanceStatus, NewAccount, NewAuthorization, NewCertificate, NewChallenge, NewEabKey,
-    NewIntermediate, NewIssuance, NewOrder, NewServingCertificate, OrderRecord, RecordedValidation,
+    NewIntermediate, NewIssuance, NewOrder, NewReplacement, NewServingCertificate, OrderRecord,
+    RecordedValidation, RenewEarlyOutcome, RenewEarlyScope, RenewalCertificate, RenewalNotice,
     ReserveOutcome, RevokeOutcome, RevokedCertificate, ServingCertificateRecord, StoredCrl,
     ValidationJob, ValidationResult,
 };
+pub use renewal::ALREADY_REPLACED;

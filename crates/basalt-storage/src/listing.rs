@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use crate::Store;
 use crate::certificates::record as certificate_record;
-use crate::codec::to_json;
+use crate::codec::{like_containing, to_json};
 use crate::entities::{accounts, certificates};
 use crate::error::Error;
 use crate::records::{
@@ -148,14 +148,5 @@ fn unsigned(n: i64) -> u64 {
 /// `ba.test`. `%`, `_` and the escape character are escaped (none can occur in a
 /// normalised identifier, but the filter comes from the command line).
 fn name_pattern(name: &str) -> Result<LikeExpr, Error> {
-    let quoted = to_json(name)?;
-    let mut pattern = String::from("%\"value\":");
-    for c in quoted.chars() {
-        if matches!(c, '%' | '_' | '!') {
-            pattern.push('!');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    Ok(LikeExpr::new(pattern).escape('!'))
+    Ok(like_containing(&format!("\"value\":{}", to_json(name)?)))
 }

@@ -27,7 +27,9 @@ impl Store {
     /// shared row lock, that they belong to the account and are still pending or valid and
     /// unexpired (`Error::WrongState` otherwise: the caller's plan went stale; plan again).
     /// The order starts `ready` when every authorization is reused and already valid
-    /// (RFC 8555 §7.1.6), `pending` otherwise.
+    /// (RFC 8555 §7.1.6), `pending` otherwise. With `replaces` (RFC 9773 §5) it also claims
+    /// the replaced certificate, or fails with `Error::Duplicate` named
+    /// [`ALREADY_REPLACED`](crate::ALREADY_REPLACED) when a live order already replaces it.
     pub async fn create_order(&self, new: &NewOrder) -> Result<OrderRecord, Error> {
         let now = to_unix(new.now);
         let tx = self.db.begin().await?;
@@ -44,6 +46,7 @@ impl Store {
             error: None,
             certificate_serial: None,
             created_at: now,
+            replaces: new.replaces.as_ref().map(|r| r.cert_id.clone()),
             profile: new.profile.clone(),
         };
         let mut insert: orders::ActiveModel = row.clone().into();
@@ -87,6 +90,11 @@ impl Store {
                     authorization_ids.insert(id);
                 }
             }
+        }
+        // RFC 9773 §5: claim the replaced certificate last, so a refused claim rolls the
+        // whole order back.
+        if let Some(replacement) = &new.replaces {
+            crate::renewal::claim_replacement(&tx, replacement, order_id, new.now).await?;
         }
         // By id, as `load` returns them.
         let authorization_ids: Vec<i64> = authorization_ids.into_iter().collect();
@@ -238,6 +246,7 @@ fn record(m: orders::Model, authorization_ids: Vec<i64>) -> Result<OrderRecord, 
         account_id: m.account_id,
         directory: m.directory,
         certificate_serial: m.certificate_serial,
+        replaces: m.replaces,
         authorization_ids,
         profile: m.profile,
     })

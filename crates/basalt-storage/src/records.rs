@@ -16,6 +16,7 @@ mod areas;
 mod eab;
 mod issuances;
 mod listing;
+mod renewal;
 
 pub use areas::{
     CrlState, IntermediateRecord, IntermediateStatus, NewIntermediate, RevokedCertificate,
@@ -24,6 +25,7 @@ pub use areas::{
 pub use eab::{EabBinding, EabKeyRecord, EabKeySecret, NewEabKey};
 pub use issuances::{IssuanceRecord, IssuanceStatus, NewIssuance, ReserveOutcome};
 pub use listing::{AccountFilter, CertificateCounts, CertificateFilter, CertificateStatus};
+pub use renewal::{RenewEarlyOutcome, RenewEarlyScope, RenewalCertificate, RenewalNotice};
 
 /// A new account (RFC 8555 §7.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,10 +64,21 @@ pub struct NewOrder {
     pub not_after: Option<OffsetDateTime>,
     pub expires_at: OffsetDateTime,
     pub authorizations: Vec<AuthorizationPlan>,
+    /// RFC 9773 §5: the certificate this order replaces, claimed in the same transaction.
+    pub replaces: Option<NewReplacement>,
     pub now: OffsetDateTime,
     /// The certificate profile chosen for it (draft-ietf-acme-profiles), at most 64
     /// characters.
     pub profile: Option<String>,
+}
+
+/// The certificate a new order replaces (RFC 9773 §5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReplacement {
+    /// `certificates.id` of the replaced certificate.
+    pub certificate_id: i64,
+    /// The CertID as the client sent it (canonical), echoed on the order.
+    pub cert_id: String,
 }
 
 /// How an order gets one of its authorizations.
@@ -109,6 +122,8 @@ pub struct OrderRecord {
     pub expires_at: OffsetDateTime,
     pub error: Option<Problem>,
     pub certificate_serial: Option<String>,
+    /// RFC 9773 §5: the CertID of the certificate this order replaces.
+    pub replaces: Option<String>,
     /// Ascending.
     pub authorization_ids: Vec<i64>,
     pub created_at: OffsetDateTime,

@@ -44,6 +44,8 @@ mod orders;
 mod profiles;
 #[path = "store/races.rs"]
 mod races;
+#[path = "store/renewal.rs"]
+mod renewal;
 #[path = "store/secrets.rs"]
 mod secrets;
 #[path = "store/serving.rs"]

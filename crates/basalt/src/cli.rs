@@ -350,6 +350,34 @@ pub(crate) enum CertsCommand {
     Show(SerialArgs),
     /// Revoke a certificate; its intermediate's CRL is regenerated.
     Revoke(CertsRevokeArgs),
+    /// Ask certificates to be renewed now (an incident): their ACME Renewal Information
+    /// (RFC 9773) window moves into the past, explained by --note.
+    RenewEarly(CertsRenewEarlyArgs),
+}
+
+/// Exactly one selection: which unexpired, unrevoked certificates to renew early.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("selection").required(true).multiple(false)))]
+pub(crate) struct CertsRenewEarlyArgs {
+    #[command(flatten)]
+    pub(crate) admin: AdminArgs,
+    /// One certificate, by serial (hex, colons allowed, case ignored).
+    #[arg(long, group = "selection")]
+    pub(crate) serial: Option<String>,
+    /// Every certificate of this area (ACME directory).
+    #[arg(long, group = "selection", value_name = "NAME")]
+    pub(crate) area: Option<String>,
+    /// Every certificate signed by this intermediate (its key id, as `basalt area show`
+    /// prints it).
+    #[arg(long, group = "selection", value_name = "KEYID")]
+    pub(crate) intermediate: Option<String>,
+    /// Every certificate with a DNS name equal to SUFFIX or below it (`example.com`:
+    /// `example.com`, `www.example.com`, `*.example.com`).
+    #[arg(long, group = "selection", value_name = "SUFFIX")]
+    pub(crate) name_suffix: Option<String>,
+    /// Why: the text clients' explanationURL shows.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) note: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -299,3 +299,96 @@ fn a_missing_database_is_an_error_not_a_new_one() {
     assert!(err.contains("no database at"), "{err}");
     assert!(!dir.path().join("basalt.db").exists());
 }
+
+#[tokio::test]
+async fn certs_renew_early_marks_the_selection_and_refuses_what_matches_nothing() {
+    let f = fixture().await;
+    let data = f.dir.path();
+    let notice = |serial: &str| {
+        let store = f.store.clone();
+        let serial = serial.to_owned();
+        async move {
+            store
+                .renewal_certificate(&serial)
+                .await
+                .unwrap()
+                .unwrap()
+                .renewal_notice_id
+        }
+    };
+
+    // Exactly one selection, and a note.
+    fails(&basalt(data, &["certs", "renew-early", "--note", "x"]));
+    fails(&basalt(
+        data,
+        &[
+            "certs",
+            "renew-early",
+            "--area",
+            "prod",
+            "--serial",
+            "0c",
+            "--note",
+            "x",
+        ],
+    ));
+    let err = fails(&basalt(
+        data,
+        &["certs", "renew-early", "--area", "prod", "--note", " "],
+    ));
+    assert!(err.contains("--note"), "{err}");
+    let err = fails(&basalt(
+        data,
+        &[
+            "certs",
+            "renew-early",
+            "--name-suffix",
+            "a..test",
+            "--note",
+            "x",
+        ],
+    ));
+    assert!(err.contains("--name-suffix"), "{err}");
+    // 0c is expired: nothing matches, nothing is stored.
+    let err = fails(&basalt(
+        data,
+        &["certs", "renew-early", "--serial", "0C", "--note", "x"],
+    ));
+    assert!(err.contains("nothing was changed"), "{err}");
+    assert_eq!(f.store.renewal_notice(1).await.unwrap(), None);
+
+    let text = ok(&basalt(
+        data,
+        &[
+            "certs",
+            "renew-early",
+            "--name-suffix",
+            "a.test",
+            "--note",
+            "Incident 3",
+        ],
+    ));
+    assert!(text.contains("2 certificate(s)"), "{text}");
+    assert!(text.contains("Incident 3"), "{text}");
+    assert_eq!(notice("0a1b").await, Some(1));
+    assert_eq!(notice("0d").await, Some(1));
+    assert_eq!(notice("0c").await, None);
+
+    let marked = json(&basalt(
+        data,
+        &[
+            "certs",
+            "renew-early",
+            "--intermediate",
+            &f.prod.key_id.to_uppercase(),
+            "--note",
+            "rotating prod",
+            "--json",
+        ],
+    ));
+    assert_eq!(marked["certificates"], 1);
+    assert_eq!(marked["notice_id"], 2);
+    assert_eq!(marked["note"], "rotating prod");
+    assert_eq!(notice("0a1b").await, Some(2));
+    assert_eq!(notice("0d").await, Some(1));
+}

@@ -10,6 +10,7 @@ mod authorization;
 mod directory;
 mod key_change;
 mod order;
+mod renewal_info;
 mod revocation;
 mod timestamp;
 
@@ -18,5 +19,6 @@ pub use authorization::{AuthorizationObject, AuthorizationUpdateRequest, Challen
 pub use directory::{Directory, DirectoryMeta};
 pub use key_change::KeyChangeRequest;
 pub use order::{FinalizeRequest, NewOrderRequest, OrderList, OrderObject};
+pub use renewal_info::{RenewalInfo, SuggestedWindow};
 pub use revocation::{RevocationReason, RevokeCertRequest};
 pub use timestamp::{format_timestamp, parse_timestamp};

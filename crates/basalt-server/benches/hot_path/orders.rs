@@ -259,6 +259,7 @@ impl OrderFlow {
                 expires_at: week,
                 challenges,
             })],
+            replaces: None,
             now,
             profile: Some("default".into()),
         }

@@ -12,4 +12,6 @@ pub(crate) mod finalize;
 pub(crate) mod key_change;
 pub(crate) mod new_order;
 pub(crate) mod owned;
+pub(crate) mod renewal_info;
+pub(crate) mod replaces;
 pub(crate) mod revoke;

@@ -8,12 +8,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::rand::{SecureRandom, SystemRandom};
 use time::OffsetDateTime;
 
-use basalt_protocol::Identifier;
 use basalt_protocol::objects::NewOrderRequest;
+use basalt_protocol::{Identifier, Problem, ProblemType};
 use basalt_storage::{
-    AccountRecord, AuthorizationPlan, NewAuthorization, NewChallenge, NewOrder, OrderRecord, Store,
+    ALREADY_REPLACED, AccountRecord, AuthorizationPlan, Error as StorageError, NewAuthorization,
+    NewChallenge, NewOrder, OrderRecord, Store,
 };
 
+use crate::authority::replaces::check_replaces;
 use crate::config::DirectoryConfig;
 use crate::policy::area::{check_area_identifiers, offered_challenges};
 use crate::policy::identifiers::check_order_identifiers;
@@ -50,6 +52,12 @@ pub(crate) async fn new_order(
         &profile.issuance_policy(policy),
         now,
     )?;
+
+    // RFC 9773 §5: checked before anything is planned or stored.
+    let replaces = match request.replaces.as_deref() {
+        Some(replaces) => Some(check_replaces(store, account, &identifiers, replaces).await?),
+        None => None,
+    };
 
     let mut expires_at = now + policy.order_lifetime;
     let mut plans: Vec<AuthorizationPlan> = Vec::new();
@@ -95,10 +103,24 @@ pub(crate) async fn new_order(
             not_after: validity.not_after,
             expires_at,
             authorizations: plans,
+            replaces,
             now,
             profile: Some(profile_name.to_owned()),
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            // RFC 9773 §7.4; Boulder answers 409.
+            StorageError::Duplicate { what, .. } if what == ALREADY_REPLACED => {
+                AcmeError::from(Problem::new(
+                    ProblemType::AlreadyReplaced,
+                    format!(
+                        "the certificate {:?} names already has a replacement order that is not invalid or expired",
+                        request.replaces.as_deref().unwrap_or_default()
+                    ),
+                ))
+            }
+            e => e.into(),
+        })?;
     tracing::info!(
         account.id = account.id,
         order.id = order.id,

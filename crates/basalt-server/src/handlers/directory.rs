@@ -24,7 +24,8 @@ pub(crate) async fn directory(
         new_order: urls.new_order(),
         revoke_cert: urls.revoke_cert(),
         key_change: urls.key_change(),
-        renewal_info: None,
+        // RFC 9773 §3.
+        renewal_info: Some(urls.renewal_info()),
         meta: DirectoryMeta {
             terms_of_service: directory.meta.terms_of_service.clone(),
             website: directory.meta.website.clone(),

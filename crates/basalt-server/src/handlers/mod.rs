@@ -8,4 +8,5 @@ pub(crate) mod authorization;
 pub(crate) mod certificate;
 pub(crate) mod directory;
 pub(crate) mod order;
+pub(crate) mod renewal_info;
 pub(crate) mod revocation;

@@ -5,4 +5,5 @@ pub(crate) mod area;
 pub(crate) mod identifiers;
 pub(crate) mod names;
 pub(crate) mod profile;
+pub(crate) mod renewal;
 pub(crate) mod validity;

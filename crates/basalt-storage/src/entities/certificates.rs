@@ -28,6 +28,11 @@ pub struct Model {
     /// The intermediate that signed it (`intermediates.id`); NULL for certificates issued
     /// before their area's intermediate was adopted.
     pub intermediate_id: Option<i64>,
+    /// The latest `renewal_notices.id` that asked for early renewal (RFC 9773 §4.2).
+    pub renewal_notice_id: Option<i64>,
+    /// The order that claimed to replace this certificate (RFC 9773 §5), set by
+    /// compare-and-set.
+    pub replaced_by_order_id: Option<i64>,
     /// The profile it was issued under (its order's); NULL for certificates from before
     /// profiles.
     pub profile: Option<String>,

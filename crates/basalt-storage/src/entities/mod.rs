@@ -23,6 +23,7 @@ pub(crate) mod leases;
 pub(crate) mod order_authorizations;
 pub(crate) mod orders;
 pub(crate) mod pki_state;
+pub(crate) mod renewal_notices;
 pub(crate) mod server_secrets;
 pub(crate) mod serving_certificates;
 pub(crate) mod used_nonces;

@@ -21,6 +21,8 @@ pub struct Model {
     pub error: Option<String>,
     pub certificate_serial: Option<String>,
     pub created_at: i64,
+    /// RFC 9773 §5: the CertID named by newOrder's `replaces`.
+    pub replaces: Option<String>,
     /// The certificate profile (draft-ietf-acme-profiles); NULL for orders from before
     /// profiles, which read as the area's default.
     pub profile: Option<String>,

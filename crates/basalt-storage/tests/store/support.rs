@@ -300,6 +300,7 @@ pub(crate) fn new_order(
         not_after: Some(at(90 * DAY)),
         expires_at: at(7 * DAY),
         authorizations: plans,
+        replaces: None,
         now: at(0),
         profile: Some("default".into()),
     }

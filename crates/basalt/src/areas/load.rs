@@ -154,6 +154,7 @@ fn directory_config(
         check_caa: section.check_caa,
         egress,
         allow_reserved_identifiers: section.allow_reserved_identifiers,
+        renewal: policy.renewal,
         external_account_binding: policy.external_account_binding,
         profiles: policy.profiles,
     })

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use basalt_protocol::{ChallengeType, IdentifierType};
-use basalt_server::{CrlSettings, EabMode, NamePolicy, NameRule, ProfileSet};
+use basalt_server::{CrlSettings, EabMode, NamePolicy, NameRule, ProfileSet, RenewalSettings};
 use basalt_signer::KeyType;
 use basalt_validation::Cidr;
 
@@ -19,6 +19,7 @@ pub(crate) struct AreaPolicy {
     pub(crate) key_types: Vec<KeyType>,
     pub(crate) crl: Option<CrlSettings>,
     pub(crate) pki_base_url: Option<String>,
+    pub(crate) renewal: RenewalSettings,
     pub(crate) external_account_binding: EabMode,
     pub(crate) profiles: ProfileSet,
 }
@@ -131,7 +132,9 @@ impl DirectorySection {
             ),
         };
         let profiles = self.profile_set(area, &policy.identifier_types)?;
+        let renewal = self.renewal_settings(area)?;
         Ok(AreaPolicy {
+            renewal,
             profiles,
             names: policy,
             challenge_types,
@@ -141,6 +144,42 @@ impl DirectorySection {
             }),
             pki_base_url: self.pki_base_url.clone(),
             external_account_binding,
+        })
+    }
+}
+
+impl DirectorySection {
+    /// RFC 9773 window keys: the window must lie inside the lifetime and have a width.
+    fn renewal_settings(&self, area: &str) -> anyhow::Result<RenewalSettings> {
+        let key = |k: &str| format!("directories.{area}.{k}");
+        // Boulder's default puts the ideal time at one half or two thirds.
+        let at = self.renewal_at.unwrap_or(0.5);
+        if let Some(at) = self.renewal_at
+            && !(at > 0.0 && at < 1.0)
+        {
+            bail!(
+                "{}: {at} must lie strictly between 0 and 1",
+                key("renewal_at")
+            );
+        }
+        let margin = self.renewal_margin;
+        if !(margin >= 0.0 && margin < at.min(1.0 - at)) {
+            bail!(
+                "{}: {margin} must be at least 0 and less than {} (the window must lie inside the lifetime)",
+                key("renewal_margin"),
+                at.min(1.0 - at)
+            );
+        }
+        if self.renewal_retry_after < Duration::from_secs(1) {
+            bail!(
+                "{}: must be at least one second",
+                key("renewal_retry_after")
+            );
+        }
+        Ok(RenewalSettings {
+            ideal_at: self.renewal_at,
+            margin,
+            retry_after: self.renewal_retry_after,
         })
     }
 }

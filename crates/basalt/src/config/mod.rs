@@ -238,6 +238,15 @@ pub(crate) struct DirectorySection {
     /// Whether `area add` / `area rotate` put name constraints derived from `names` into
     /// the area's intermediates.
     pub(crate) name_constraints: bool,
+    /// RFC 9773: fraction of a certificate's lifetime after which renewing is ideal; unset:
+    /// Boulder's (two thirds, one half under ten days).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) renewal_at: Option<f64>,
+    /// RFC 9773: half the suggested window's width, as a fraction of the lifetime.
+    pub(crate) renewal_margin: f64,
+    /// RFC 9773: `Retry-After` of renewalInfo answers.
+    #[serde(with = "crate::duration")]
+    pub(crate) renewal_retry_after: Duration,
     /// External Account Binding (RFC 8555 §7.3.4): `off` (default), `optional`, `required`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) external_account_binding: Option<String>,
@@ -390,6 +399,9 @@ impl DirectorySection {
             crl: true,
             crl_lifetime: Duration::from_secs(DAY),
             name_constraints: true,
+            renewal_at: None,
+            renewal_margin: 0.01,
+            renewal_retry_after: Duration::from_secs(6 * HOUR),
             external_account_binding: None,
             default_profile: basalt_server::DEFAULT_PROFILE.to_owned(),
             names: NamesSection::default(),

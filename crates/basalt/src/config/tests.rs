@@ -207,6 +207,49 @@ fn reserved_identifiers_are_refused_unless_a_directory_allows_them() {
 }
 
 #[test]
+fn renewal_window_keys_are_checked_with_the_key_path() {
+    let load = |keys: &str| {
+        let config: Config = toml::from_str(&format!("[directories.default]\n{keys}\n")).unwrap();
+        config.validate().map(|()| config)
+    };
+    for (keys, key) in [
+        ("renewal_at = 1.0", "directories.default.renewal_at"),
+        ("renewal_at = 0.0", "directories.default.renewal_at"),
+        (
+            "renewal_margin = -0.1",
+            "directories.default.renewal_margin",
+        ),
+        ("renewal_margin = 0.5", "directories.default.renewal_margin"),
+        (
+            "renewal_at = 0.9\nrenewal_margin = 0.2",
+            "directories.default.renewal_margin",
+        ),
+        (
+            "renewal_retry_after = \"0s\"",
+            "directories.default.renewal_retry_after",
+        ),
+    ] {
+        let err = load(keys).unwrap_err().to_string();
+        assert!(err.starts_with(key), "{keys}: {err}");
+    }
+    let config =
+        load("renewal_at = 0.75\nrenewal_margin = 0.05\nrenewal_retry_after = \"1h\"").unwrap();
+    let renewal = config.directories["default"]
+        .area_policy("default")
+        .unwrap()
+        .renewal;
+    assert_eq!(renewal.ideal_at, Some(0.75));
+    assert_eq!(renewal.margin, 0.05);
+    assert_eq!(renewal.retry_after, Duration::from_secs(3600));
+    // The defaults are Boulder's.
+    let renewal = Config::default().directories["default"]
+        .area_policy("default")
+        .unwrap()
+        .renewal;
+    assert_eq!(renewal, basalt_server::RenewalSettings::default());
+}
+
+#[test]
 fn external_account_binding_modes_parse_and_a_bad_one_names_the_key() {
     use basalt_server::EabMode;
     for (text, mode) in [

@@ -152,6 +152,7 @@ async fn issue(
                     token: format!("token-{serial}"),
                 }],
             })],
+            replaces: None,
             now,
             profile: Some("tls-server".into()),
         })

@@ -120,6 +120,7 @@ impl Fixture {
                         token: format!("token-{}", account.id),
                     }],
                 })],
+                replaces: None,
                 now: self.now,
                 profile: Some("default".into()),
             })

@@ -22,6 +22,7 @@ pub(crate) async fn run(command: &CertsCommand) -> anyhow::Result<()> {
         CertsCommand::List(args) => list(args).await,
         CertsCommand::Show(args) => show(args).await,
         CertsCommand::Revoke(args) => revoke(args).await,
+        CertsCommand::RenewEarly(args) => super::renew_early::run(args).await,
     }
 }
 
@@ -216,7 +217,7 @@ fn name_filter(text: &str) -> anyhow::Result<String> {
 /// A serial as stored (`basalt_signer`'s form): lowercase hex of the serial's magnitude,
 /// an even number of digits, without leading zero octets. Accepts what tools print:
 /// upper case, colons between octets, leading zeros.
-fn normalise_serial(text: &str) -> anyhow::Result<String> {
+pub(super) fn normalise_serial(text: &str) -> anyhow::Result<String> {
     let digits: String = text
         .trim()
         .chars()

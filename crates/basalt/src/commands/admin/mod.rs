@@ -10,6 +10,7 @@ pub(crate) mod accounts;
 pub(crate) mod certs;
 pub(crate) mod orders;
 mod reason;
+mod renew_early;
 pub(crate) mod store;
 pub(crate) mod table;
 

@@ -39,9 +39,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000002_areas::Migration),
             Box::new(m20261202_000003_issuances::Migration),
             Box::new(m20261202_000004_eab_keys::Migration),
+            Box::new(m20261202_000005_renewal_info::Migration),
             Box::new(m20261202_000006_profiles::Migration),
             Box::new(m20261202_000007_certificate_expiry_index::Migration),
-            Box::new(m20261202_000005_renewal_info::Migration),
         ]
     }
 }

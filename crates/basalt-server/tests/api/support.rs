@@ -362,24 +362,14 @@ impl TestCa {
         (new_issuer, retiring, active)
     }
 
-    /// Sends a request through the PKI listener's router.
+    /// Sends a GET through the PKI listener's router.
     pub async fn pki_get(&self, path: &str) -> Reply {
-        let request = Request::builder()
-            .method(Method::GET)
-            .uri(path)
-            .body(Body::empty())
-            .unwrap();
-        reply_of(&self.pki_router, request).await
+        get_via(&self.pki_router, path).await
     }
 
     /// Sends a GET through the metrics listener's router.
     pub async fn metrics_get(&self, path: &str) -> Reply {
-        let request = Request::builder()
-            .method(Method::GET)
-            .uri(path)
-            .body(Body::empty())
-            .unwrap();
-        reply_of(&self.metrics_router, request).await
+        get_via(&self.metrics_router, path).await
     }
 
     pub fn root_pem(&self) -> String {
@@ -784,6 +774,16 @@ impl Client {
         let chain = String::from_utf8(self.post(ca, &cert_url, None).await.body).unwrap();
         (order_url, cert_url, chain)
     }
+}
+
+/// A GET of `path` through `router` (a listener other than the ACME one).
+async fn get_via(router: &Router, path: &str) -> Reply {
+    let request = Request::builder()
+        .method(Method::GET)
+        .uri(path)
+        .body(Body::empty())
+        .unwrap();
+    reply_of(router, request).await
 }
 
 /// The http-01 challenge of an authorization object.

@@ -503,11 +503,16 @@ lines.append(
 )
 if env.get("LOAD_ARGS"):
     lines.append(f"Extra basalt-load options for every run: `{env['LOAD_ARGS']}`.")
-notes = sorted({r["note"] for r in records if r["note"]})
+notes = sorted({r["note"] for r in records if r["note"] and r["server"] == "pebble"})
 for note in notes:
     lines.append(
         f"Pebble runs use `{note}`: Pebble 2.4 deadlocks when newOrder and authorization "
         "fetches run concurrently (seen at concurrency >= 32)."
+    )
+if any(r["server"] == "basalt-sqlite-metrics" for r in records):
+    lines.append(
+        "basalt-sqlite-metrics: the metrics listener on and /metrics scraped every second "
+        "(OpenMetrics) during the load."
     )
 lines.append("")
 lines.append(

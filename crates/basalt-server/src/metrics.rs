@@ -257,14 +257,15 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    pub(crate) fn order_final(&self, area: &str, status: &'static str) {
+    /// `count` orders of `area` reached `status` (a failed validation may invalidate several).
+    pub(crate) fn orders_final(&self, area: &str, status: &'static str, count: u64) {
         self.0
             .orders
             .get_or_create(&OrderLabels {
                 area: area.to_owned(),
                 status,
             })
-            .inc();
+            .inc_by(count);
     }
 
     pub(crate) fn validation(

@@ -114,7 +114,7 @@ pub(crate) async fn finalize(
         let problem =
             Problem::malformed("the order's requested notAfter has passed; create a new order");
         store.fail_order(order.id, &problem).await?;
-        input.metrics.order_final(&directory.name, "invalid");
+        input.metrics.orders_final(&directory.name, "invalid", 1);
         return Err(problem.into());
     }
     let serial = Serial::random()?;
@@ -156,7 +156,7 @@ pub(crate) async fn finalize(
     match issue::reserve_sign_store(store, &order, serial, new, now, signer, sign).await? {
         Ok(order) => {
             let metrics = input.metrics;
-            metrics.order_final(&directory.name, "valid");
+            metrics.orders_final(&directory.name, "valid", 1);
             metrics.issued(&directory.name, profile_name, &directory.issuer.key_id());
             tracing::info!(
                 account.id = account.id,

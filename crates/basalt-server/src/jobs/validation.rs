@@ -499,8 +499,8 @@ async fn run_job(
     // `None` when another replica's result was recorded first: the waiting POST then reads
     // what is stored.
     let recorded = stored?;
-    for _ in 0..recorded.orders_invalidated {
-        metrics.order_final(&job.directory, "invalid");
+    if recorded.orders_invalidated > 0 {
+        metrics.orders_final(&job.directory, "invalid", recorded.orders_invalidated);
     }
     Some(recorded.challenge)
 }

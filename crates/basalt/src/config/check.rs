@@ -32,22 +32,15 @@ pub(crate) struct Problem {
 
 /// The file parsed, or every problem that stops it from parsing.
 pub(crate) fn parse(text: &str, overrides: &[Override]) -> Result<Config, Vec<Problem>> {
-    let problems = check(text, overrides);
-    if !problems.is_empty() {
-        return Err(problems);
+    match examine(text, overrides) {
+        (problems, Some(config)) if problems.is_empty() => Ok(config),
+        (problems, _) => Err(problems),
     }
-    let mut table: Table = toml::from_str(text).map_err(|e| vec![syntax(text, &e)])?;
-    env::apply(&mut table, overrides);
-    toml::to_string(&table)
-        .map_err(|e| e.to_string())
-        .and_then(|merged| toml::from_str::<Config>(&merged).map_err(|e| e.to_string()))
-        .map_err(|message| {
-            vec![Problem {
-                key: String::new(),
-                line: None,
-                message,
-            }]
-        })
+}
+
+/// Every problem of config `text` with `overrides` applied.
+pub(crate) fn check(text: &str, overrides: &[Override]) -> Vec<Problem> {
+    examine(text, overrides).0
 }
 
 impl std::fmt::Display for Problem {
@@ -61,15 +54,16 @@ impl std::fmt::Display for Problem {
     }
 }
 
-/// Every problem of config `text` with `overrides` applied.
-pub(crate) fn check(text: &str, overrides: &[Override]) -> Vec<Problem> {
+/// Every problem of config `text` with `overrides` applied, and the config the last parse
+/// produced (the file as given when there is no problem; `None` when it never parsed).
+fn examine(text: &str, overrides: &[Override]) -> (Vec<Problem>, Option<Config>) {
     let original = match DeTable::parse(text) {
         Ok(table) => table.into_inner(),
-        Err(e) => return vec![syntax(text, &e)],
+        Err(e) => return (vec![syntax(text, &e)], None),
     };
     let mut table: Table = match toml::from_str(text) {
         Ok(table) => table,
-        Err(e) => return vec![syntax(text, &e)],
+        Err(e) => return (vec![syntax(text, &e)], None),
     };
     env::apply(&mut table, overrides);
     let overridden: Vec<String> = overrides.iter().map(Override::key).collect();
@@ -84,6 +78,7 @@ pub(crate) fn check(text: &str, overrides: &[Override]) -> Vec<Problem> {
         (line, note)
     };
     let mut problems = Vec::new();
+    let mut parsed = None;
     while problems.len() < MAX_PROBLEMS {
         let current = match toml::to_string(&table) {
             Ok(current) => current,
@@ -111,6 +106,7 @@ pub(crate) fn check(text: &str, overrides: &[Override]) -> Vec<Problem> {
                         message: format!("{message}{note}"),
                     });
                 }
+                parsed = Some(config);
                 break;
             }
             Err(e) => {
@@ -136,7 +132,7 @@ pub(crate) fn check(text: &str, overrides: &[Override]) -> Vec<Problem> {
             }
         }
     }
-    problems
+    (problems, parsed)
 }
 
 /// A TOML syntax error: no key, the parser's line.

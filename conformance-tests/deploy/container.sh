@@ -205,7 +205,7 @@ non_root() {
     # Admin commands run with `podman exec` get the image's user too.
     [ "$(pod exec "$CONTAINER" id -u):$(pod exec "$CONTAINER" id -g)" = "10001:10001" ] ||
         fail "podman exec runs as $(pod exec "$CONTAINER" id)"
-    # With --read-only it can write its volume and nothing else.
+    # With --read-only the root file system is read-only; the volume stays writable.
     pod exec "$CONTAINER" touch /var/lib/basalt/.write-test || fail "the volume is not writable"
     pod exec "$CONTAINER" rm /var/lib/basalt/.write-test
     pod exec "$CONTAINER" awk '$2 == "/" { print $4 }' /proc/mounts | grep -q '^ro,' || fail "the root file system is not read-only"

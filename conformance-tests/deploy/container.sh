@@ -184,7 +184,9 @@ wait_until_ready() {
 first_start() {
     pod volume create "$VOLUME" >/dev/null
     run_container
-    pod logs "$CONTAINER" 2>&1 | grep -q 'ACME directory' || fail "serve did not report its directory"
+    pod logs "$CONTAINER" >"$WORK/first-start.log" 2>&1
+    grep -q 'ACME directory' "$WORK/first-start.log" || fail "serve did not report its directory"
+    if grep -q $'\e\[' "$WORK/first-start.log"; then fail "the container's log has terminal colour codes"; fi
     # The root as relying parties fetch it from the PKI listener is the one in the volume.
     curl -sf "http://127.0.0.1:$PKI_PORT/root.pem" >"$WORK/root-pki.pem" || fail "no root on the PKI listener"
     [ "$(fingerprint_of "$WORK/root-pki.pem")" = "$(fingerprint_of "$WORK/root.pem")" ] ||

@@ -16,9 +16,12 @@
 #                   for it with low-port.conf (prints the exposure numbers)
 #   serve           as the basalt user: `basalt init --data /var/lib/basalt`, then `serve` with
 #                   the shipped conffile on 127.0.0.1:14000; curl fetches the directory
-#   sandbox         the same binary under the unit's MemoryDenyWriteExecute (prctl PR_SET_MDWE)
-#                   and SystemCallFilter (@system-service minus @privileged @resources, built
-#                   with libseccomp) and without capabilities: init, serve, directory fetched
+#   sandbox         the same binary under the unit's MemoryDenyWriteExecute, SystemCallFilter
+#                   (@system-service minus @privileged @resources) and RestrictAddressFamilies
+#                   as seccomp filters (unit-sandbox.py), without capabilities: init, serve,
+#                   and lego obtaining a certificate (DNS, http-01 validation, signing, commits)
+#   area-add        `basalt area add` as root the documented way (then chown/chgrp back to
+#                   basalt); the service user's basalt serves the new area
 #   purge           `dpkg --purge` removes the files, the data directory, the user and group,
 #                   and the unit's enablement
 #   reinstall       a second cycle: install, install again (the upgrade path of the maintainer
@@ -26,11 +29,14 @@
 # systemd is not PID 1 on these machines, so the unit itself is never started here: starting
 # it cannot be tested. The serve and sandbox scenarios run what the unit runs, by hand.
 # Refuses to run if a basalt package or a `basalt` user already exists (it would remove
-# them). Uses the fixed ACME port 14000; run it under flock /tmp/basalt-conformance.lock.
+# them). Fixed test ports: ACME 14000, http-01 5002, test DNS 8053/8055; run it under
+# flock /tmp/basalt-conformance.lock.
 source "$(dirname "$0")/../lib.sh"
-set -uo pipefail
+# lib.sh turns errexit on; this script's own steps decide for themselves, so that a failed
+# check never skips the purge at the end (each scenario still runs with errexit).
+set +e -uo pipefail
 CLIENT=deploy-deb
-SCENARIOS=(build install conffiles config-check unit-verify unit-security serve sandbox purge reinstall)
+SCENARIOS=(build install conffiles config-check unit-verify unit-security serve sandbox area-add purge reinstall)
 
 skip_all() {
     for s in "${SCENARIOS[@]}"; do skip "$s" "$1"; done
@@ -45,18 +51,40 @@ if dpkg-query -W -f='${Status}' basalt 2>/dev/null | grep -q installed || getent
     echo "       and purges its own and will not touch another (dpkg --purge basalt first)" >&2
     exit 2
 fi
-require_free_port "$ACME_PORT"
+for port in "$ACME_PORT" "$HTTP01_PORT" "$DNS_PORT" "$DNS_CONTROL_PORT"; do require_free_port "$port"; done
 
 WORK=$(mktemp -d)
 UNIT=/usr/lib/systemd/system/basalt.service
 DROPINS=/usr/share/doc/basalt/examples/basalt.service.d
 DIRECTORY_URL="https://127.0.0.1:${ACME_PORT}/acme/default/directory"
+# Set in this shell before the first dpkg -i (scenarios run in subshells): from then on the
+# cleanup purges whatever is installed (the start refused to run over another basalt).
 INSTALLED=
 
-# Always leaves the machine as it was: the server stopped, the package purged, no user left.
+# Background processes record their pid here: scenarios run in subshells, and whatever one
+# leaves running when it fails must still be stopped (a running process keeps userdel from
+# removing the basalt user).
+PIDS=$WORK/pids
+mkdir -p "$PIDS"
+# started NAME PID: remembers a background process; stopped NAME: kills it, waits it out.
+started() { echo "$2" >"$PIDS/$1"; }
+stopped() {
+    local pid
+    pid=$(cat "$PIDS/$1" 2>/dev/null) || return 0
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$PIDS/$1"
+}
+stop_all() {
+    local f
+    for f in "$PIDS"/*; do [ -e "$f" ] && stopped "$(basename "$f")"; done
+    return 0
+}
+
+# Always leaves the machine as it was: servers stopped, the package purged, no user left.
 cleanup() {
     set +e
-    [ -n "${SERVE_PID:-}" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null
+    stop_all
     if [ -n "$INSTALLED" ]; then
         dpkg-query -W -f='${Status}' basalt 2>/dev/null | grep -q installed && dpkg --purge basalt >/dev/null 2>&1
         getent passwd basalt >/dev/null && userdel basalt
@@ -79,7 +107,6 @@ run_dpkg() {
     return 1
 }
 install_deb() {
-    INSTALLED=1
     run_dpkg -i "$DEB"
 }
 # Owner:group and octal mode of a path, e.g. "root:basalt 750".
@@ -216,15 +243,37 @@ serve() {
     (cd / && NO_COLOR=1 exec setpriv --reuid=basalt --regid=basalt --clear-groups -- \
         /usr/bin/basalt serve --data /var/lib/basalt --config /etc/basalt/basalt.toml \
         --listen "127.0.0.1:$ACME_PORT") >"$WORK/serve.log" 2>&1 &
-    SERVE_PID=$!
-    directory_answers /var/lib/basalt/root.pem "$WORK/serve.log" "$SERVE_PID"
+    local pid=$!
+    started serve "$pid"
+    directory_answers /var/lib/basalt/root.pem "$WORK/serve.log" "$pid"
     echo "directory: $(head -c 200 "$WORK/directory.json")"
-    kill "$SERVE_PID"
-    wait "$SERVE_PID" || fail "basalt serve did not exit 0 on SIGTERM"
-    SERVE_PID=
+    kill "$pid"
+    wait "$pid" || fail "basalt serve did not exit 0 on SIGTERM"
+    rm -f "$PIDS/serve"
     ! grep -q $'\e' "$WORK/serve.log" || fail "the log has terminal escapes (journald would store them)"
     # The service user can still read what it wrote: nothing became root's.
     ! find /var/lib/basalt ! -user basalt | grep -q . || fail "files in /var/lib/basalt not owned by basalt"
+}
+
+# The documented way to add an area on a packaged install (docs/install-debian.md): as root,
+# with the offline root key brought back, then the ownership the service needs restored.
+area_add() {
+    (cd / && /usr/bin/basalt area add lab --data /var/lib/basalt --config /etc/basalt/basalt.toml \
+        --root-key /var/lib/basalt/offline/root-key.pem \
+        --root-password-file /var/lib/basalt/offline/root-password.txt --allow .lab.test)
+    chown -R basalt:basalt /var/lib/basalt
+    chgrp basalt /etc/basalt/basalt.toml
+    expect_owner_mode /etc/basalt/basalt.toml "root:basalt 640"
+    grep -q '^\[directories.lab\]' /etc/basalt/basalt.toml || fail "no [directories.lab] in the conffile"
+    (cd / && runuser -u basalt -- /usr/bin/basalt config check --config /etc/basalt/basalt.toml)
+    (cd / && NO_COLOR=1 exec setpriv --reuid=basalt --regid=basalt --clear-groups -- \
+        /usr/bin/basalt serve --data /var/lib/basalt --config /etc/basalt/basalt.toml \
+        --listen "127.0.0.1:$ACME_PORT") >"$WORK/serve-lab.log" 2>&1 &
+    local pid=$!
+    started serve "$pid"
+    DIRECTORY_URL="https://127.0.0.1:${ACME_PORT}/acme/lab/directory" \
+        directory_answers /var/lib/basalt/root.pem "$WORK/serve-lab.log" "$pid"
+    echo "the lab area answers"
 }
 
 SANDBOX=("$REPO/conformance-tests/deploy/unit-sandbox.py" basalt)
@@ -243,16 +292,31 @@ sandbox() {
         'import mmap; mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)'
     sandbox_refuses "a netlink socket" 'import socket; socket.socket(socket.AF_NETLINK, socket.SOCK_RAW)'
     sandbox_refuses "sched_setaffinity (@resources)" 'import os; os.sched_setaffinity(0, os.sched_getaffinity(0))'
-    # init and serve of the packaged binary, as the unit would run them.
-    (cd / && "${SANDBOX[@]}" /usr/bin/basalt init --data /var/lib/basalt/sandboxed)
-    (cd / && NO_COLOR=1 exec "${SANDBOX[@]}" /usr/bin/basalt serve --data /var/lib/basalt/sandboxed \
-        --config /etc/basalt/basalt.toml --listen "127.0.0.1:$ACME_PORT") >"$WORK/sandboxed.log" 2>&1 &
-    SERVE_PID=$!
-    directory_answers /var/lib/basalt/sandboxed/root.pem "$WORK/sandboxed.log" "$SERVE_PID"
-    echo "directory fetched from the sandboxed basalt"
-    kill "$SERVE_PID"
-    wait "$SERVE_PID" || { cat "$WORK/sandboxed.log"; fail "the sandboxed basalt did not exit 0 on SIGTERM"; }
-    SERVE_PID=
+    # init and serve of the packaged binary, as the unit would run them, and a whole
+    # issuance through it (DNS lookups, an http-01 fetch, signing, database commits): lego
+    # on the test DNS server's names, which resolve to 127.0.0.1.
+    local data=/var/lib/basalt/sandboxed root=/var/lib/basalt/sandboxed/root.pem pid
+    (cd / && "${SANDBOX[@]}" /usr/bin/basalt init --data "$data")
+    "$BIN/basalt-test-dns" --listen "$DNS_ADDR" --control "$DNS_CONTROL" >"$WORK/dns.log" 2>&1 &
+    started dns $!
+    (cd / && NO_COLOR=1 exec "${SANDBOX[@]}" /usr/bin/basalt serve --data "$data" \
+        --config /etc/basalt/basalt.toml --listen "127.0.0.1:$ACME_PORT" --resolver "$DNS_ADDR" \
+        --http01-port "$HTTP01_PORT" --egress-allow 127.0.0.0/8 --egress-allow ::1) \
+        >"$WORK/sandboxed.log" 2>&1 &
+    pid=$!
+    started sandboxed "$pid"
+    directory_answers "$root" "$WORK/sandboxed.log" "$pid"
+    LEGO_CA_CERTIFICATES=$root lego --server "$DIRECTORY_URL" --accept-tos --email admin@example.org \
+        --path "$WORK/lego" --http --http.port "127.0.0.1:$HTTP01_PORT" --domains deb.test run \
+        || { cat "$WORK/sandboxed.log"; fail "lego could not obtain a certificate from the sandboxed basalt"; }
+    awk -v out="$WORK/leaf.pem" -v rest="$WORK/issuer.pem" \
+        'BEGIN{n=0} /BEGIN CERTIFICATE/{n++} {print > (n==1 ? out : rest)}' "$WORK/lego/certificates/deb.test.crt"
+    openssl verify -CAfile "$root" -untrusted "$WORK/issuer.pem" "$WORK/leaf.pem" \
+        || fail "the certificate does not chain to the sandboxed basalt's root"
+    kill "$pid"
+    wait "$pid" || { cat "$WORK/sandboxed.log"; fail "the sandboxed basalt did not exit 0 on SIGTERM"; }
+    rm -f "$PIDS/sandboxed"
+    stopped dns
 }
 
 purge() {
@@ -265,7 +329,9 @@ purge() {
     done
     ! getent passwd basalt >/dev/null || fail "the basalt user is left after the purge"
     ! getent group basalt >/dev/null || fail "the basalt group is left after the purge"
-    INSTALLED=
+    # Set in this shell before the first dpkg -i (scenarios run in subshells): from then on the
+# cleanup purges whatever is installed (the start refused to run over another basalt).
+INSTALLED=
 }
 
 reinstall() {
@@ -289,17 +355,22 @@ if [ -z "$DEB" ]; then
     finish
     exit
 fi
+INSTALLED=1
 scenario install install
 scenario conffiles conffiles
 scenario config-check config_check
 scenario unit-verify unit_verify
 scenario unit-security unit_security
 scenario serve serve
+stop_all
 if /usr/bin/python3 -c 'import seccomp' 2>/dev/null; then
     scenario sandbox sandbox
+    stop_all
 else
     skip sandbox "libseccomp's Python binding is not installed (apt-get install python3-seccomp; .ci/run does)"
 fi
+scenario area-add area_add
+stop_all
 scenario purge purge
 scenario reinstall reinstall
 finish

@@ -24,10 +24,13 @@
 #                   basalt); the service user's basalt serves the new area
 #   purge           `dpkg --purge` removes the files, the data directory, the user and group,
 #                   and the unit's enablement
+#   unit-start      the unit started for real, in a podman container whose PID 1 is systemd
+#                   (an mmdebstrap image with systemd): deb-under-systemd.sh runs there
 #   reinstall       a second cycle: install, install again (the upgrade path of the maintainer
 #                   scripts), `dpkg -r` (keeps data, conffiles and user), purge (removes them)
-# systemd is not PID 1 on these machines, so the unit itself is never started here: starting
-# it cannot be tested. The serve and sandbox scenarios run what the unit runs, by hand.
+# systemd is not PID 1 on these machines, so the unit cannot be started on the machine itself:
+# serve and sandbox run what the unit runs by hand, and unit-start starts it in a container
+# that boots systemd (SKIP with the reason when podman cannot do that).
 # Refuses to run if a basalt package or a `basalt` user already exists (it would remove
 # them). Fixed test ports: ACME 14000, http-01 5002, test DNS 8053/8055; run it under
 # flock /tmp/basalt-conformance.lock.
@@ -36,7 +39,7 @@ source "$(dirname "$0")/../lib.sh"
 # check never skips the purge at the end (each scenario still runs with errexit).
 set +e -uo pipefail
 CLIENT=deploy-deb
-SCENARIOS=(build install conffiles config-check unit-verify unit-security serve sandbox area-add purge reinstall)
+SCENARIOS=(build install conffiles config-check unit-verify unit-security serve sandbox area-add purge unit-start reinstall)
 
 skip_all() {
     for s in "${SCENARIOS[@]}"; do skip "$s" "$1"; done
@@ -91,6 +94,7 @@ cleanup() {
         getent group basalt >/dev/null && groupdel basalt
         rm -rf /var/lib/basalt /etc/basalt
     fi
+    podman rm -f "$UNIT_CONTAINER" >/dev/null 2>&1
     [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -154,7 +158,6 @@ install() {
     expect_owner_mode /var/lib/basalt "basalt:basalt 700"
     expect_owner_mode /etc/basalt "root:basalt 750"
     expect_owner_mode /etc/basalt/basalt.toml "root:basalt 640"
-    expect_owner_mode /etc/basalt/credentials "root:root 700"
     [ -f "$UNIT" ] || fail "$UNIT is not installed"
     # deb-systemd-helper enabled it (works without systemd running).
     [ -L /etc/systemd/system/multi-user.target.wants/basalt.service ] \
@@ -319,6 +322,48 @@ sandbox() {
     stopped dns
 }
 
+# podman as it works on the test machines: crun fails there (hybrid cgroups, rlimits), runc
+# with explicit ulimits works.
+podman_runc() {
+    local cmd=$1
+    shift
+    case $cmd in
+        run | build) podman --runtime runc "$cmd" --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 "$@" ;;
+        *) podman --runtime runc "$cmd" "$@" ;;
+    esac
+}
+# A Debian bookworm image with systemd as its init, built from Debian's packages (no image
+# registry is reachable) and kept by week, as the container part keeps its base.
+SYSTEMD_IMAGE=localhost/basalt-deb-systemd:bookworm-$(date +%G-w%V)
+systemd_image() {
+    podman image exists "$SYSTEMD_IMAGE" && return 0
+    mmdebstrap --variant=apt --include=systemd,systemd-sysv,dbus,adduser,libssl3,ca-certificates,curl \
+        bookworm "$WORK/systemd-root.tar" >"$WORK/mmdebstrap.log" 2>&1 || { tail -5 "$WORK/mmdebstrap.log"; return 1; }
+    podman import "$WORK/systemd-root.tar" "$SYSTEMD_IMAGE" >/dev/null || return 1
+    rm -f "$WORK/systemd-root.tar"
+}
+UNIT_CONTAINER=basalt-deb-systemd-$$
+# Boots the image with systemd as PID 1 (loopback only: --network none; ports below 1024
+# privileged, as on a host), or prints why it could not.
+boot_systemd() {
+    podman_runc run -d --name "$UNIT_CONTAINER" --systemd=always --network none \
+        --sysctl net.ipv4.ip_unprivileged_port_start=1024 "$SYSTEMD_IMAGE" /sbin/init >/dev/null || return 1
+    local state
+    for _ in $(seq 1 100); do
+        state=$(podman exec "$UNIT_CONTAINER" systemctl is-system-running 2>/dev/null)
+        case $state in running | degraded) return 0 ;; esac
+        sleep 0.2
+    done
+    echo "systemd in the container reached '$state', not running"
+    podman logs "$UNIT_CONTAINER" 2>&1 | tail -5
+    return 1
+}
+unit_start() {
+    podman cp "$DEB" "$UNIT_CONTAINER:/tmp/basalt.deb"
+    podman cp "$REPO/conformance-tests/deploy/deb-under-systemd.sh" "$UNIT_CONTAINER:/tmp/deb-under-systemd.sh"
+    podman exec "$UNIT_CONTAINER" bash /tmp/deb-under-systemd.sh /tmp/basalt.deb
+}
+
 purge() {
     run_dpkg --purge basalt
     ! dpkg-query -W -f='${Status}' basalt 2>/dev/null | grep -q installed || fail "basalt is still installed"
@@ -372,5 +417,15 @@ fi
 scenario area-add area_add
 stop_all
 scenario purge purge
+# The unit started for real: in a container whose PID 1 is systemd.
+if ! command -v podman >/dev/null || ! command -v mmdebstrap >/dev/null; then
+    skip unit-start "podman or mmdebstrap is not installed (apt-get install podman runc mmdebstrap; .ci/run does)"
+elif ! why=$(systemd_image 2>&1); then
+    skip unit-start "no Debian image with systemd could be built with mmdebstrap: $why"
+elif ! why=$(boot_systemd 2>&1); then
+    skip unit-start "podman could not run systemd as PID 1 (podman --runtime runc run --systemd=always): $why"
+else
+    scenario unit-start unit_start
+fi
 scenario reinstall reinstall
 finish

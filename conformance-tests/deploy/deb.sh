@@ -244,7 +244,7 @@ directory_answers() {
 
 serve() {
     (cd / && runuser -u basalt -- /usr/bin/basalt init --data /var/lib/basalt)
-    expect_owner_mode /var/lib/basalt/root.pem "basalt:basalt $(stat -c %a /var/lib/basalt/root.pem)"
+    [ "$(stat -c %U /var/lib/basalt/root.pem)" = basalt ] || fail "root.pem is not basalt's"
     expect_owner_mode /var/lib/basalt/directories/default/intermediate-key.pem "basalt:basalt 600"
     [ -f /var/lib/basalt/offline/root-key.pem ] || fail "init made no offline root key"
     # What the unit's ExecStart runs (its ConditionPathExists=/var/lib/basalt/root.pem now

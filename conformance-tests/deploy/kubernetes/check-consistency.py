@@ -137,6 +137,8 @@ def check_overlay(objects, basalt):
             problem(f"container {c['name']} does not drop ALL capabilities")
         if "memory" not in c.get("resources", {}).get("limits", {}):
             problem(f"container {c['name']} has no memory limit")
+    if not any(m["mountPath"] == "/tmp" for m in container.get("volumeMounts", [])):
+        problem("no writable /tmp for basalt (the root filesystem is read-only; SQLite uses /tmp)")
     account = one(objects, "ServiceAccount", spec.get("serviceAccountName"))
     if account is not None and account.get("automountServiceAccountToken") is not False:
         problem("the ServiceAccount mounts its API token")

@@ -13,6 +13,7 @@ them), an empty directory for emptyDir and PersistentVolumeClaim volumes. Then:
 
 import base64
 import os
+import re
 import shutil
 import sys
 
@@ -69,10 +70,12 @@ def write_atomic_volume(path, files, mode):
 
 
 def relocate(text, mounts, root):
-    """TEXT with every mount path replaced by its volume's directory under ROOT."""
-    for mount in sorted(mounts, key=lambda m: -len(m["mountPath"])):
-        text = text.replace(mount["mountPath"], os.path.join(root, mount["name"]))
-    return text
+    """TEXT with every mount path (as a whole path or a path's start) replaced by its volume's
+    directory under ROOT, in one pass, so that a replacement is never replaced again."""
+    paths = sorted((m["mountPath"] for m in mounts), key=len, reverse=True)
+    where = {m["mountPath"]: os.path.join(root, m["name"]) for m in mounts}
+    pattern = re.compile(r"(?<![\w./-])(" + "|".join(map(re.escape, paths)) + r")(?![\w.-])")
+    return pattern.sub(lambda m: where[m.group(1)], text)
 
 
 if __name__ == "__main__":

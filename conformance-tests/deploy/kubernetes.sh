@@ -12,7 +12,8 @@
 #                        kubernetes-validate (PyPI) and the cert-manager models (npm), each
 #                        installed once into ${XDG_CACHE_HOME:-~/.cache}/basalt-conformance/
 #   unfilled-overlay-refused   the overlays as committed (no CA material) do not render, and
-#                        name the missing file: no key can be committed and deployed unseen
+#                        name the missing file; git ignores what operators copy into ca/ and
+#                        inputs/, so no key is committed by accident
 #   render-sqlite, render-postgres   each overlay renders with CA material from `basalt init`,
 #                        without a warning
 #   pod-start            the sqlite pod as the kubelet would run it, on this machine: the init
@@ -130,6 +131,14 @@ unfilled_overlay_refused() {
         fi
         grep -q "overlays/$overlay/ca/\(root.pem\|directories/default/intermediate\)" "$WORK/unfilled.err" || { cat "$WORK/unfilled.err"; fail "the error does not name the missing file"; }
     done
+    # git never takes the material operators copy in (in a git checkout; a tarball has no git).
+    if git -C "$REPO" rev-parse --git-dir >/dev/null 2>&1; then
+        local path
+        for path in overlays/sqlite/ca/directories/default/intermediate-key.pem overlays/postgres/ca/root.pem \
+            cert-manager/inputs/eab-secret.env cert-manager/inputs/issuer.env; do
+            git -C "$REPO" check-ignore -q "deploy/kubernetes/$path" || fail "git would commit deploy/kubernetes/$path"
+        done
+    fi
 }
 
 # The CA material made offline, as docs/install-kubernetes.md tells operators: `basalt init`,

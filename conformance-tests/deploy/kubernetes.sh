@@ -30,6 +30,9 @@
 #   rotation             `basalt area rotate` on the pod's data, the new files added to the
 #                        overlay's ca/ and secretGenerator, re-rendered: the restarted pod
 #                        gets them from the Secret and signs with the new intermediate
+#   postgres-replicas    two pods of the postgres overlay, started at once on one PostgreSQL
+#                        database (scripts/test-databases'), both ready, the intermediate
+#                        registered once (SKIP without BASALT_TEST_POSTGRES_URL)
 #   render-maintenance   overlays/sqlite/maintenance (the pod that holds the claim for kubectl cp)
 #   render-cert-manager  the cert-manager directory renders with that key and the root
 #   k8s-schema-*         kubernetes-validate --strict, Kubernetes 1.30.0 and 1.37.0, on every
@@ -42,8 +45,8 @@
 #   validators-fail      broken copies (a typo'd field, a wrong enum, a wrong port name, a
 #                        misspelt BASALT_ variable, a bad caBundle) are refused by each check
 #
-# Ports: 14000 (ACME), 14080 (PKI), 9103 (metrics) on 127.0.0.1 for pod-start, checked free
-# first; run it under `flock /tmp/basalt-conformance.lock` like every suite.
+# Ports: 14000 (ACME), 14080 (PKI), 9103 (metrics) on 127.0.0.1 for the pods, and 14001,
+# 14081, 9104 for the second PostgreSQL replica, checked free first; run it under `flock /tmp/basalt-conformance.lock` like every suite.
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -53,7 +56,7 @@ WORK=$(mktemp -d)
 DATA=$WORK/unused
 source "$(dirname "$0")/../areas/common.sh"
 CLIENT=deploy-kubernetes
-trap 'stop_all; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
+trap 'stop_all; drop_postgres_database; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
 
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/basalt-conformance
 KUBERNETES_VALIDATE_VERSION=1.37.0
@@ -160,23 +163,33 @@ render_overlay() {
 # ---- the pod, outside a cluster ----
 
 # Starts `basalt serve` as the rendered pod would (after running its init container script);
-# $1 names the run. Waits for /readyz.
+# $1 names the run. POD (default $WORK/pod, laid out from RENDERED, default the sqlite
+# overlay) and the ports may be set by the caller; EXTRA_ENV holds variables a Secret would
+# give (NAME=VALUE ...). Waits for /readyz.
 start_pod() {
-    local run=$1 code
-    [ -d "$WORK/pod" ] || { mkdir "$WORK/pod"; "$PY" "$HELPERS/extract-pod.py" "$WORK/sqlite.yaml" "$WORK/pod" || fail "laying out the pod"; }
-    sh "$WORK/pod/init.sh" >"$WORK/init-$run.log" 2>&1 || { cat "$WORK/init-$run.log"; fail "the init container's script failed"; }
-    mapfile -t args <"$WORK/pod/serve.args"
-    spawn "pod-$run" env -i PATH="$PATH" $(cat "$WORK/pod/serve.env") \
-        BASALT_SERVER__LISTEN="127.0.0.1:$ACME_PORT" BASALT_SERVER__PKI_LISTEN="127.0.0.1:$PKI_PORT" \
-        BASALT_SERVER__METRICS_LISTEN="127.0.0.1:$METRICS_PORT" "$BIN/basalt" serve "${args[@]}"
+    local run=$1 code pod=${POD:-$WORK/pod} acme=${POD_ACME_PORT:-$ACME_PORT} pki=${POD_PKI_PORT:-$PKI_PORT} metrics=${POD_METRICS_PORT:-$METRICS_PORT}
+    [ -d "$pod" ] || { mkdir "$pod"; "$PY" "$HELPERS/extract-pod.py" "${RENDERED:-$WORK/sqlite.yaml}" "$pod" || fail "laying out the pod"; }
+    sh "$pod/init.sh" >"$WORK/init-$run.log" 2>&1 || { cat "$WORK/init-$run.log"; fail "the init container's script failed"; }
+    mapfile -t args <"$pod/serve.args"
+    # shellcheck disable=SC2046 # one NAME=VALUE word per line of serve.env
+    spawn "pod-$run" env -i PATH="$PATH" $(cat "$pod/serve.env") ${EXTRA_ENV:-} \
+        BASALT_SERVER__LISTEN="127.0.0.1:$acme" BASALT_SERVER__PKI_LISTEN="127.0.0.1:$pki" \
+        BASALT_SERVER__METRICS_LISTEN="127.0.0.1:$metrics" "$BIN/basalt" serve "${args[@]}"
+    [ -n "${NO_WAIT:-}" ] && return 0
+    wait_ready "$run" "$metrics"
+}
+
+# Waits until pod run $1 answers /readyz 200 on metrics port $2.
+wait_ready() {
+    local run=$1 metrics=$2 code
     for _ in $(seq 1 150); do
-        code=$(curl -s -o "$WORK/readyz.json" -w '%{http_code}' "http://127.0.0.1:$METRICS_PORT/readyz" || true)
+        code=$(curl -s -o "$WORK/readyz-$run.json" -w '%{http_code}' "http://127.0.0.1:$metrics/readyz" || true)
         [ "$code" = 200 ] && return 0
         kill -0 "$(pid_of "pod-$run")" 2>/dev/null || break
         sleep 0.2
     done
     cat "$WORK/pod-$run.log"
-    fail "the pod's basalt did not become ready (last /readyz: $code $(cat "$WORK/readyz.json" 2>/dev/null))"
+    fail "the pod's basalt did not become ready (last /readyz: $code $(cat "$WORK/readyz-$run.json" 2>/dev/null))"
 }
 
 pod_start() {
@@ -237,6 +250,36 @@ rotation() {
     jq -c '.intermediates[] | select(.area == "default" and .status == "retiring")' "$WORK/areas.json" | grep -q . \
         || fail "the old intermediate is not retiring"
     stop pod-rotated
+}
+
+# The postgres overlay's pods, two replicas started at once on one PostgreSQL database (the
+# one scripts/test-databases runs; BASALT_TEST_POSTGRES_URL), each with its own emptyDir,
+# the URL where the basalt-database Secret would put it: both become ready, and the area's
+# intermediate is registered once.
+postgres_replicas() {
+    local admin=$BASALT_TEST_POSTGRES_URL database=basalt_k8s_$$ url port
+    for port in "$ACME_PORT" "$PKI_PORT" "$METRICS_PORT" 14001 14081 9104; do require_free_port "$port"; done
+    psql -X -q "$admin" -c "CREATE DATABASE $database" || fail "creating database $database"
+    echo "$database" >"$WORK/pg-database"
+    url=${admin%/*}/$database
+    grep -q 'name: BASALT_STORAGE__DATABASE_URL' "$WORK/postgres.yaml" || fail "the overlay sets no BASALT_STORAGE__DATABASE_URL"
+    POD=$WORK/pg-a RENDERED=$WORK/postgres.yaml EXTRA_ENV="BASALT_STORAGE__DATABASE_URL=$url" NO_WAIT=1 start_pod pg-a
+    POD=$WORK/pg-b RENDERED=$WORK/postgres.yaml EXTRA_ENV="BASALT_STORAGE__DATABASE_URL=$url" NO_WAIT=1 \
+        POD_ACME_PORT=14001 POD_PKI_PORT=14081 POD_METRICS_PORT=9104 start_pod pg-b
+    wait_ready pg-a "$METRICS_PORT"
+    wait_ready pg-b 9104
+    [ ! -e "$WORK/pg-a/data/basalt.db" ] && [ ! -e "$WORK/pg-b/data/basalt.db" ] || fail "a replica opened SQLite"
+    "$BIN/basalt" area list --data "$WORK/pg-a/data" --config "$WORK/pg-a/config/basalt.toml" --database-url "$url" --json >"$WORK/pg-areas.json" \
+        || fail "basalt area list on PostgreSQL"
+    [ "$(jq '[.intermediates[] | select(.area == "default")] | length' "$WORK/pg-areas.json")" -eq 1 ] \
+        || fail "the default area's intermediate is not registered exactly once: $(cat "$WORK/pg-areas.json")"
+    stop pod-pg-a
+    stop pod-pg-b
+}
+
+drop_postgres_database() {
+    [ -f "$WORK/pg-database" ] && psql -X -q "$BASALT_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS $(cat "$WORK/pg-database") WITH (FORCE)" >/dev/null 2>&1
+    return 0
 }
 
 # serve refuses the key in the Secret volume's own file (0440 through fsGroup): the reason
@@ -370,6 +413,11 @@ scenario render-postgres render_overlay postgres
 scenario pod-start pod_start
 scenario key-in-secret-refused key_in_secret_refused
 scenario rotation rotation
+if [ -n "${BASALT_TEST_POSTGRES_URL:-}" ] && command -v psql >/dev/null; then
+    scenario postgres-replicas postgres_replicas
+else
+    skip postgres-replicas "no PostgreSQL: BASALT_TEST_POSTGRES_URL is unset (scripts/test-databases start; eval \"\$(scripts/test-databases env)\"; .ci/run does)"
+fi
 scenario render-maintenance render "$K8S/overlays/sqlite/maintenance" "$WORK/maintenance.yaml"
 scenario render-cert-manager render_cert_manager
 scenario k8s-schema-sqlite k8s_schema "$WORK/sqlite.yaml"

@@ -63,8 +63,14 @@ fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| {
             EnvFilter::new("info,sqlx=warn,sea_orm=warn,hickory=warn,cryptoki=off")
         });
+    // Colour only on a terminal: under systemd, in a container or into a file, escape codes
+    // would end up in the journal or the log collector. NO_COLOR (no-color.org) turns it off
+    // on a terminal too.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Pretty => builder.init(),

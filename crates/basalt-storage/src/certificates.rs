@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use basalt_protocol::{AuthorizationStatus, Identifier};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::NotSet, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QuerySelect, TransactionTrait,
+    ActiveValue::NotSet, ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect,
+    TransactionTrait,
 };
 use time::OffsetDateTime;
 
@@ -17,6 +17,7 @@ use crate::entities::{authorizations, certificates, intermediates};
 use crate::error::{Error, corrupt};
 use crate::records::{CertificateRecord, NewCertificate, OrderRecord, RevokeOutcome};
 use crate::time::{from_unix, from_unix_opt, to_unix};
+use crate::writes::WriteTx;
 
 const TABLE: &str = "certificates";
 
@@ -138,7 +139,7 @@ impl Store {
 /// lock). A duplicate serial is `Error::Duplicate` (the caller's transaction then rolls
 /// back).
 pub(crate) async fn insert(
-    conn: &impl ConnectionTrait,
+    tx: &impl WriteTx,
     order: &OrderRecord,
     new: &NewCertificate,
     now: i64,
@@ -164,11 +165,10 @@ pub(crate) async fn insert(
     };
     let mut insert: certificates::ActiveModel = row.clone().into();
     insert.id = NotSet;
-    row.id = certificates::Entity::insert(insert)
-        .exec(conn)
+    row.id = tx
+        .insert(certificates::Entity::insert(insert))
         .await
-        .map_err(|e| Error::from(e).duplicate_of("certificate serial"))?
-        .last_insert_id;
+        .map_err(|e| Error::from(e).duplicate_of("certificate serial"))?;
     record(row)
 }
 

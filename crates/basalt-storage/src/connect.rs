@@ -17,6 +17,7 @@ use sea_orm::{
 
 use crate::config::StorageConfig;
 use crate::error::Error;
+use crate::inline_sqlite::InlineWriter;
 
 /// How long SQLite waits for a lock held by another connection (or process) before failing.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -64,6 +65,10 @@ pub struct Store {
     /// power loss ([`Store::sync_log`]). `None` on the server engines, whose commits are
     /// durable already, and for in-memory databases.
     pub(crate) log: Option<Arc<WriteAheadLog>>,
+    /// SQLite on a file only: the issuance transactions' connection
+    /// (`inline_sqlite.rs`). `None` on the server engines and in memory, where those
+    /// transactions run through `db` like every other.
+    pub(crate) inline: Option<Arc<InlineWriter>>,
 }
 
 /// A SQLite database's `-wal` file, as [`Store::sync_log`] flushes it.
@@ -231,17 +236,18 @@ impl Store {
                     .map_sqlx_mysql_pool_opts(|o| o.after_connect(mysql_session_setup));
             }
         }
-        let log = match backend {
-            Backend::Sqlite => private_sqlite_files(&config.url)?.map(|path| {
-                Arc::new(WriteAheadLog {
-                    path,
-                    directory_synced: std::sync::atomic::AtomicBool::new(false),
-                    requested: std::sync::atomic::AtomicU64::new(0),
-                    flushed: tokio::sync::Mutex::new(0),
-                })
-            }),
+        let files = match backend {
+            Backend::Sqlite => private_sqlite_files(&config.url)?,
             Backend::Postgres | Backend::MySql => None,
         };
+        let log = files.as_ref().map(|(_, wal)| {
+            Arc::new(WriteAheadLog {
+                path: wal.clone(),
+                directory_synced: std::sync::atomic::AtomicBool::new(false),
+                requested: std::sync::atomic::AtomicU64::new(0),
+                flushed: tokio::sync::Mutex::new(0),
+            })
+        });
         let mut db = Database::connect(options.clone()).await?;
         observe(&mut db, observer.as_ref());
         migrate(&db, backend).await?;
@@ -263,7 +269,21 @@ impl Store {
             }
             Backend::Postgres | Backend::MySql => db.clone(),
         };
-        Ok(Self { db, read, log })
+        let inline = match &files {
+            Some((database, _)) => Some(Arc::new(InlineWriter::open(
+                database,
+                SQLITE_BUSY_TIMEOUT,
+                db.get_sqlite_connection_pool().clone(),
+                observer,
+            )?)),
+            None => None,
+        };
+        Ok(Self {
+            db,
+            read,
+            log,
+            inline,
+        })
     }
 
     /// Checks that the database answers (for readiness probes).
@@ -291,8 +311,10 @@ fn observe(db: &mut DatabaseConnection, observer: Option<&crate::QueryObserver>)
 /// In-memory databases have no files. Best effort: what cannot be changed is logged, and
 /// SQLite reports a file it cannot open.
 ///
-/// Returns the path of the database's `-wal` file (`None` in memory).
-fn private_sqlite_files(url: &str) -> Result<Option<std::path::PathBuf>, Error> {
+/// Returns the paths of the database file and its `-wal` file (`None` in memory).
+fn private_sqlite_files(
+    url: &str,
+) -> Result<Option<(std::path::PathBuf, std::path::PathBuf)>, Error> {
     use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
     use std::str::FromStr as _;
 
@@ -327,7 +349,7 @@ fn private_sqlite_files(url: &str) -> Result<Option<std::path::PathBuf>, Error> 
     let mut shm = database.clone().into_os_string();
     shm.push("-shm");
     let wal: std::path::PathBuf = wal.into();
-    for path in [database, wal.clone(), shm.into()] {
+    for path in [database.clone(), wal.clone(), shm.into()] {
         let current = match std::fs::metadata(&path) {
             Ok(metadata) => metadata.permissions().mode() & 0o777,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -353,7 +375,7 @@ fn private_sqlite_files(url: &str) -> Result<Option<std::path::PathBuf>, Error> 
             );
         }
     }
-    Ok(Some(wal))
+    Ok(Some((database, wal)))
 }
 
 /// Runs [`MYSQL_SESSION_SETUP`] on each new MySQL connection (sea-orm's own

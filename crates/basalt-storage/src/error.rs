@@ -8,6 +8,8 @@
 
 use sea_orm::{DbErr, RuntimeErr, SqlErr, sqlx};
 
+use crate::inline_sqlite::InlineSqliteError;
+
 /// What went wrong in a storage call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
@@ -37,6 +39,9 @@ pub enum Error {
 
 impl From<DbErr> for Error {
     fn from(err: DbErr) -> Self {
+        if let Some(inline) = inline_sqlite_error(&err) {
+            return inline;
+        }
         if let Some(SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
             return Self::Duplicate {
                 what: UNEXPECTED_DUPLICATE,
@@ -58,6 +63,31 @@ impl From<DbErr> for Error {
 /// True for sqlx errors that mean "the database is not reachable right now" (or, for
 /// MySQL's deadlocks and lock wait timeouts, "try again") rather than "this statement is
 /// wrong".
+/// An error of the inline SQLite writer (`inline_sqlite.rs`), classified as sqlx's own
+/// SQLite errors are: uniqueness, then the busy and locked codes of [`is_connection_error`].
+fn inline_sqlite_error(err: &DbErr) -> Option<Error> {
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
+    else {
+        return None;
+    };
+    let sqlx::Error::Database(db) = e.as_ref() else {
+        return None;
+    };
+    let inline = db.try_downcast_ref::<InlineSqliteError>()?;
+    Some(match inline.code() {
+        Some(1555 | 2067) => Error::Duplicate {
+            what: UNEXPECTED_DUPLICATE,
+            detail: inline.to_string(),
+        },
+        Some(code) if SQLITE_UNAVAILABLE.contains(&code) => Error::Unavailable(err.to_string()),
+        _ => Error::Internal(err.to_string()),
+    })
+}
+
+/// SQLITE_BUSY (5) and its extended codes (261, 517, 773), SQLITE_LOCKED (6, 262),
+/// SQLITE_CANTOPEN (14): the file is held by someone else or cannot be opened.
+const SQLITE_UNAVAILABLE: [i32; 7] = [5, 261, 517, 773, 6, 262, 14];
+
 fn is_connection_error(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Io(_)
@@ -90,12 +120,8 @@ fn is_connection_error(err: &sqlx::Error) -> bool {
                     1040 | 1203 | 1053 | 1152 | 1158..=1161 | 1927 | 4031 | 1205 | 1213
                 )
             } else if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
-                // SQLITE_BUSY (5) and its extended codes (261, 517, 773), SQLITE_LOCKED (6),
-                // SQLITE_CANTOPEN (14): the file is held by someone else or cannot be opened.
-                matches!(
-                    code.as_ref(),
-                    "5" | "261" | "517" | "773" | "6" | "262" | "14"
-                )
+                code.parse::<i32>()
+                    .is_ok_and(|code| SQLITE_UNAVAILABLE.contains(&code))
             } else {
                 false
             }

@@ -31,6 +31,7 @@ use crate::records::{
     ReserveOutcome,
 };
 use crate::time::{from_unix, to_unix};
+use crate::writes::WriteTx;
 use crate::{certificates, orders as order_rows};
 
 const TABLE: &str = "issuances";
@@ -62,7 +63,8 @@ impl Store {
         Ok(outcome)
     }
 
-    /// [`Store::reserve_issuance`]'s transaction.
+    /// [`Store::reserve_issuance`]'s transaction, on SQLite's inline writer where there is
+    /// one (`inline_sqlite.rs`), else on the writer pool: the same statements either way.
     async fn reserve_transaction(
         &self,
         order: &OrderRecord,
@@ -70,50 +72,35 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<ReserveOutcome, Error> {
         let now = to_unix(now);
-        let tx = self.db.begin().await?;
-        let moved = orders::Entity::update_many()
-            .col_expr(
-                orders::Column::Status,
-                Expr::value(OrderStatus::Processing.as_str()),
-            )
-            .filter(orders::Column::Id.eq(order.id))
-            .filter(orders::Column::Status.eq(OrderStatus::Ready.as_str()))
-            .filter(orders::Column::ExpiresAt.gt(now))
-            .exec(&tx)
-            .await?
-            .rows_affected;
-        if moved == 0 {
-            tx.rollback().await?;
-            let order = order_rows::load(&self.db, order.id)
-                .await?
-                .ok_or(Error::NotFound)?;
-            return Ok(ReserveOutcome::NotReady(order));
-        }
-        let mut row = issuances::Model {
-            id: 0,
-            serial: new.serial.clone(),
-            order_id: order.id,
-            account_id: order.account_id,
-            directory: order.directory.clone(),
-            intermediate_id: new.intermediate_id,
-            names: to_json(&order.identifiers)?,
-            spki: new.spki_der.clone(),
-            not_before: to_unix(new.not_before),
-            not_after: to_unix(new.not_after),
-            status: IssuanceStatus::Pending.as_str().to_owned(),
-            created_at: now,
-            updated_at: now,
+        // Dropping a transaction without committing it rolls it back: on an error, or when
+        // the order did not move, nothing is written.
+        let reserved = match &self.inline {
+            Some(inline) => {
+                let tx = inline.begin().await?;
+                let reserved = reserve_writes(&tx, order, new, now).await?;
+                if reserved.is_some() {
+                    tx.commit()?;
+                }
+                reserved
+            }
+            None => {
+                let tx = self.db.begin().await?;
+                let reserved = reserve_writes(&tx, order, new, now).await?;
+                if reserved.is_some() {
+                    tx.commit().await?;
+                }
+                reserved
+            }
         };
-        let mut insert: issuances::ActiveModel = row.clone().into();
-        insert.id = NotSet;
-        // On an error the transaction is dropped, which rolls it back: the order stays ready.
-        row.id = issuances::Entity::insert(insert)
-            .exec(&tx)
-            .await
-            .map_err(|e| Error::from(e).duplicate_of("issuance serial"))?
-            .last_insert_id;
-        tx.commit().await?;
-        Ok(ReserveOutcome::Reserved(record(row)?))
+        match reserved {
+            Some(row) => Ok(ReserveOutcome::Reserved(record(row)?)),
+            None => {
+                let order = order_rows::load(&self.db, order.id)
+                    .await?
+                    .ok_or(Error::NotFound)?;
+                Ok(ReserveOutcome::NotReady(order))
+            }
+        }
     }
 
     /// Stores the certificate signed for a pending issuance, in one transaction: the
@@ -168,7 +155,9 @@ impl Store {
         Ok(issued)
     }
 
-    /// [`Store::complete_reserved_issuance`]'s transaction.
+    /// [`Store::complete_reserved_issuance`]'s transaction, on SQLite's inline writer where
+    /// there is one (`inline_sqlite.rs`), else on the writer pool: the same statements either
+    /// way. A lost compare-and-set rolls back and reads what is there now, for the error.
     async fn complete_transaction(
         &self,
         issuance_id: i64,
@@ -177,62 +166,46 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<(OrderRecord, CertificateRecord), Error> {
         let now = to_unix(now);
-        let tx = self.db.begin().await?;
-        // Write first: on SQLite this takes the write lock before anything is read.
-        let settled = issuances::Entity::update_many()
-            .col_expr(
-                issuances::Column::Status,
-                Expr::value(IssuanceStatus::Issued.as_str()),
-            )
-            .col_expr(issuances::Column::UpdatedAt, Expr::value(now))
-            .filter(issuances::Column::Id.eq(issuance_id))
-            .filter(issuances::Column::Status.eq(IssuanceStatus::Pending.as_str()))
-            .exec(&tx)
-            .await?
-            .rows_affected;
-        if settled == 0 {
-            let current = issuances::Entity::find_by_id(issuance_id)
-                .one(&tx)
-                .await?
-                .ok_or(Error::NotFound)?;
-            return Err(Error::WrongState {
-                what: format!("issuance {issuance_id}"),
-                current: current.status,
-            });
-        }
-        let moved = orders::Entity::update_many()
-            .col_expr(
-                orders::Column::Status,
-                Expr::value(OrderStatus::Valid.as_str()),
-            )
-            .col_expr(
-                orders::Column::CertificateSerial,
-                Expr::value(new.serial.clone()),
-            )
-            .filter(orders::Column::Id.eq(order.id))
-            .filter(orders::Column::Status.eq(OrderStatus::Processing.as_str()))
-            .exec(&tx)
-            .await?
-            .rows_affected;
-        if moved == 0 {
-            let current = order_rows::load(&tx, order.id)
-                .await?
-                .ok_or(Error::NotFound)?;
-            return Err(Error::WrongState {
-                what: format!("order {}", order.id),
-                current: current.status.to_string(),
-            });
-        }
-        // Everything but an order's status, error and serial is fixed at creation, so the
-        // caller's copy with those set is the row.
-        let order = OrderRecord {
-            status: OrderStatus::Valid,
-            certificate_serial: Some(new.serial.clone()),
-            ..order.clone()
+        let settled = match &self.inline {
+            Some(inline) => {
+                let tx = inline.begin().await?;
+                let settled = complete_writes(&tx, issuance_id, order, new, now).await?;
+                if let Settled::Stored(..) = settled {
+                    tx.commit()?;
+                }
+                settled
+            }
+            None => {
+                let tx = self.db.begin().await?;
+                let settled = complete_writes(&tx, issuance_id, order, new, now).await?;
+                if let Settled::Stored(..) = settled {
+                    tx.commit().await?;
+                }
+                settled
+            }
         };
-        let certificate = certificates::insert(&tx, &order, new, now).await?;
-        tx.commit().await?;
-        Ok((order, certificate))
+        match settled {
+            Settled::Stored(order, certificate) => Ok((*order, *certificate)),
+            Settled::IssuanceMoved => {
+                let current = issuances::Entity::find_by_id(issuance_id)
+                    .one(&self.db)
+                    .await?
+                    .ok_or(Error::NotFound)?;
+                Err(Error::WrongState {
+                    what: format!("issuance {issuance_id}"),
+                    current: current.status,
+                })
+            }
+            Settled::OrderMoved => {
+                let current = order_rows::load(&self.db, order.id)
+                    .await?
+                    .ok_or(Error::NotFound)?;
+                Err(Error::WrongState {
+                    what: format!("order {}", order.id),
+                    current: current.status.to_string(),
+                })
+            }
+        }
     }
 
     /// The signer returned an error for a pending issuance, so nothing was signed: in one
@@ -344,6 +317,119 @@ async fn reopen_order(tx: &impl ConnectionTrait, order_id: i64) -> Result<(), Er
         .exec(tx)
         .await?;
     Ok(())
+}
+
+/// The reservation's statements: compare-and-set the order `ready → processing` where it
+/// is unexpired (the first statement, so it also takes SQLite's write lock; of two
+/// concurrent finalizations exactly one moves the row), then insert a `pending` issuance
+/// for the order's identifiers. `None` when the order did not move.
+async fn reserve_writes(
+    tx: &impl WriteTx,
+    order: &OrderRecord,
+    new: &NewIssuance,
+    now: i64,
+) -> Result<Option<issuances::Model>, Error> {
+    let moved = tx
+        .update(
+            orders::Entity::update_many()
+                .col_expr(
+                    orders::Column::Status,
+                    Expr::value(OrderStatus::Processing.as_str()),
+                )
+                .filter(orders::Column::Id.eq(order.id))
+                .filter(orders::Column::Status.eq(OrderStatus::Ready.as_str()))
+                .filter(orders::Column::ExpiresAt.gt(now)),
+        )
+        .await?;
+    if moved == 0 {
+        return Ok(None);
+    }
+    let mut row = issuances::Model {
+        id: 0,
+        serial: new.serial.clone(),
+        order_id: order.id,
+        account_id: order.account_id,
+        directory: order.directory.clone(),
+        intermediate_id: new.intermediate_id,
+        names: to_json(&order.identifiers)?,
+        spki: new.spki_der.clone(),
+        not_before: to_unix(new.not_before),
+        not_after: to_unix(new.not_after),
+        status: IssuanceStatus::Pending.as_str().to_owned(),
+        created_at: now,
+        updated_at: now,
+    };
+    let mut insert: issuances::ActiveModel = row.clone().into();
+    insert.id = NotSet;
+    row.id = tx
+        .insert(issuances::Entity::insert(insert))
+        .await
+        .map_err(|e| Error::from(e).duplicate_of("issuance serial"))?;
+    Ok(Some(row))
+}
+
+/// What [`complete_writes`] did.
+enum Settled {
+    /// The order (now valid) and the certificate row: commit.
+    Stored(Box<OrderRecord>, Box<CertificateRecord>),
+    /// The issuance was no longer pending: nothing to commit.
+    IssuanceMoved,
+    /// The order was no longer processing: roll back the issuance's change.
+    OrderMoved,
+}
+
+/// The completion's statements, writes only: the issuance `pending → issued` (first: on
+/// SQLite this takes the write lock before anything is read), the order `processing →
+/// valid` with the serial, the certificate row.
+async fn complete_writes(
+    tx: &impl WriteTx,
+    issuance_id: i64,
+    order: &OrderRecord,
+    new: &NewCertificate,
+    now: i64,
+) -> Result<Settled, Error> {
+    let settled = tx
+        .update(
+            issuances::Entity::update_many()
+                .col_expr(
+                    issuances::Column::Status,
+                    Expr::value(IssuanceStatus::Issued.as_str()),
+                )
+                .col_expr(issuances::Column::UpdatedAt, Expr::value(now))
+                .filter(issuances::Column::Id.eq(issuance_id))
+                .filter(issuances::Column::Status.eq(IssuanceStatus::Pending.as_str())),
+        )
+        .await?;
+    if settled == 0 {
+        return Ok(Settled::IssuanceMoved);
+    }
+    let moved = tx
+        .update(
+            orders::Entity::update_many()
+                .col_expr(
+                    orders::Column::Status,
+                    Expr::value(OrderStatus::Valid.as_str()),
+                )
+                .col_expr(
+                    orders::Column::CertificateSerial,
+                    Expr::value(new.serial.clone()),
+                )
+                .filter(orders::Column::Id.eq(order.id))
+                .filter(orders::Column::Status.eq(OrderStatus::Processing.as_str())),
+        )
+        .await?;
+    if moved == 0 {
+        return Ok(Settled::OrderMoved);
+    }
+    // Everything but an order's status, error and serial is fixed at creation, so the
+    // caller's copy with those set is the row.
+    let order = OrderRecord {
+        status: OrderStatus::Valid,
+        certificate_serial: Some(new.serial.clone()),
+        ..order.clone()
+    };
+    let certificate = certificates::insert(tx, &order, new, now).await?;
+    Ok(Settled::Stored(Box::new(order), Box::new(certificate)))
 }
 
 fn record(m: issuances::Model) -> Result<IssuanceRecord, Error> {

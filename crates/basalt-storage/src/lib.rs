@@ -62,6 +62,7 @@ mod entities;
 mod error;
 mod expiry;
 mod health;
+mod inline_sqlite;
 mod intermediates;
 mod issuances;
 mod leases;
@@ -77,6 +78,7 @@ mod serving;
 mod testing;
 mod time;
 mod validation;
+mod writes;
 
 pub use accounts::ACCOUNT_KEY;
 pub use config::StorageConfig;

@@ -39,17 +39,7 @@ done
 # non-root check reads the server's uid as the host's kernel sees it.
 [ "$(id -u)" = 0 ] || skip_all "run as root (the CI machine's user): rootless podman maps uids, so the checks would not hold"
 
-# podman on these machines: the default runtime crun fails (hybrid cgroups v1, and it cannot
-# apply podman's default rlimits), while runc with explicit nofile/nproc limits works. Every
-# podman call goes through this function; `build` and `run` get the limits.
-pod() {
-    local command=$1
-    shift
-    case $command in
-        build | run) podman --runtime runc "$command" --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 "$@" ;;
-        *) podman --runtime runc "$command" "$@" ;;
-    esac
-}
+source "$(dirname "$0")/common.sh"
 
 for port in "$ACME_PORT" "$HTTP01_PORT" "$DNS_PORT" "$DNS_CONTROL_PORT" "$PKI_PORT" "$METRICS_PORT"; do
     require_free_port "$port"

@@ -35,6 +35,7 @@
 # them). Fixed test ports: ACME 14000, http-01 5002, test DNS 8053/8055; run it under
 # flock /tmp/basalt-conformance.lock.
 source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/common.sh"
 # lib.sh turns errexit on; this script's own steps decide for themselves, so that a failed
 # check never skips the purge at the end (each scenario still runs with errexit).
 set +e -uo pipefail
@@ -330,16 +331,6 @@ sandbox() {
     stopped dns
 }
 
-# podman as it works on the test machines: crun fails there (hybrid cgroups, rlimits), runc
-# with explicit ulimits works.
-podman_runc() {
-    local cmd=$1
-    shift
-    case $cmd in
-        run | build) podman --runtime runc "$cmd" --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 "$@" ;;
-        *) podman --runtime runc "$cmd" "$@" ;;
-    esac
-}
 # A Debian bookworm image with systemd as its init, built from Debian's packages (no image
 # registry is reachable) and kept by week, as the container part keeps its base.
 SYSTEMD_IMAGE=localhost/basalt-deb-systemd:bookworm-$(date +%G-w%V)
@@ -354,7 +345,7 @@ UNIT_CONTAINER=basalt-deb-systemd-$$
 # Boots the image with systemd as PID 1 (loopback only: --network none; ports below 1024
 # privileged, as on a host), or prints why it could not.
 boot_systemd() {
-    podman_runc run -d --name "$UNIT_CONTAINER" --systemd=always --network none \
+    pod run -d --name "$UNIT_CONTAINER" --systemd=always --network none \
         --sysctl net.ipv4.ip_unprivileged_port_start=1024 "$SYSTEMD_IMAGE" /sbin/init >/dev/null || return 1
     local state
     for _ in $(seq 1 100); do

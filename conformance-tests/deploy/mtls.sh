@@ -32,6 +32,7 @@ chmod 755 "$WORK"
 DATA=$WORK/data
 CONFIG=$DATA/basalt.toml
 source "$(dirname "$0")/../areas/common.sh"
+source "$(dirname "$0")/common.sh"
 CLIENT=deploy-mtls
 EXAMPLE=$REPO/deploy/examples/mtls
 PKI_PORT=${PKI_PORT:-14080}
@@ -133,21 +134,9 @@ set_up() {
     # The impostor: a self-signed certificate for the same name.
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj "/CN=$SERVER" \
         -addext "subjectAltName=DNS:$SERVER" -keyout "$NGX/impostor.key" -out "$NGX/impostor.pem" 2>/dev/null
-    cat >"$NGX/nginx.conf" <<CONF
-# The test's nginx: its own prefix, pid file and logs under \$WORK; the mTLS site is the
-# example's file rewritten by render(), plus the test's upstream and impostor.
-pid $NGX/nginx.pid;
-error_log $NGX/error.log info;
-worker_processes 1;
-events { worker_connections 64; }
-http {
-    access_log $NGX/access.log;
-    client_body_temp_path $NGX/tmp/body;
-    proxy_temp_path $NGX/tmp/proxy;
-    fastcgi_temp_path $NGX/tmp/fastcgi;
-    uwsgi_temp_path $NGX/tmp/uwsgi;
-    scgi_temp_path $NGX/tmp/scgi;
-    include $NGX/sites/*.conf;
+    # The mTLS site is the example's file rewritten by render(); beside it the test's
+    # upstream and impostor.
+    nginx_main_conf "$NGX" info >"$NGX/nginx.conf" <<CONF
     # The upstream service: says what nginx told it about the client.
     server {
         listen 127.0.0.1:$UPSTREAM_PORT;
@@ -161,7 +150,6 @@ http {
         ssl_certificate_key $NGX/impostor.key;
         return 200 "impostor";
     }
-}
 CONF
     render
     # nginx needs ssl_crl's file to start.

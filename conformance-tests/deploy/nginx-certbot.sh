@@ -26,6 +26,7 @@ WORK=$(mktemp -d)
 chmod 755 "$WORK"
 DATA=$WORK/data
 source "$(dirname "$0")/../areas/common.sh" # wait_for
+source "$(dirname "$0")/common.sh"
 CLIENT=deploy-nginx-certbot
 NGX=$WORK/nginx
 NGINX_OPTS="-p $NGX -c $NGX/nginx.conf -e $NGX/error.log"
@@ -78,23 +79,7 @@ serves() { [ "$(served_serial)" = "$1" ]; }
 set_up() {
     mkdir -p "$NGX/sites" "$NGX/tmp" "$WORK/webroot" "$WORK/html"
     echo "hello from nginx" >"$WORK/html/index.html"
-    cat >"$NGX/nginx.conf" <<CONF
-# The test's nginx: its own prefix, pid file and logs under \$WORK; the sites are the
-# example's files rewritten by render().
-pid $NGX/nginx.pid;
-error_log $NGX/error.log notice;
-worker_processes 1;
-events { worker_connections 64; }
-http {
-    access_log $NGX/access.log;
-    client_body_temp_path $NGX/tmp/body;
-    proxy_temp_path $NGX/tmp/proxy;
-    fastcgi_temp_path $NGX/tmp/fastcgi;
-    uwsgi_temp_path $NGX/tmp/uwsgi;
-    scgi_temp_path $NGX/tmp/scgi;
-    include $NGX/sites/*.conf;
-}
-CONF
+    nginx_main_conf "$NGX" notice </dev/null >"$NGX/nginx.conf"
     render "$EXAMPLE/acme-challenge.conf"
     # shellcheck disable=SC2086
     nginx $NGINX_OPTS -t -q || fail "nginx -t refuses the port-80 site"

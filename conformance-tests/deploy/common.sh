@@ -36,3 +36,14 @@ $(cat)
 }
 CONF
 }
+
+# The pid of the test's nginx (from NGX_DIR/nginx.pid, with $NGX set by the part).
+nginx_pid() { cat "$NGX/nginx.pid" 2>/dev/null; }
+# Stops the test's nginx: graceful QUIT, then KILL after 5 s.
+stop_nginx() {
+    local pid
+    pid=$(nginx_pid) || return 0
+    kill -QUIT "$pid" 2>/dev/null || return 0
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+}

@@ -47,14 +47,6 @@ CERTS=$NGX/basalt
 NGINX_OPTS="-p $NGX -c $NGX/nginx.conf -e $NGX/error.log"
 export LEGO_CA_CERTIFICATES=$WORK/root.pem
 
-nginx_pid() { cat "$NGX/nginx.pid" 2>/dev/null; }
-stop_nginx() {
-    local pid
-    pid=$(nginx_pid) || return 0
-    kill -QUIT "$pid" 2>/dev/null || return 0
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-}
 trap 'stop_nginx; stop_all; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
 
 # lego at AREA for NAME (http-01 on the fixed port): AREA NAME -> $WORK/lego-AREA/certificates/NAME.{crt,key}

@@ -33,14 +33,6 @@ NGINX_OPTS="-p $NGX -c $NGX/nginx.conf -e $NGX/error.log"
 CERTBOT_DIRS=(--config-dir "$WORK/certbot" --work-dir "$WORK/certbot-work" --logs-dir "$WORK/certbot-logs")
 export REQUESTS_CA_BUNDLE=$WORK/root.pem
 
-nginx_pid() { cat "$NGX/nginx.pid" 2>/dev/null; }
-stop_nginx() {
-    local pid
-    pid=$(nginx_pid) || return 0
-    kill -QUIT "$pid" 2>/dev/null || return 0
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-}
 trap 'stop_nginx; stop_ca; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
 
 # Copies an example site file to $NGX/sites/, replacing the production values with the test's;

@@ -20,8 +20,9 @@
 #                   (@system-service minus @privileged @resources) and RestrictAddressFamilies
 #                   as seccomp filters (unit-sandbox.py), without capabilities: init, serve,
 #                   and lego obtaining a certificate (DNS, http-01 validation, signing, commits)
-#   area-add        `basalt area add` as root the documented way (then chown/chgrp back to
-#                   basalt); the service user's basalt serves the new area
+#   area-add        `basalt area add` as root the documented way (the conffile keeps root:basalt
+#                   0640; the data directory is chowned back to basalt); the service user's
+#                   basalt serves the new area
 #   purge           `dpkg --purge` removes the files, the data directory, the user and group,
 #                   and the unit's enablement
 #   unit-start      the unit started for real, in a podman container whose PID 1 is systemd
@@ -268,13 +269,13 @@ serve() {
 }
 
 # The documented way to add an area on a packaged install (docs/install-debian.md): as root,
-# with the offline root key brought back, then the ownership the service needs restored.
+# with the offline root key brought back, then the data directory given back to the service.
 area_add() {
     (cd / && /usr/bin/basalt area add lab --data /var/lib/basalt --config /etc/basalt/basalt.toml \
         --root-key /var/lib/basalt/offline/root-key.pem \
         --root-password-file /var/lib/basalt/offline/root-password.txt --allow .lab.test)
     chown -R basalt:basalt /var/lib/basalt
-    chgrp basalt /etc/basalt/basalt.toml
+    # area add keeps the conffile's owner, group and mode when it rewrites it.
     expect_owner_mode /etc/basalt/basalt.toml "root:basalt 640"
     grep -q '^\[directories.lab\]' /etc/basalt/basalt.toml || fail "no [directories.lab] in the conffile"
     (cd / && runuser -u basalt -- /usr/bin/basalt config check --config /etc/basalt/basalt.toml)

@@ -96,9 +96,17 @@ impl ConfigEdit {
 }
 
 /// Writes `text` to a temporary file beside `path` (same mode as the old file, else 0600:
-/// a config may hold a database password), fsyncs it, and renames it over `path`.
+/// a config may hold a database password; and the old file's owner and group, so that a
+/// packaged `/etc/basalt/basalt.toml`, root:basalt 0640, stays readable by the service when
+/// root edits it), fsyncs it, and renames it over `path`. Fails, writing nothing, if the
+/// owner cannot be kept (someone else's file, writable through its group).
 fn replace_file(path: &Path, text: &str) -> anyhow::Result<()> {
-    let mode = std::fs::metadata(path).map_or(0o600, |m| m.permissions().mode() & 0o777);
+    use std::os::unix::fs::MetadataExt as _;
+    let old = std::fs::metadata(path).ok();
+    let mode = old
+        .as_ref()
+        .map_or(0o600, |m| m.permissions().mode() & 0o777);
+    let owner = old.as_ref().map(|m| (m.uid(), m.gid()));
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -112,6 +120,9 @@ fn replace_file(path: &Path, text: &str) -> anyhow::Result<()> {
             .create_new(true)
             .mode(mode)
             .open(&temporary)?;
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::fchown(&file, Some(uid), Some(gid))?;
+        }
         file.write_all(text.as_bytes())?;
         file.sync_all()?;
         std::fs::set_permissions(&temporary, std::fs::Permissions::from_mode(mode))?;
@@ -123,4 +134,30 @@ fn replace_file(path: &Path, text: &str) -> anyhow::Result<()> {
         return Err(e).with_context(|| format!("writing {}", path.display()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+
+    /// The packaged config is root:basalt 0640; rewriting it as root keeps both.
+    #[test]
+    fn a_rewritten_config_keeps_its_owner_group_and_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("basalt.toml");
+        std::fs::write(&path, "# old\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let me = std::fs::metadata(&path).unwrap();
+        // A group other than our own: only root may give it (CI runs as root); otherwise
+        // the file keeps our own group, which still shows the group is carried over.
+        let group = if me.uid() == 0 { 4242 } else { me.gid() };
+        std::os::unix::fs::chown(&path, None, Some(group)).unwrap();
+
+        super::replace_file(&path, "# new\n").unwrap();
+
+        let now = std::fs::metadata(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "# new\n");
+        assert_eq!((now.uid(), now.gid()), (me.uid(), group));
+        assert_eq!(now.permissions().mode() & 0o777, 0o640);
+    }
 }

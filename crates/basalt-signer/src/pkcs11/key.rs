@@ -169,7 +169,12 @@ impl PublicKeyData for Pkcs11Key {
 impl rcgen::SigningKey for Pkcs11Key {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
         let result = self.token.with_session(|live| {
-            let handle = find_key(live, &self.lookup, &self.uri)?;
+            // The key was found when it was loaded: missing now, the token is not what it
+            // was (a store half-restored, a device swapped), which a reconnect may heal.
+            let handle = find_key(live, &self.lookup, &self.uri).map_err(|e| match e {
+                SessionError::Refused(reason) => SessionError::Unavailable(reason),
+                unavailable => unavailable,
+            })?;
             sign(&live.session, handle, self.curve, message)
         });
         result.map_err(|e| {

@@ -12,7 +12,7 @@ use rcgen::{KeyPair, PKCS_ECDSA_P256_SHA256};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
-use super::test_support::{LABEL, MODULE, PIN, softhsm_test};
+use super::test_support::{LABEL, MODULE, PIN, SoftHsm, softhsm_test};
 use super::{Pkcs11Token, Pkcs11Uri, TokenSelector};
 use crate::inspect::{certificate_pem, parse_certificate};
 use crate::test_support::{PASSWORD, csr, describe, dns, openssl, pki};
@@ -58,6 +58,17 @@ fn source(token: &Arc<Pkcs11Token>, uri: &Pkcs11Uri) -> KeySource {
 
 fn load(token: &Arc<Pkcs11Token>, certificate_pem: &str, uri: &Pkcs11Uri) -> Result<Issuer, Error> {
     Issuer::from_certificate_pem(certificate_pem, &source(token, uri))
+}
+
+/// A P-256 intermediate key made in the token (`sessions` pooled sessions), its issuer loaded,
+/// and one certificate issued through it. Keep the returned directory for the PKI's files.
+fn token_issuer(hsm: &SoftHsm, sessions: usize) -> (tempfile::TempDir, Issuer) {
+    let (dir, paths) = pki();
+    let token = hsm.open(sessions);
+    let (created, uri) = make_in_token(&paths, &token, IntermediateKeyAlgorithm::P256);
+    let issuer = load(&token, &created.certificate_pem, &uri).unwrap();
+    issue(&issuer, "before.vault.test").unwrap();
+    (dir, issuer)
 }
 
 fn issue(issuer: &Issuer, name: &str) -> Result<IssuedCertificate, Error> {
@@ -315,12 +326,8 @@ softhsm_test! {
     /// Token trouble is an outage: signing fails with TokenUnavailable while the token is
     /// gone, and works again by itself once it is back.
     fn a_token_outage_is_token_unavailable_and_heals_by_itself(hsm) {
-        let (_dir, paths) = pki();
         // One pooled session, so the next sign is sure to use the session that breaks.
-        let token = hsm.open(1);
-        let (created, uri) = make_in_token(&paths, &token, IntermediateKeyAlgorithm::P256);
-        let issuer = load(&token, &created.certificate_pem, &uri).unwrap();
-        issue(&issuer, "before.vault.test").unwrap();
+        let (_dir, issuer) = token_issuer(hsm, 1);
 
         // The module is finalized under basalt (every session and login gone).
         hsm.finalize();
@@ -353,5 +360,33 @@ softhsm_test! {
         // Back: the next sign succeeds without anyone reopening the token.
         std::fs::rename(&gone, &tokens).unwrap();
         issue(&issuer, "back.vault.test").unwrap();
+    }
+}
+
+softhsm_test! {
+    /// The token's store taken away under a running signer, with nothing else touching the
+    /// module (no C_Finalize from outside): the module may keep listing the token and even
+    /// log in, yet every signature fails. Once the store is back the signer must heal by
+    /// itself, which takes a module restart.
+    fn a_store_taken_away_under_a_live_session_heals_once_back(hsm) {
+        // Several pooled sessions: most meet the outage before they have looked the key up.
+        let (_dir, issuer) = token_issuer(hsm, 4);
+
+        let tokens = hsm.tokens();
+        let gone = hsm.dir.join("tokens-gone");
+        std::fs::rename(&tokens, &gone).unwrap();
+        for _ in 0..8 {
+            let err = issue(&issuer, "gone.vault.test").unwrap_err();
+            assert!(matches!(&err, Error::TokenUnavailable(_)), "{err}");
+        }
+        std::fs::rename(&gone, &tokens).unwrap();
+        // The first sign after the store is back may still meet a session of the outage;
+        // from the second on every one must succeed, whichever pooled session it takes.
+        let _ = issue(&issuer, "back.vault.test");
+        for i in 0..8 {
+            if let Err(e) = issue(&issuer, &format!("again-{i}.vault.test")) {
+                panic!("sign {i} after the store came back failed: {e}");
+            }
+        }
     }
 }

@@ -9,11 +9,22 @@
 //! marks every other open session stale (a new *epoch*), so the next operation reconnects
 //! from scratch (C_Initialize if the module was finalized, the slot found again by label or
 //! serial, a new session, C_Login) and basalt recovers by itself when the token is back.
+//! When a session fresh from such a reconnect fails too, the module itself is in a bad
+//! state (SoftHSM2 keeps a token whose store went away and came back half-known, listed
+//! but without its keys), so the next reconnect restarts the module (C_Finalize,
+//! C_Initialize) first.
+//!
+//! Session handles are small integers a module hands out again after a restart. A session
+//! opened before a restart is therefore never closed (C_CloseSession on its old handle
+//! could close a new session that got the same number, or log the token out); it is
+//! forgotten instead, a few bytes per pooled session per restart. Reconnects and restarts
+//! run one at a time in the process ([`RECONNECTING`]), so that check cannot race a
+//! restart.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
@@ -24,6 +35,13 @@ use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 
 use crate::{Error, Passphrase};
+
+/// How many times this process has restarted a PKCS#11 module (C_Finalize, C_Initialize):
+/// a session opened before the last restart has a handle that may now be someone else's.
+static MODULE_RESTARTS: AtomicU64 = AtomicU64::new(0);
+
+/// Held while reconnecting, restarting a module or closing a retired session.
+static RECONNECTING: Mutex<()> = Mutex::new(());
 
 /// Which token of the module: by its label or its serial number.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,11 +74,15 @@ pub struct Pkcs11Token {
     next: AtomicUsize,
     /// Bumped on every token failure: sessions opened in an older epoch are reopened.
     epoch: AtomicU64,
+    /// Set when a freshly reconnected session failed: the next reconnect restarts the module.
+    restart_pending: AtomicBool,
 }
 
 /// An open, logged-in session and the key handles found through it.
 pub(crate) struct Live {
     epoch: u64,
+    /// [`MODULE_RESTARTS`] when the session was opened.
+    incarnation: u64,
     pub(crate) session: Session,
     /// Object handles by the lookup key of [`crate::pkcs11::Pkcs11Key`]; handles may change
     /// when the module is re-initialised, so they live and die with the session.
@@ -120,6 +142,7 @@ impl Pkcs11Token {
             sessions: (0..sessions.max(1)).map(|_| Mutex::new(None)).collect(),
             next: AtomicUsize::new(0),
             epoch: AtomicU64::new(0),
+            restart_pending: AtomicBool::new(false),
         };
         let (slot, label, serial) = opened.find_slot()?;
         opened.label = label;
@@ -127,6 +150,7 @@ impl Pkcs11Token {
         let session = opened.login(slot)?;
         *lock(&opened.sessions[0]) = Some(Live {
             epoch: 0,
+            incarnation: MODULE_RESTARTS.load(Ordering::SeqCst),
             session,
             handles: HashMap::new(),
         });
@@ -167,20 +191,17 @@ impl Pkcs11Token {
     ) -> Result<T, SessionError> {
         let mut slot = self.pick();
         let epoch = self.epoch.load(Ordering::SeqCst);
-        let mut live = match slot.take() {
-            Some(live) if live.epoch == epoch => live,
+        let (mut live, fresh) = match slot.take() {
+            Some(live) if live.epoch == epoch => (live, false),
             // None, or opened before the last failure: (re)connect.
-            _ => {
-                let session = self
+            stale => {
+                if let Some(stale) = stale {
+                    retire(stale);
+                }
+                let live = self
                     .reconnect()
                     .map_err(|e| SessionError::Unavailable(e.to_string()))?;
-                // Read after reconnecting: a module restart on the way started a new epoch,
-                // and this session belongs to it.
-                Live {
-                    epoch: self.epoch.load(Ordering::SeqCst),
-                    session,
-                    handles: HashMap::new(),
-                }
+                (live, true)
             }
         };
         let result = operation(&mut live);
@@ -191,7 +212,12 @@ impl Pkcs11Token {
                     error = %reason,
                     "PKCS#11 token failed; its sessions are reopened on the next use"
                 );
+                if fresh {
+                    // Reopening the session did not help: restart the module next time.
+                    self.restart_pending.store(true, Ordering::SeqCst);
+                }
                 self.epoch.fetch_add(1, Ordering::SeqCst);
+                retire(live);
             }
             _ => *slot = Some(live),
         }
@@ -223,17 +249,30 @@ impl Pkcs11Token {
     }
 
     /// Opens a logged-in session after a failure: the module may have been finalized (a
-    /// restarted token daemon, a removed device) and the slot may have changed.
-    fn reconnect(&self) -> Result<Session, Error> {
+    /// restarted token daemon, a removed device), the slot may have changed, or the module
+    /// may need a restart to see the token again.
+    fn reconnect(&self) -> Result<Live, Error> {
+        let _one_at_a_time = lock(&RECONNECTING);
+        if self.restart_pending.swap(false, Ordering::SeqCst) {
+            self.restart_module()?;
+        }
         initialize(&self.pkcs11).map_err(|e| self.error(e))?;
-        let (slot, _, _) = match self.find_slot() {
-            Ok(found) => found,
+        let session = match self.find_slot() {
+            Ok((slot, _, _)) => self.login(slot)?,
             Err(_) => {
                 self.restart_module()?;
-                self.find_slot()?
+                let (slot, _, _) = self.find_slot()?;
+                self.login(slot)?
             }
         };
-        self.login(slot)
+        // Read after reconnecting: a module restart on the way started a new epoch, and this
+        // session belongs to it.
+        Ok(Live {
+            epoch: self.epoch.load(Ordering::SeqCst),
+            incarnation: MODULE_RESTARTS.load(Ordering::SeqCst),
+            session,
+            handles: HashMap::new(),
+        })
     }
 
     /// C_Finalize and C_Initialize again: a module lists its tokens as they were at
@@ -241,11 +280,12 @@ impl Pkcs11Token {
     /// new slot), so a token that went away and came back is only found after a restart.
     /// `Pkcs11::finalize` consumes its handle, so a second handle on the same (already
     /// loaded) module finalizes it for the whole process; every other session fails once and
-    /// reconnects through here too.
+    /// reconnects through here too. Called with [`RECONNECTING`] held.
     fn restart_module(&self) -> Result<(), Error> {
         if let Ok(other) = Pkcs11::new(&self.module) {
             let _ = other.finalize();
         }
+        MODULE_RESTARTS.fetch_add(1, Ordering::SeqCst);
         // Every session (and object handle) opened before is gone: retire them all at once
         // instead of letting each fail a signature first.
         self.epoch.fetch_add(1, Ordering::SeqCst);
@@ -321,6 +361,17 @@ impl Pkcs11Token {
             what: self.describe(),
             reason,
         }
+    }
+}
+
+/// Lets go of a session that failed or went stale: closed if the module has not restarted
+/// since it was opened, otherwise forgotten, since its handle may now be another session's.
+fn retire(live: Live) {
+    let _no_restart_meanwhile = lock(&RECONNECTING);
+    if live.incarnation == MODULE_RESTARTS.load(Ordering::SeqCst) {
+        drop(live);
+    } else {
+        std::mem::forget(live);
     }
 }
 

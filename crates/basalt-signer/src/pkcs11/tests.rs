@@ -367,7 +367,7 @@ softhsm_test! {
     /// The token's store taken away under a running signer, with nothing else touching the
     /// module (no C_Finalize from outside): the module may keep listing the token and even
     /// log in, yet every signature fails. Once the store is back the signer must heal by
-    /// itself, which takes a module restart.
+    /// itself (restarting the module if reopening its sessions is not enough).
     fn a_store_taken_away_under_a_live_session_heals_once_back(hsm) {
         // Several pooled sessions: most meet the outage before they have looked the key up.
         let (_dir, issuer) = token_issuer(hsm, 4);

@@ -9,10 +9,10 @@
 //! marks every other open session stale (a new *epoch*), so the next operation reconnects
 //! from scratch (C_Initialize if the module was finalized, the slot found again by label or
 //! serial, a new session, C_Login) and basalt recovers by itself when the token is back.
-//! When a session fresh from such a reconnect fails too, the module itself is in a bad
-//! state (SoftHSM2 keeps a token whose store went away and came back half-known, listed
-//! but without its keys), so the next reconnect restarts the module (C_Finalize,
-//! C_Initialize) first.
+//! When a session fresh from such a reconnect fails too, the module itself may be in a bad
+//! state (a module may keep listing a token whose store went away and came back, without
+//! finding its keys), so the next reconnect restarts the module (C_Finalize, C_Initialize)
+//! first.
 //!
 //! Session handles are small integers a module hands out again after a restart. A session
 //! opened before a restart is therefore never closed (C_CloseSession on its old handle
@@ -148,12 +148,7 @@ impl Pkcs11Token {
         opened.label = label;
         opened.serial = serial;
         let session = opened.login(slot)?;
-        *lock(&opened.sessions[0]) = Some(Live {
-            epoch: 0,
-            incarnation: MODULE_RESTARTS.load(Ordering::SeqCst),
-            session,
-            handles: HashMap::new(),
-        });
+        *lock(&opened.sessions[0]) = Some(opened.live(session));
         tracing::info!(
             module = %module.display(),
             token.label = %opened.label,
@@ -255,24 +250,30 @@ impl Pkcs11Token {
         let _one_at_a_time = lock(&RECONNECTING);
         if self.restart_pending.swap(false, Ordering::SeqCst) {
             self.restart_module()?;
+        } else {
+            initialize(&self.pkcs11).map_err(|e| self.error(e))?;
         }
-        initialize(&self.pkcs11).map_err(|e| self.error(e))?;
-        let session = match self.find_slot() {
-            Ok((slot, _, _)) => self.login(slot)?,
+        let (slot, _, _) = match self.find_slot() {
+            Ok(found) => found,
             Err(_) => {
                 self.restart_module()?;
-                let (slot, _, _) = self.find_slot()?;
-                self.login(slot)?
+                self.find_slot()?
             }
         };
-        // Read after reconnecting: a module restart on the way started a new epoch, and this
-        // session belongs to it.
-        Ok(Live {
+        let session = self.login(slot)?;
+        Ok(self.live(session))
+    }
+
+    /// `session` as a pooled session of the current epoch and module incarnation. Read once
+    /// the session is open: a module restart on the way started a new epoch, and the session
+    /// belongs to it.
+    fn live(&self, session: Session) -> Live {
+        Live {
             epoch: self.epoch.load(Ordering::SeqCst),
             incarnation: MODULE_RESTARTS.load(Ordering::SeqCst),
             session,
             handles: HashMap::new(),
-        })
+        }
     }
 
     /// C_Finalize and C_Initialize again: a module lists its tokens as they were at

@@ -1,8 +1,8 @@
 //! The storage API against real databases: a fresh SQLite file per test, and a fresh
 //! database per test on each server named by an admin connection URL:
-//! * `BASALT_TEST_POSTGRES_URL`, e.g. `postgres://postgres@127.0.0.1:55432/postgres`;
+//! * `BASALT_TEST_POSTGRES_URL`, e.g. `postgres://postgres@127.0.0.1:25432/postgres`;
 //! * `BASALT_TEST_MYSQL_URL` (MySQL or MariaDB), e.g.
-//!   `mysql://basalt:basalt@127.0.0.1:53306/mysql`.
+//!   `mysql://basalt:basalt@127.0.0.1:23306/mysql`.
 //!
 //! `scripts/test-databases start` starts both servers; `scripts/test-databases env` prints
 //! the variables. Every scenario runs on every configured backend. A failing test leaves

@@ -9,6 +9,9 @@
 #   certificates/s and p50/p90/p99 of a full order   (from basalt-load's JSON)
 #   server CPU per certificate                        (utime+stime from /proc/PID/stat)
 #   peak RSS (VmHWM at the end) and idle RSS          (VmRSS ~1 s after the first answer)
+#   database statements per certificate               (basalt-sqlite-metrics only: the
+#                                                      server's own statement count, in
+#                                                      compare.json)
 #   start-up to serving                               (basalt: restarted on the data the run
 #                                                      left behind; Pebble keeps no data, so
 #                                                      its fresh start)
@@ -341,6 +344,15 @@ measure() {
     fi
     peak_rss_kb=$(status_kb "$SERVER_PID" VmHWM)
     [ -n "$scraper" ] && { kill "$scraper" 2>/dev/null; wait "$scraper" 2>/dev/null || true; }
+    # Database statements (every pool and the inline SQLite writer) per certificate: counted
+    # by the server itself, so a change that adds or saves a round trip shows here exactly,
+    # whatever the machine's noise does to the rates.
+    local statements=null
+    if [ -n "$metrics" ]; then
+        statements=$(curl -sf "http://127.0.0.1:$METRICS_PORT/metrics" |
+            awk '/^basalt_database_query_duration_seconds_count/ { n += $NF } END { print n + 0 }') ||
+            statements=null
+    fi
     local load_cpu_seconds=null
     if [ -s "$WORK/$run.load-time" ]; then
         load_cpu_seconds=$(awk 'END { print $1 + $2 }' "$WORK/$run.load-time")
@@ -368,7 +380,7 @@ measure() {
         --argjson db_ticks "$db_ticks" --argjson load_cpu "$load_cpu_seconds" \
         --argjson idle_rss_kb "$idle_rss_kb" --argjson peak_rss_kb "$peak_rss_kb" \
         --argjson first_start_ms "$first_start_ms" --argjson start_ms "$restart_ms" \
-        --arg start_kind "$start_kind" --arg note "$note" \
+        --arg start_kind "$start_kind" --arg note "$note" --argjson statements "$statements" \
         '{server: $server, concurrency: $concurrency, load_exit: $exit, load: $load[0],
           server_cpu_seconds: ($cpu_ticks / $clk_tck),
           server_cpu_ms_per_certificate:
@@ -380,6 +392,9 @@ measure() {
           load_generator_cpu_ms_per_certificate:
             (if $load_cpu != null and ($load[0].orders_ok // 0) > 0
              then ($load_cpu * 1000 / $load[0].orders_ok) else null end),
+          database_statements_per_certificate:
+            (if $statements != null and ($load[0].orders_ok // 0) > 0
+             then ($statements / $load[0].orders_ok) else null end),
           idle_rss_kb: $idle_rss_kb, peak_rss_kb: $peak_rss_kb,
           first_start_ms: $first_start_ms, start_to_serving_ms: $start_ms,
           start_kind: $start_kind, note: $note}' >>"$RECORDS"

@@ -161,7 +161,8 @@ fn signer_problem(e: &basalt_signer::Error) -> (Problem, Option<u64>) {
         | basalt_signer::Error::Signing(_)
         | basalt_signer::Error::Certificate(_)
         | basalt_signer::Error::SealedKey(_)
-        | basalt_signer::Error::Token { .. } => {
+        | basalt_signer::Error::Token { .. }
+        | basalt_signer::Error::PinRefused { .. } => {
             tracing::error!(error = %e, "signing failed");
             (
                 Problem::server_internal("the certificate could not be signed; try again later"),

@@ -63,6 +63,13 @@ pub enum Error {
     #[error("{what}: {reason}")]
     Token { what: String, reason: String },
 
+    /// The token refused the configured PIN: wrong (CKR_PIN_INCORRECT), locked or expired.
+    /// Tokens count wrong PINs and lock the user PIN after a few (a Nitrokey HSM after 3), so
+    /// the process that met this does not offer that PIN again, and `serve` exits with
+    /// `EX_CONFIG` (78), which the systemd unit does not restart.
+    #[error("{what}: {reason}")]
+    PinRefused { what: String, reason: String },
+
     /// A signing operation failed because of the token (removed, session closed, device
     /// error, logged out). Nothing was signed; the token is reconnected by the next attempt,
     /// so the caller answers "try again later" (503 with Retry-After) rather than failing.

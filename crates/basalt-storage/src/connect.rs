@@ -236,6 +236,11 @@ impl Store {
                     .map_sqlx_mysql_pool_opts(|o| o.after_connect(mysql_session_setup));
             }
         }
+        if backend == Backend::Sqlite
+            && let Err(reason) = crate::stable_plans::check_stable_plans()
+        {
+            tracing::warn!("{reason}");
+        }
         let files = match backend {
             Backend::Sqlite => private_sqlite_files(&config.url)?,
             Backend::Postgres | Backend::MySql => None,

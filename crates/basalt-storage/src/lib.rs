@@ -74,6 +74,7 @@ pub mod records;
 mod renewal;
 mod secrets;
 mod serving;
+mod stable_plans;
 #[cfg(feature = "testing")]
 mod testing;
 mod time;

@@ -42,8 +42,28 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("basalt: error: {e:#}");
-            std::process::ExitCode::FAILURE
+            exit_code(&e)
         }
+    }
+}
+
+/// `EX_CONFIG` (sysexits.h): a configuration that trying again would make worse. The systemd
+/// unit does not restart on it (`RestartPreventExitStatus=78`).
+const EX_CONFIG: u8 = 78;
+
+/// 1 for any failure, except a PIN the token refused: each start would offer it again, and
+/// tokens lock their PIN after a few wrong tries, so a supervisor must not restart on it.
+fn exit_code(error: &anyhow::Error) -> std::process::ExitCode {
+    let pin_refused = error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<basalt_signer::Error>(),
+            Some(basalt_signer::Error::PinRefused { .. })
+        )
+    });
+    if pin_refused {
+        std::process::ExitCode::from(EX_CONFIG)
+    } else {
+        std::process::ExitCode::FAILURE
     }
 }
 

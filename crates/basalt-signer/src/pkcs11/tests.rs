@@ -253,7 +253,7 @@ softhsm_test! {
             Pkcs11Token::open(Path::new(MODULE), &selector, pin.into(), 1).unwrap_err()
         };
         let err = open(TokenSelector::Label(LABEL.into()), "0000");
-        assert!(matches!(&err, Error::Token { reason, .. } if reason.contains("PIN is wrong")), "{err}");
+        assert!(matches!(&err, Error::PinRefused { reason, .. } if reason.contains("PIN is wrong")), "{err}");
         let err = open(TokenSelector::Label("no such token".into()), PIN);
         assert!(matches!(&err, Error::Token { what, reason } if what.contains("\"no such token\"") && reason.contains("not found")), "{err}");
         let err = open(TokenSelector::Serial("0000".into()), PIN);
@@ -388,5 +388,43 @@ softhsm_test! {
                 panic!("sign {i} after the store came back failed: {e}");
             }
         }
+    }
+}
+
+softhsm_test! {
+    /// Tokens lock a PIN after a few wrong tries, so a PIN the token refused while basalt
+    /// reconnects is not offered again: every later attempt fails without C_Login, even once
+    /// the token would accept it again, until basalt is restarted (here: the token reopened).
+    fn a_pin_the_token_refused_is_not_offered_again(hsm) {
+        let (_dir, issuer) = token_issuer(hsm, 1);
+        let set_pin = |old: &str, new: &str| {
+            let session = hsm.session();
+            // The token may still be logged in through the signer's pool (one login per token).
+            match session.login(UserType::User, Some(&AuthPin::from(old))) {
+                Ok(()) | Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::UserAlreadyLoggedIn, _)) => {}
+                Err(e) => panic!("login with {old}: {e}"),
+            }
+            session.set_pin(&AuthPin::from(old), &AuthPin::from(new)).unwrap();
+        };
+
+        // The user PIN changes under the running signer, then its sessions are lost.
+        set_pin(PIN, "87878787");
+        hsm.finalize();
+        let err = issue(&issuer, "lost.vault.test").unwrap_err();
+        assert!(matches!(&err, Error::TokenUnavailable(_)), "{err}");
+        // The reconnect offers the configured PIN once; the token refuses it.
+        let err = issue(&issuer, "refused.vault.test").unwrap_err();
+        assert!(matches!(&err, Error::TokenUnavailable(r) if r.contains("PIN is wrong")), "{err}");
+        // From then on basalt does not log in at all, and says why.
+        let err = issue(&issuer, "again.vault.test").unwrap_err();
+        assert!(matches!(&err, Error::TokenUnavailable(r) if r.contains("does not offer that PIN again")), "{err}");
+
+        // The token would accept basalt's PIN again: still not offered (no C_Login happens,
+        // or this sign would succeed).
+        set_pin("87878787", PIN);
+        let err = issue(&issuer, "restored.vault.test").unwrap_err();
+        assert!(matches!(&err, Error::TokenUnavailable(r) if r.contains("does not offer that PIN again")), "{err}");
+        // A restart (a newly opened token) logs in with it.
+        hsm.open(1);
     }
 }

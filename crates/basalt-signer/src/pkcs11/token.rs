@@ -20,6 +20,13 @@
 //! forgotten instead, a few bytes per pooled session per restart. Reconnects and restarts
 //! run one at a time in the process ([`RECONNECTING`]), so that check cannot race a
 //! restart.
+//!
+//! A PIN the token refuses is never offered again by this process. Reconnecting is
+//! automatic, and tokens count wrong PINs: a Nitrokey HSM blocks its user PIN after 3, a
+//! smart card after 3 to 10, and only the SO PIN unblocks it. So after `CKR_PIN_INCORRECT`
+//! (or `CKR_PIN_LOCKED`, `CKR_PIN_EXPIRED`) every later login fails at once with
+//! [`Error::PinRefused`] without calling C_Login, until an operator corrects the PIN and
+//! restarts basalt.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -76,6 +83,8 @@ pub struct Pkcs11Token {
     epoch: AtomicU64,
     /// Set when a freshly reconnected session failed: the next reconnect restarts the module.
     restart_pending: AtomicBool,
+    /// Why the token refused the PIN, once it has: the PIN is not offered again.
+    pin_refused: Mutex<Option<String>>,
 }
 
 /// An open, logged-in session and the key handles found through it.
@@ -143,6 +152,7 @@ impl Pkcs11Token {
             next: AtomicUsize::new(0),
             epoch: AtomicU64::new(0),
             restart_pending: AtomicBool::new(false),
+            pin_refused: Mutex::new(None),
         };
         let (slot, label, serial) = opened.find_slot()?;
         opened.label = label;
@@ -226,7 +236,7 @@ impl Pkcs11Token {
             .pkcs11
             .open_rw_session(slot)
             .map_err(|e| self.error(e))?;
-        log_in(&session, &self.pin).map_err(|e| self.login_error(e))?;
+        self.log_in(&session)?;
         Ok(session)
     }
 
@@ -298,8 +308,35 @@ impl Pkcs11Token {
             .pkcs11
             .open_ro_session(slot)
             .map_err(|e| self.error(e))?;
-        log_in(&session, &self.pin).map_err(|e| self.login_error(e))?;
+        self.log_in(&session)?;
         Ok(session)
+    }
+
+    /// C_Login with the configured PIN, unless the token has refused it before: then
+    /// [`Error::PinRefused`] at once, so that retries cannot lock the token.
+    fn log_in(&self, session: &Session) -> Result<(), Error> {
+        let mut refused = lock(&self.pin_refused);
+        if let Some(reason) = refused.as_ref() {
+            return Err(Error::PinRefused {
+                what: self.describe(),
+                reason: format!(
+                    "{reason}; basalt does not offer that PIN again, so as not to lock the token: correct the PIN (keys.pkcs11_pin_*) and restart basalt"
+                ),
+            });
+        }
+        let Err(e) = log_in(session, &self.pin) else {
+            return Ok(());
+        };
+        let error = self.login_error(&e);
+        if let Error::PinRefused { reason, .. } = &error {
+            tracing::error!(
+                token = %self.label,
+                error = %reason,
+                "the token refused the PIN; basalt will not offer it again until restarted"
+            );
+            *refused = Some(reason.clone());
+        }
+        Err(error)
     }
 
     /// The slot holding the selected token, with its label and serial.
@@ -342,13 +379,22 @@ impl Pkcs11Token {
         }
     }
 
-    fn login_error(&self, e: CkError) -> Error {
-        let reason = match &e {
+    fn login_error(&self, e: &CkError) -> Error {
+        let refused = |reason: &str| Error::PinRefused {
+            what: self.describe(),
+            reason: reason.to_owned(),
+        };
+        let reason = match e {
             CkError::Pkcs11(RvError::PinIncorrect, _) => {
-                "the PIN is wrong (CKR_PIN_INCORRECT)".into()
+                return refused("the PIN is wrong (CKR_PIN_INCORRECT)");
             }
             CkError::Pkcs11(RvError::PinLocked, _) => {
-                "the user PIN is locked (too many wrong PINs); unlock it with the SO PIN".into()
+                return refused(
+                    "the user PIN is locked (too many wrong PINs, CKR_PIN_LOCKED); unlock it with the SO PIN",
+                );
+            }
+            CkError::Pkcs11(RvError::PinExpired, _) => {
+                return refused("the user PIN has expired (CKR_PIN_EXPIRED); set a new one");
             }
             CkError::Pkcs11(RvError::PinLenRange | RvError::PinInvalid, _) => {
                 format!("the PIN is not a valid PIN for this token ({e})")

@@ -1,9 +1,9 @@
 //! SQLite's query planner stability guarantee (QPSG), which keeps sqlx's cached statements
 //! cached.
 //!
-//! The SQLite that libsqlite3-sys bundles (3.51) plans `LIMIT ?` with the value bound to it, and marks the statement to
-//! be re-prepared whenever that parameter is bound again (`sqlite3ExprIsInteger` with a
-//! `Parse`, `sqlite3VdbeSetVarmask`). sqlx re-binds every parameter on every execution, and
+//! The SQLite that libsqlite3-sys bundles (3.51) plans `LIMIT ?` with the value bound to it,
+//! and marks the statement to be re-prepared whenever that parameter is bound again
+//! (`sqlite3ExprIsInteger` with a `Parse`, `sqlite3VdbeSetVarmask`). sqlx re-binds every parameter on every execution, and
 //! sea-orm's `.one()` always ends in `LIMIT ?`, so every point lookup (an account's status on
 //! each signed request, a certificate by serial, an authorization to reuse) was parsed,
 //! planned and compiled again on every call: about 3 % of the server's CPU under load
@@ -22,8 +22,9 @@
 
 use rusqlite::config::DbConfig;
 
-/// Whether connections to this build's SQLite start with the planner stability guarantee
-/// on. `false` (with the reason) also when it cannot be told, which only costs speed.
+/// `Ok` when connections to this build's SQLite start with the planner stability guarantee
+/// on; otherwise, or when that cannot be told, the reason (the caller logs it: a build
+/// without the guarantee is slower, not wrong).
 pub(crate) fn check_stable_plans() -> Result<(), String> {
     let probe = rusqlite::Connection::open_in_memory()
         .map_err(|e| format!("cannot open an in-memory SQLite database to check: {e}"))?;

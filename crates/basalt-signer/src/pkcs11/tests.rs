@@ -111,11 +111,16 @@ fn openssl_verifies(paths: &PkiPaths, intermediate_pem: &str, leaf: &IssuedCerti
 
 /// C_Login as the user; the token's login may already be held by basalt's pool.
 fn log_in(session: &cryptoki::session::Session) {
-    match session.login(UserType::User, Some(&AuthPin::from(PIN))) {
+    log_in_with(session, PIN);
+}
+
+/// [`log_in`] with `pin` instead of the test token's PIN.
+fn log_in_with(session: &cryptoki::session::Session, pin: &str) {
+    match session.login(UserType::User, Some(&AuthPin::from(pin))) {
         Ok(())
         | Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::UserAlreadyLoggedIn, _)) => {
         }
-        Err(e) => panic!("login: {e}"),
+        Err(e) => panic!("login with {pin}: {e}"),
     }
 }
 
@@ -399,11 +404,7 @@ softhsm_test! {
         let (_dir, issuer) = token_issuer(hsm, 1);
         let set_pin = |old: &str, new: &str| {
             let session = hsm.session();
-            // The token may still be logged in through the signer's pool (one login per token).
-            match session.login(UserType::User, Some(&AuthPin::from(old))) {
-                Ok(()) | Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::UserAlreadyLoggedIn, _)) => {}
-                Err(e) => panic!("login with {old}: {e}"),
-            }
+            log_in_with(&session, old);
             session.set_pin(&AuthPin::from(old), &AuthPin::from(new)).unwrap();
         };
 

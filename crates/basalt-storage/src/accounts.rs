@@ -49,7 +49,7 @@ impl Store {
 
     /// The account with this id.
     pub async fn account(&self, id: i64) -> Result<Option<AccountRecord>, Error> {
-        load(&self.read, id).await
+        load(&self.lookup, id).await
     }
 
     /// The account of a key in a directory (served by the unique index).
@@ -61,7 +61,7 @@ impl Store {
         accounts::Entity::find()
             .filter(accounts::Column::Directory.eq(directory))
             .filter(accounts::Column::KeyThumbprint.eq(thumbprint))
-            .one(&self.read)
+            .one(&self.lookup)
             .await?
             .map(record)
             .transpose()

@@ -28,7 +28,7 @@ const CHALLENGES: &str = "challenges";
 impl Store {
     /// The authorization with this id, with its challenges ordered by id.
     pub async fn authorization(&self, id: i64) -> Result<Option<AuthorizationRecord>, Error> {
-        load(&self.read, id).await
+        load(&self.lookup, id).await
     }
 
     /// An authorization of this account for `identifier` (the base name for wildcards,
@@ -75,10 +75,10 @@ impl Store {
             .order_by_desc(authorizations::Column::Id)
             .limit(1)
             .into_tuple::<i64>()
-            .one(&self.read)
+            .one(&self.lookup)
             .await?;
         match found {
-            Some(id) => load(&self.read, id).await,
+            Some(id) => load(&self.lookup, id).await,
             None => Ok(None),
         }
     }
@@ -123,7 +123,7 @@ impl Store {
         &self,
         id: i64,
     ) -> Result<Option<(ChallengeRecord, AuthorizationRecord)>, Error> {
-        load_by_challenge(&self.read, id).await
+        load_by_challenge(&self.lookup, id).await
     }
 }
 

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use basalt_protocol::{AuthorizationStatus, Identifier};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::NotSet, ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect,
-    TransactionTrait,
+    ActiveValue::NotSet, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect, TransactionTrait,
 };
 use time::OffsetDateTime;
 
@@ -17,7 +17,6 @@ use crate::entities::{authorizations, certificates, intermediates};
 use crate::error::{Error, corrupt};
 use crate::records::{CertificateRecord, NewCertificate, OrderRecord, RevokeOutcome};
 use crate::time::{from_unix, from_unix_opt, to_unix};
-use crate::writes::WriteTx;
 
 const TABLE: &str = "certificates";
 
@@ -29,7 +28,7 @@ impl Store {
     ) -> Result<Option<CertificateRecord>, Error> {
         certificates::Entity::find()
             .filter(certificates::Column::Serial.eq(serial))
-            .one(&self.read)
+            .one(&self.lookup)
             .await?
             .map(record)
             .transpose()
@@ -139,7 +138,7 @@ impl Store {
 /// lock). A duplicate serial is `Error::Duplicate` (the caller's transaction then rolls
 /// back).
 pub(crate) async fn insert(
-    tx: &impl WriteTx,
+    tx: &impl ConnectionTrait,
     order: &OrderRecord,
     new: &NewCertificate,
     now: i64,
@@ -165,10 +164,11 @@ pub(crate) async fn insert(
     };
     let mut insert: certificates::ActiveModel = row.clone().into();
     insert.id = NotSet;
-    row.id = tx
-        .insert(certificates::Entity::insert(insert))
+    row.id = certificates::Entity::insert(insert)
+        .exec(tx)
         .await
-        .map_err(|e| Error::from(e).duplicate_of("certificate serial"))?;
+        .map_err(|e| Error::from(e).duplicate_of("certificate serial"))?
+        .last_insert_id;
     record(row)
 }
 

@@ -17,6 +17,7 @@ use sea_orm::{
 
 use crate::config::StorageConfig;
 use crate::error::Error;
+use crate::inline_connection::InlineReader;
 use crate::inline_sqlite::InlineWriter;
 
 /// How long SQLite waits for a lock held by another connection (or process) before failing.
@@ -61,12 +62,17 @@ pub struct Store {
     /// was committed before it started), so reads never queue behind writes; on the server
     /// engines the same pool as `db`.
     pub(crate) read: DatabaseConnection,
+    /// The hot lookups (an account, an order, an authorization, a certificate by serial):
+    /// on a SQLite file a read-only connection run on the calling task
+    /// (`inline_connection.rs`), whose rows are decoded by column name only, so a tuple of
+    /// several columns never goes here; elsewhere the same pool as `read`.
+    pub(crate) lookup: DatabaseConnection,
     /// SQLite only: the database's write-ahead log, fsynced after a commit that must survive
     /// power loss ([`Store::sync_log`]). `None` on the server engines, whose commits are
     /// durable already, and for in-memory databases.
     pub(crate) log: Option<Arc<WriteAheadLog>>,
-    /// SQLite on a file only: the issuance transactions' connection
-    /// (`inline_sqlite.rs`). `None` on the server engines and in memory, where those
+    /// SQLite on a file only: the hot write transactions' connection (`inline_sqlite.rs`,
+    /// through `writes.rs`'s macros). `None` on the server engines and in memory, where those
     /// transactions run through `db` like every other.
     pub(crate) inline: Option<Arc<InlineWriter>>,
 }
@@ -279,13 +285,20 @@ impl Store {
                 database,
                 SQLITE_BUSY_TIMEOUT,
                 db.get_sqlite_connection_pool().clone(),
-                observer,
+                observer.clone(),
             )?)),
             None => None,
+        };
+        let lookup = match &files {
+            Some((database, _)) => {
+                InlineReader::connect(database, SQLITE_BUSY_TIMEOUT, observer.clone())?
+            }
+            None => read.clone(),
         };
         Ok(Self {
             db,
             read,
+            lookup,
             log,
             inline,
         })

@@ -61,7 +61,7 @@ impl Store {
     /// The key with this kid, with its MAC key: newAccount's one lookup (unique index). A
     /// revocation racing with it is caught by the compare-and-set in the account insert.
     pub async fn eab_key(&self, kid: &str) -> Result<Option<EabKeySecret>, Error> {
-        find(&self.read, kid).await
+        find(&self.lookup, kid).await
     }
 
     /// Revokes a key: it binds no new account (accounts it created stay). `Error::NotFound`

@@ -8,7 +8,7 @@
 
 use sea_orm::{DbErr, RuntimeErr, SqlErr, sqlx};
 
-use crate::inline_sqlite::InlineSqliteError;
+use crate::inline_connection::InlineSqliteError;
 
 /// What went wrong in a storage call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,6 +63,15 @@ impl From<DbErr> for Error {
 /// True for sqlx errors that mean "the database is not reachable right now" (or, for
 /// MySQL's deadlocks and lock wait timeouts, "try again") rather than "this statement is
 /// wrong".
+/// Whether `err` is a uniqueness violation, on any engine or connection (sea-orm's own
+/// `sql_err` does not know the inline SQLite connections' errors).
+pub(crate) fn is_unique_violation(err: &DbErr) -> bool {
+    match inline_sqlite_error(err) {
+        Some(inline) => matches!(inline, Error::Duplicate { .. }),
+        None => matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))),
+    }
+}
+
 /// An error of the inline SQLite writer (`inline_sqlite.rs`), classified as sqlx's own
 /// SQLite errors are: uniqueness, then the busy and locked codes of [`is_connection_error`].
 fn inline_sqlite_error(err: &DbErr) -> Option<Error> {

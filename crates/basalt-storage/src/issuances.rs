@@ -31,7 +31,7 @@ use crate::records::{
     ReserveOutcome,
 };
 use crate::time::{from_unix, to_unix};
-use crate::writes::WriteTx;
+use crate::writes::write_transaction;
 use crate::{certificates, orders as order_rows};
 
 const TABLE: &str = "issuances";
@@ -74,24 +74,11 @@ impl Store {
         let now = to_unix(now);
         // Dropping a transaction without committing it rolls it back: on an error, or when
         // the order did not move, nothing is written.
-        let reserved = match &self.inline {
-            Some(inline) => {
-                let tx = inline.begin().await?;
-                let reserved = reserve_writes(&tx, order, new, now).await?;
-                if reserved.is_some() {
-                    tx.commit()?;
-                }
-                reserved
-            }
-            None => {
-                let tx = self.db.begin().await?;
-                let reserved = reserve_writes(&tx, order, new, now).await?;
-                if reserved.is_some() {
-                    tx.commit().await?;
-                }
-                reserved
-            }
-        };
+        let reserved = write_transaction!(
+            self,
+            |tx| reserve_writes(tx, order, new, now).await?,
+            commit_if |reserved: &Option<_>| reserved.is_some()
+        );
         match reserved {
             Some(row) => Ok(ReserveOutcome::Reserved(record(row)?)),
             None => {
@@ -120,10 +107,10 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<(OrderRecord, CertificateRecord), Error> {
         let issuance = issuances::Entity::find_by_id(issuance_id)
-            .one(&self.read)
+            .one(&self.lookup)
             .await?
             .ok_or(Error::NotFound)?;
-        let order = order_rows::load(&self.read, issuance.order_id)
+        let order = order_rows::load(&self.lookup, issuance.order_id)
             .await?
             .ok_or(Error::NotFound)?;
         self.complete_reserved_issuance(issuance_id, &issuance.serial, &order, new, now)
@@ -166,24 +153,11 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<(OrderRecord, CertificateRecord), Error> {
         let now = to_unix(now);
-        let settled = match &self.inline {
-            Some(inline) => {
-                let tx = inline.begin().await?;
-                let settled = complete_writes(&tx, issuance_id, order, new, now).await?;
-                if let Settled::Stored(..) = settled {
-                    tx.commit()?;
-                }
-                settled
-            }
-            None => {
-                let tx = self.db.begin().await?;
-                let settled = complete_writes(&tx, issuance_id, order, new, now).await?;
-                if let Settled::Stored(..) = settled {
-                    tx.commit().await?;
-                }
-                settled
-            }
-        };
+        let settled = write_transaction!(
+            self,
+            |tx| complete_writes(tx, issuance_id, order, new, now).await?,
+            commit_if |settled: &Settled| matches!(settled, Settled::Stored(..))
+        );
         match settled {
             Settled::Stored(order, certificate) => Ok((*order, *certificate)),
             Settled::IssuanceMoved => {
@@ -266,7 +240,7 @@ impl Store {
     pub async fn issuance_by_serial(&self, serial: &str) -> Result<Option<IssuanceRecord>, Error> {
         issuances::Entity::find()
             .filter(issuances::Column::Serial.eq(serial))
-            .one(&self.read)
+            .one(&self.lookup)
             .await?
             .map(record)
             .transpose()
@@ -283,11 +257,7 @@ async fn settle(
     now: i64,
 ) -> Result<issuances::Model, Error> {
     // Write first: on SQLite this takes the write lock before anything is read.
-    let moved = issuances::Entity::update_many()
-        .col_expr(issuances::Column::Status, Expr::value(to.as_str()))
-        .col_expr(issuances::Column::UpdatedAt, Expr::value(now))
-        .filter(issuances::Column::Id.eq(issuance_id))
-        .filter(issuances::Column::Status.eq(IssuanceStatus::Pending.as_str()))
+    let moved = settle_pending(issuance_id, to, now)
         .exec(tx)
         .await?
         .rows_affected;
@@ -302,6 +272,19 @@ async fn settle(
         });
     }
     Ok(row)
+}
+
+/// The compare-and-set of a pending issuance to `to`: one row if it was pending, none else.
+fn settle_pending(
+    issuance_id: i64,
+    to: IssuanceStatus,
+    now: i64,
+) -> sea_orm::UpdateMany<issuances::Entity> {
+    issuances::Entity::update_many()
+        .col_expr(issuances::Column::Status, Expr::value(to.as_str()))
+        .col_expr(issuances::Column::UpdatedAt, Expr::value(now))
+        .filter(issuances::Column::Id.eq(issuance_id))
+        .filter(issuances::Column::Status.eq(IssuanceStatus::Pending.as_str()))
 }
 
 /// Gives a processing order back (`processing → ready`), inside a transaction. An order in
@@ -324,23 +307,22 @@ async fn reopen_order(tx: &impl ConnectionTrait, order_id: i64) -> Result<(), Er
 /// concurrent finalizations exactly one moves the row), then insert a `pending` issuance
 /// for the order's identifiers. `None` when the order did not move.
 async fn reserve_writes(
-    tx: &impl WriteTx,
+    tx: &impl ConnectionTrait,
     order: &OrderRecord,
     new: &NewIssuance,
     now: i64,
 ) -> Result<Option<issuances::Model>, Error> {
-    let moved = tx
-        .update(
-            orders::Entity::update_many()
-                .col_expr(
-                    orders::Column::Status,
-                    Expr::value(OrderStatus::Processing.as_str()),
-                )
-                .filter(orders::Column::Id.eq(order.id))
-                .filter(orders::Column::Status.eq(OrderStatus::Ready.as_str()))
-                .filter(orders::Column::ExpiresAt.gt(now)),
+    let moved = orders::Entity::update_many()
+        .col_expr(
+            orders::Column::Status,
+            Expr::value(OrderStatus::Processing.as_str()),
         )
-        .await?;
+        .filter(orders::Column::Id.eq(order.id))
+        .filter(orders::Column::Status.eq(OrderStatus::Ready.as_str()))
+        .filter(orders::Column::ExpiresAt.gt(now))
+        .exec(tx)
+        .await?
+        .rows_affected;
     if moved == 0 {
         return Ok(None);
     }
@@ -361,10 +343,11 @@ async fn reserve_writes(
     };
     let mut insert: issuances::ActiveModel = row.clone().into();
     insert.id = NotSet;
-    row.id = tx
-        .insert(issuances::Entity::insert(insert))
+    row.id = issuances::Entity::insert(insert)
+        .exec(tx)
         .await
-        .map_err(|e| Error::from(e).duplicate_of("issuance serial"))?;
+        .map_err(|e| Error::from(e).duplicate_of("issuance serial"))?
+        .last_insert_id;
     Ok(Some(row))
 }
 
@@ -382,42 +365,33 @@ enum Settled {
 /// SQLite this takes the write lock before anything is read), the order `processing →
 /// valid` with the serial, the certificate row.
 async fn complete_writes(
-    tx: &impl WriteTx,
+    tx: &impl ConnectionTrait,
     issuance_id: i64,
     order: &OrderRecord,
     new: &NewCertificate,
     now: i64,
 ) -> Result<Settled, Error> {
-    let settled = tx
-        .update(
-            issuances::Entity::update_many()
-                .col_expr(
-                    issuances::Column::Status,
-                    Expr::value(IssuanceStatus::Issued.as_str()),
-                )
-                .col_expr(issuances::Column::UpdatedAt, Expr::value(now))
-                .filter(issuances::Column::Id.eq(issuance_id))
-                .filter(issuances::Column::Status.eq(IssuanceStatus::Pending.as_str())),
-        )
-        .await?;
+    let settled = settle_pending(issuance_id, IssuanceStatus::Issued, now)
+        .exec(tx)
+        .await?
+        .rows_affected;
     if settled == 0 {
         return Ok(Settled::IssuanceMoved);
     }
-    let moved = tx
-        .update(
-            orders::Entity::update_many()
-                .col_expr(
-                    orders::Column::Status,
-                    Expr::value(OrderStatus::Valid.as_str()),
-                )
-                .col_expr(
-                    orders::Column::CertificateSerial,
-                    Expr::value(new.serial.clone()),
-                )
-                .filter(orders::Column::Id.eq(order.id))
-                .filter(orders::Column::Status.eq(OrderStatus::Processing.as_str())),
+    let moved = orders::Entity::update_many()
+        .col_expr(
+            orders::Column::Status,
+            Expr::value(OrderStatus::Valid.as_str()),
         )
-        .await?;
+        .col_expr(
+            orders::Column::CertificateSerial,
+            Expr::value(new.serial.clone()),
+        )
+        .filter(orders::Column::Id.eq(order.id))
+        .filter(orders::Column::Status.eq(OrderStatus::Processing.as_str()))
+        .exec(tx)
+        .await?
+        .rows_affected;
     if moved == 0 {
         return Ok(Settled::OrderMoved);
     }

@@ -6,12 +6,12 @@
 use std::time::Duration;
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, SqlErr};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 
 use crate::Store;
 use crate::entities::leases;
-use crate::error::Error;
+use crate::error::{Error, is_unique_violation};
 use crate::time::{to_unix, unix_after};
 
 impl Store {
@@ -51,9 +51,7 @@ impl Store {
         .await;
         match inserted {
             Ok(_) => Ok(true),
-            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                Ok(false)
-            }
+            Err(e) if is_unique_violation(&e) => Ok(false),
             Err(e) => Err(e.into()),
         }
     }

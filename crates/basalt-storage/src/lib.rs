@@ -62,6 +62,7 @@ mod entities;
 mod error;
 mod expiry;
 mod health;
+mod inline_connection;
 mod inline_sqlite;
 mod intermediates;
 mod issuances;

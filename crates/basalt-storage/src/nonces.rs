@@ -11,15 +11,14 @@
 //! the insert, is what a redemption costs. Tests also redeem them one at a time
 //! (`Store::consume_nonce`, behind the `testing` feature).
 
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use time::OffsetDateTime;
 
 use crate::Store;
 use crate::entities::used_nonces;
-use crate::error::Error;
+use crate::error::{Error, is_unique_violation};
 use crate::time::to_unix;
+use crate::writes::write_statement;
 
 /// Most rows one multi-row `INSERT` of [`Store::consume_nonces`] carries. At two bind
 /// parameters a row, a statement stays far below every engine's limit (SQLite's historical
@@ -41,12 +40,14 @@ impl Store {
     /// Redeems a nonce: `true` the first time, `false` if it was already used (a replay).
     /// `expires_at` is the nonce's own expiry; the row is kept at least until then.
     async fn consume_one(&self, nonce: &str, expires_at: OffsetDateTime) -> Result<bool, Error> {
-        let inserted = used_nonces::Entity::insert(used_nonces::ActiveModel {
-            nonce: Set(nonce.to_owned()),
-            expires_at: Set(to_unix(expires_at)),
-        })
-        .exec_without_returning(&self.db)
-        .await;
+        let inserted = write_statement!(self, |conn| {
+            used_nonces::Entity::insert(used_nonces::ActiveModel {
+                nonce: Set(nonce.to_owned()),
+                expires_at: Set(to_unix(expires_at)),
+            })
+            .exec_without_returning(conn)
+            .await
+        });
         match inserted {
             Ok(_) => Ok(true),
             Err(e) if is_unique_violation(&e) => Ok(false),
@@ -83,10 +84,12 @@ impl Store {
                 nonce: Set(nonces[i].0.clone()),
                 expires_at: Set(to_unix(nonces[i].1)),
             });
-            match used_nonces::Entity::insert_many(rows)
-                .exec_without_returning(&self.db)
-                .await
-            {
+            let inserted = write_statement!(self, |conn| {
+                used_nonces::Entity::insert_many(rows)
+                    .exec_without_returning(conn)
+                    .await
+            });
+            match inserted {
                 Ok(_) => chunk.iter().for_each(|&i| first_use[i] = true),
                 Err(e) if is_unique_violation(&e) => {
                     for &i in chunk {
@@ -127,9 +130,4 @@ impl Store {
             .await?
             .rows_affected)
     }
-}
-
-/// True if an insert failed because the nonce is already in `used_nonces`.
-fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }

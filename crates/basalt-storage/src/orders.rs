@@ -7,7 +7,7 @@ use basalt_protocol::{AccountStatus, AuthorizationStatus, OrderStatus, Problem};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::NotSet, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 
 use crate::Store;
@@ -16,6 +16,7 @@ use crate::entities::{accounts, authorizations, challenges, order_authorizations
 use crate::error::Error;
 use crate::records::{AuthorizationPlan, AuthorizationRecord, NewOrder, OrderRecord};
 use crate::time::{from_unix, from_unix_opt, to_unix, to_unix_opt};
+use crate::writes::write_transaction;
 use crate::{authorizations as authz, links};
 
 const TABLE: &str = "orders";
@@ -32,8 +33,6 @@ impl Store {
     /// [`ALREADY_REPLACED`](crate::ALREADY_REPLACED) when a live order already replaces it.
     pub async fn create_order(&self, new: &NewOrder) -> Result<OrderRecord, Error> {
         let now = to_unix(new.now);
-        let tx = self.db.begin().await?;
-        // Write first: takes SQLite's write lock before anything is read.
         let mut row = orders::Model {
             id: 0,
             account_id: new.account_id,
@@ -49,75 +48,78 @@ impl Store {
             replaces: new.replaces.as_ref().map(|r| r.cert_id.clone()),
             profile: new.profile.clone(),
         };
-        let mut insert: orders::ActiveModel = row.clone().into();
-        insert.id = NotSet;
-        let order_id = orders::Entity::insert(insert)
-            .exec(&tx)
-            .await?
-            .last_insert_id;
-        row.id = order_id;
+        let authorization_ids = write_transaction!(self, |tx| {
+            // Write first: takes SQLite's write lock before anything is read.
+            let mut insert: orders::ActiveModel = row.clone().into();
+            insert.id = NotSet;
+            let order_id = orders::Entity::insert(insert)
+                .exec(tx)
+                .await?
+                .last_insert_id;
+            row.id = order_id;
 
-        // The account must still be valid; the shared lock holds off a concurrent
-        // deactivation (which would otherwise miss this not-yet-committed order) until we
-        // commit.
-        let account_status = accounts::Entity::find_by_id(new.account_id)
-            .select_only()
-            .column(accounts::Column::Status)
-            .lock_shared()
-            .into_tuple::<String>()
-            .one(&tx)
-            .await?
-            .ok_or(Error::NotFound)?;
-        if account_status != AccountStatus::Valid.as_str() {
-            return Err(Error::WrongState {
-                what: format!("account {}", new.account_id),
-                current: account_status,
-            });
-        }
+            // The account must still be valid; the shared lock holds off a concurrent
+            // deactivation (which would otherwise miss this not-yet-committed order) until we
+            // commit.
+            let account_status = accounts::Entity::find_by_id(new.account_id)
+                .select_only()
+                .column(accounts::Column::Status)
+                .lock_shared()
+                .into_tuple::<String>()
+                .one(tx)
+                .await?
+                .ok_or(Error::NotFound)?;
+            if account_status != AccountStatus::Valid.as_str() {
+                return Err(Error::WrongState {
+                    what: format!("account {}", new.account_id),
+                    current: account_status,
+                });
+            }
 
-        let mut authorization_ids = BTreeSet::new();
-        let mut all_valid = !new.authorizations.is_empty();
-        for plan in &new.authorizations {
-            match plan {
-                AuthorizationPlan::Reuse(id) => {
-                    let status = links::lock_for_reuse(&tx, *id, new.account_id, now).await?;
-                    all_valid &= status == AuthorizationStatus::Valid;
-                    authorization_ids.insert(*id);
-                }
-                AuthorizationPlan::Create(authorization) => {
-                    all_valid = false;
-                    let id = authz::insert(&tx, new.account_id, authorization, now).await?;
-                    authorization_ids.insert(id);
+            let mut authorization_ids = BTreeSet::new();
+            let mut all_valid = !new.authorizations.is_empty();
+            for plan in &new.authorizations {
+                match plan {
+                    AuthorizationPlan::Reuse(id) => {
+                        let status = links::lock_for_reuse(tx, *id, new.account_id, now).await?;
+                        all_valid &= status == AuthorizationStatus::Valid;
+                        authorization_ids.insert(*id);
+                    }
+                    AuthorizationPlan::Create(authorization) => {
+                        all_valid = false;
+                        let id = authz::insert(tx, new.account_id, authorization, now).await?;
+                        authorization_ids.insert(id);
+                    }
                 }
             }
-        }
-        // RFC 9773 §5: claim the replaced certificate last, so a refused claim rolls the
-        // whole order back.
-        if let Some(replacement) = &new.replaces {
-            crate::renewal::claim_replacement(&tx, replacement, order_id, new.now).await?;
-        }
-        // By id, as `load` returns them.
-        let authorization_ids: Vec<i64> = authorization_ids.into_iter().collect();
-        links::insert(&tx, order_id, &authorization_ids).await?;
-        if all_valid {
-            orders::Entity::update_many()
-                .col_expr(
-                    orders::Column::Status,
-                    Expr::value(OrderStatus::Ready.as_str()),
-                )
-                .filter(orders::Column::Id.eq(order_id))
-                .exec(&tx)
-                .await?;
-            row.status = OrderStatus::Ready.as_str().to_owned();
-        }
-        tx.commit().await?;
+            // RFC 9773 §5: claim the replaced certificate last, so a refused claim rolls the
+            // whole order back.
+            if let Some(replacement) = &new.replaces {
+                crate::renewal::claim_replacement(tx, replacement, order_id, new.now).await?;
+            }
+            // By id, as `load` returns them.
+            let authorization_ids: Vec<i64> = authorization_ids.into_iter().collect();
+            links::insert(tx, order_id, &authorization_ids).await?;
+            if all_valid {
+                orders::Entity::update_many()
+                    .col_expr(
+                        orders::Column::Status,
+                        Expr::value(OrderStatus::Ready.as_str()),
+                    )
+                    .filter(orders::Column::Id.eq(order_id))
+                    .exec(tx)
+                    .await?;
+                row.status = OrderStatus::Ready.as_str().to_owned();
+            }
+            authorization_ids
+        });
         // Built from what was written, not read back: one round trip less under the lock.
         record(row, authorization_ids)
     }
 
     /// The order with this id, with its authorization ids.
     pub async fn order(&self, id: i64) -> Result<Option<OrderRecord>, Error> {
-        load(&self.read, id).await
+        load(&self.lookup, id).await
     }
 
     /// The order with its authorizations (by id, each with its challenges), in one statement:
@@ -133,7 +135,7 @@ impl Store {
             .order_by_asc(order_authorizations::Column::AuthorizationId)
             .order_by_asc(challenges::Column::Id)
             .into_model::<orders::Model, order_authorizations::Model, authorizations::Model, challenges::Model>()
-            .all(&self.read)
+            .all(&self.lookup)
             .await?;
         let Some((order, ..)) = rows.first() else {
             return Ok(None);
@@ -182,7 +184,7 @@ impl Store {
             .order_by_asc(orders::Column::Id)
             .limit(limit)
             .into_tuple::<i64>()
-            .all(&self.read)
+            .all(&self.lookup)
             .await?)
     }
 

@@ -4,8 +4,8 @@
 use basalt_protocol::OrderStatus;
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveValue::NotSet, ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType,
-    QueryFilter, QuerySelect, TransactionTrait,
+    ActiveValue::NotSet, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult,
+    JoinType, QueryFilter, QuerySelect, TransactionTrait,
 };
 use time::OffsetDateTime;
 
@@ -99,7 +99,7 @@ impl Store {
     /// The renew-early notice with this id.
     pub async fn renewal_notice(&self, id: i64) -> Result<Option<RenewalNotice>, Error> {
         renewal_notices::Entity::find_by_id(id)
-            .one(&self.read)
+            .one(&self.lookup)
             .await?
             .map(notice_record)
             .transpose()
@@ -258,11 +258,18 @@ async fn order_is_live(
     id: i64,
     now: OffsetDateTime,
 ) -> Result<bool, Error> {
-    let Some((status, expires_at)) = orders::Entity::find_by_id(id)
+    // By name, not a tuple: this runs inside `create_order`'s transaction, which on SQLite is
+    // the inline writer's, whose rows keep no column order (`inline_connection.rs`).
+    #[derive(FromQueryResult)]
+    struct Liveness {
+        status: String,
+        expires_at: i64,
+    }
+    let Some(Liveness { status, expires_at }) = orders::Entity::find_by_id(id)
         .select_only()
         .column(orders::Column::Status)
         .column(orders::Column::ExpiresAt)
-        .into_tuple::<(String, i64)>()
+        .into_model::<Liveness>()
         .one(conn)
         .await?
     else {

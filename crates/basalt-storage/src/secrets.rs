@@ -3,12 +3,12 @@
 //! Every replica proposes a freshly generated candidate; the first insert wins and every
 //! replica then uses the stored value, so nonces issued by one replica verify on another.
 
-use sea_orm::{ActiveValue::Set, EntityTrait, SqlErr};
+use sea_orm::{ActiveValue::Set, EntityTrait};
 use time::OffsetDateTime;
 
 use crate::Store;
 use crate::entities::server_secrets;
-use crate::error::Error;
+use crate::error::{Error, is_unique_violation};
 use crate::time::to_unix;
 
 impl Store {
@@ -36,7 +36,7 @@ impl Store {
         match inserted {
             Ok(_) => {}
             // Another replica stored its candidate between our read and our insert.
-            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
+            Err(e) if is_unique_violation(&e) => {}
             Err(e) => return Err(e.into()),
         }
         server_secrets::Entity::find_by_id(name.to_owned())

@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use basalt_protocol::{AuthorizationStatus, ChallengeStatus, OrderStatus};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use time::OffsetDateTime;
 
 use crate::Store;
@@ -20,6 +18,7 @@ use crate::error::Error;
 use crate::links;
 use crate::records::{ChallengeRecord, RecordedValidation, ValidationJob, ValidationResult};
 use crate::time::{from_unix_opt, to_unix, unix_after};
+use crate::writes::{write_statement, write_transaction};
 
 impl Store {
     /// Like [`Store::start_validation`] without the claim: the job is left for a sweep
@@ -76,7 +75,7 @@ impl Store {
             Some((holder, lease)) => (Some(holder.to_owned()), Some(unix_after(now, lease))),
             None => (None, None),
         };
-        let moved = challenges::Entity::update_many()
+        let start = challenges::Entity::update_many()
             .col_expr(
                 challenges::Column::Status,
                 Expr::value(ChallengeStatus::Processing.as_str()),
@@ -89,10 +88,8 @@ impl Store {
             )
             .filter(challenges::Column::Id.eq(challenge_id))
             .filter(challenges::Column::Status.eq(ChallengeStatus::Pending.as_str()))
-            .filter(Expr::exists(authorization_open))
-            .exec(&self.db)
-            .await?
-            .rows_affected;
+            .filter(Expr::exists(authorization_open));
+        let moved = write_statement!(self, |conn| start.exec(conn).await?.rows_affected);
         Ok(moved == 1)
     }
 
@@ -216,75 +213,75 @@ impl Store {
                 AuthorizationStatus::Invalid,
             ),
         };
-        let tx = self.db.begin().await?;
-        let moved = challenges::Entity::update_many()
-            .col_expr(
-                challenges::Column::Status,
-                Expr::value(challenge_status.as_str()),
-            )
-            .col_expr(challenges::Column::ValidatedAt, Expr::value(validated_at))
-            .col_expr(challenges::Column::Error, Expr::value(error))
-            .col_expr(
-                challenges::Column::ValidationRecord,
-                Expr::value(validation_record.map(str::to_owned)),
-            )
-            .col_expr(challenges::Column::LeaseHolder, Expr::value(None::<String>))
-            .col_expr(challenges::Column::LeaseExpiresAt, Expr::value(None::<i64>))
-            .filter(challenges::Column::Id.eq(challenge_id))
-            .filter(challenges::Column::Status.eq(ChallengeStatus::Processing.as_str()))
-            .exec(&tx)
-            .await?
-            .rows_affected;
-        if moved == 0 {
-            // Someone else recorded a result first, and theirs stands; or there is no such
-            // challenge.
-            let exists = challenges::Entity::find_by_id(challenge_id)
-                .select_only()
-                .column(challenges::Column::Id)
-                .into_tuple::<i64>()
-                .one(&tx)
-                .await?;
-            tx.rollback().await?;
-            return exists.map(|_| None).ok_or(Error::NotFound);
-        }
-        // The authorization is named by a subquery on the challenge: no statement to read
-        // its id first (each statement is a round trip while the write lock is held).
-        let mut authorization_update = authorizations::Entity::update_many().col_expr(
-            authorizations::Column::Status,
-            Expr::value(authorization_status.as_str()),
-        );
-        if authorization_status == AuthorizationStatus::Valid {
-            authorization_update = authorization_update.col_expr(
-                authorizations::Column::ExpiresAt,
-                Expr::value(to_unix(authorization_valid_until)),
+        let orders_invalidated = write_transaction!(self, |tx| {
+            let moved = challenges::Entity::update_many()
+                .col_expr(
+                    challenges::Column::Status,
+                    Expr::value(challenge_status.as_str()),
+                )
+                .col_expr(challenges::Column::ValidatedAt, Expr::value(validated_at))
+                .col_expr(challenges::Column::Error, Expr::value(error))
+                .col_expr(
+                    challenges::Column::ValidationRecord,
+                    Expr::value(validation_record.map(str::to_owned)),
+                )
+                .col_expr(challenges::Column::LeaseHolder, Expr::value(None::<String>))
+                .col_expr(challenges::Column::LeaseExpiresAt, Expr::value(None::<i64>))
+                .filter(challenges::Column::Id.eq(challenge_id))
+                .filter(challenges::Column::Status.eq(ChallengeStatus::Processing.as_str()))
+                .exec(tx)
+                .await?
+                .rows_affected;
+            if moved == 0 {
+                // Someone else recorded a result first, and theirs stands; or there is no such
+                // challenge.
+                let exists = challenges::Entity::find_by_id(challenge_id)
+                    .select_only()
+                    .column(challenges::Column::Id)
+                    .into_tuple::<i64>()
+                    .one(tx)
+                    .await?;
+                return exists.map(|_| None).ok_or(Error::NotFound);
+            }
+            // The authorization is named by a subquery on the challenge: no statement to read
+            // its id first (each statement is a round trip while the write lock is held).
+            let mut authorization_update = authorizations::Entity::update_many().col_expr(
+                authorizations::Column::Status,
+                Expr::value(authorization_status.as_str()),
             );
-        }
-        let authorization_moved = authorization_update
-            .filter(
-                authorizations::Column::Id
-                    .into_expr()
-                    .eq(links::authorization_of_challenge(challenge_id)),
-            )
-            .filter(authorizations::Column::Status.eq(AuthorizationStatus::Pending.as_str()))
-            .exec(&tx)
-            .await?
-            .rows_affected;
+            if authorization_status == AuthorizationStatus::Valid {
+                authorization_update = authorization_update.col_expr(
+                    authorizations::Column::ExpiresAt,
+                    Expr::value(to_unix(authorization_valid_until)),
+                );
+            }
+            let authorization_moved = authorization_update
+                .filter(
+                    authorizations::Column::Id
+                        .into_expr()
+                        .eq(links::authorization_of_challenge(challenge_id)),
+                )
+                .filter(authorizations::Column::Status.eq(AuthorizationStatus::Pending.as_str()))
+                .exec(tx)
+                .await?
+                .rows_affected;
 
-        let mut orders_invalidated = 0;
-        if authorization_moved == 1 {
-            let authorization = links::authorization_of_challenge(challenge_id);
-            match result {
-                ValidationResult::Valid => {
-                    links::promote_ready_linked(&tx, authorization).await?;
-                }
-                ValidationResult::Invalid(problem) => {
-                    let pending = [OrderStatus::Pending];
-                    orders_invalidated =
-                        links::invalidate_linked(&tx, authorization, &pending, problem).await?;
+            let mut orders_invalidated = 0;
+            if authorization_moved == 1 {
+                let authorization = links::authorization_of_challenge(challenge_id);
+                match result {
+                    ValidationResult::Valid => {
+                        links::promote_ready_linked(tx, authorization).await?;
+                    }
+                    ValidationResult::Invalid(problem) => {
+                        let pending = [OrderStatus::Pending];
+                        orders_invalidated =
+                            links::invalidate_linked(tx, authorization, &pending, problem).await?;
+                    }
                 }
             }
-        }
-        tx.commit().await?;
+            orders_invalidated
+        });
         let error = match result {
             ValidationResult::Valid => None,
             ValidationResult::Invalid(problem) => Some(problem.clone()),

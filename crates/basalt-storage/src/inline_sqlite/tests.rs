@@ -1,83 +1,16 @@
-//! The inline writer's own rules: values bind as SQLite stores them, its errors are
-//! classified like sqlx's, an uncommitted transaction leaves nothing behind, and it waits
-//! for the process's other writer.
+//! The inline writer's own rules: an uncommitted transaction leaves nothing behind, a
+//! committed one is seen, and it waits for the process's other writer.
 
 use std::time::Duration;
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use super::{InlineSqliteError, bind};
 use crate::Store;
 use crate::config::StorageConfig;
 use crate::entities::server_secrets;
-use crate::error::{Error, UNEXPECTED_DUPLICATE};
-use crate::writes::WriteTx;
-
-fn statement(values: Vec<sea_orm::Value>) -> Statement {
-    Statement::from_sql_and_values(DbBackend::Sqlite, "SELECT 1", values)
-}
-
-#[test]
-fn values_bind_as_sqlite_stores_them() {
-    use rusqlite::types::Value as Sql;
-    let bound = bind(&statement(vec![
-        true.into(),
-        7i32.into(),
-        Some(-3i64).into(),
-        Option::<i64>::None.into(),
-        "text".into(),
-        vec![1u8, 2].into(),
-        1.5f64.into(),
-    ]))
-    .unwrap();
-    assert_eq!(
-        bound,
-        vec![
-            Sql::Integer(1),
-            Sql::Integer(7),
-            Sql::Integer(-3),
-            Sql::Null,
-            Sql::Text("text".into()),
-            Sql::Blob(vec![1, 2]),
-            Sql::Real(1.5),
-        ]
-    );
-    let too_big = bind(&statement(vec![u64::MAX.into()])).unwrap_err();
-    assert!(too_big.to_string().contains("does not fit"), "{too_big}");
-}
-
-fn driver_error(code: i32) -> sea_orm::DbErr {
-    let error = InlineSqliteError {
-        code: Some(code),
-        message: format!("code {code}"),
-    };
-    sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(
-        sea_orm::sqlx::Error::Database(Box::new(error)),
-    )))
-}
-
-#[test]
-fn errors_are_classified_like_sqlx_sqlite_errors() {
-    assert!(matches!(
-        Error::from(driver_error(2067)),
-        Error::Duplicate {
-            what: UNEXPECTED_DUPLICATE,
-            ..
-        }
-    ));
-    assert!(matches!(
-        Error::from(driver_error(1555)),
-        Error::Duplicate { .. }
-    ));
-    for busy in [5, 261, 517, 6, 14] {
-        assert!(
-            matches!(Error::from(driver_error(busy)), Error::Unavailable(_)),
-            "code {busy}"
-        );
-    }
-    assert!(matches!(Error::from(driver_error(1)), Error::Internal(_)));
-}
+use crate::error::Error;
+use crate::writes::write_transaction;
 
 async fn store_on_a_file() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
@@ -88,6 +21,19 @@ async fn store_on_a_file() -> (tempfile::TempDir, Store) {
     })
     .await
     .unwrap();
+    (dir, store)
+}
+
+/// A store on a file with the secret `inline-test` set to one zero byte.
+async fn store_with_a_secret() -> (tempfile::TempDir, Store) {
+    let (dir, store) = store_on_a_file().await;
+    store
+        .db
+        .execute_unprepared(
+            "INSERT INTO server_secrets (name, value, created_at) VALUES ('inline-test', x'00', 0)",
+        )
+        .await
+        .unwrap();
     (dir, store)
 }
 
@@ -102,14 +48,7 @@ fn set_secret(value: &str) -> sea_orm::UpdateMany<server_secrets::Entity> {
 
 #[tokio::test]
 async fn a_transaction_dropped_uncommitted_writes_nothing_and_a_committed_one_is_seen() {
-    let (_dir, store) = store_on_a_file().await;
-    store
-        .db
-        .execute_unprepared(
-            "INSERT INTO server_secrets (name, value, created_at) VALUES ('inline-test', x'00', 0)",
-        )
-        .await
-        .unwrap();
+    let (_dir, store) = store_with_a_secret().await;
     let inline = store
         .inline
         .clone()
@@ -125,12 +64,26 @@ async fn a_transaction_dropped_uncommitted_writes_nothing_and_a_committed_one_is
     };
 
     let tx = inline.begin().await.unwrap();
-    assert_eq!(tx.update(set_secret("dropped")).await.unwrap(), 1);
+    assert_eq!(
+        set_secret("dropped")
+            .exec(tx.connection())
+            .await
+            .unwrap()
+            .rows_affected,
+        1
+    );
     drop(tx);
     assert_eq!(value(store.clone()).await, vec![0]);
 
     let tx = inline.begin().await.unwrap();
-    assert_eq!(tx.update(set_secret("kept")).await.unwrap(), 1);
+    assert_eq!(
+        set_secret("kept")
+            .exec(tx.connection())
+            .await
+            .unwrap()
+            .rows_affected,
+        1
+    );
     tx.commit().unwrap();
     assert_eq!(value(store.clone()).await, b"kept".to_vec());
 }
@@ -149,4 +102,60 @@ async fn it_waits_for_the_process_s_other_writer() {
     );
     sqlx_tx.commit().await.unwrap();
     waiting.await.unwrap().unwrap().unwrap();
+}
+
+/// A secret's value as a body inside `write_transaction!` sees it: its own transaction's
+/// writes included.
+async fn secret_in(conn: &impl ConnectionTrait) -> Result<Vec<u8>, Error> {
+    Ok(server_secrets::Entity::find()
+        .filter(server_secrets::Column::Name.eq("inline-test"))
+        .one(conn)
+        .await?
+        .map(|row| row.value)
+        .unwrap_or_default())
+}
+
+/// Writes `value`, reads it back inside the transaction, and commits only if `keep`.
+async fn write_secret(store: &Store, value: &str, keep: bool) -> Result<Vec<u8>, Error> {
+    let seen = write_transaction!(
+        store,
+        |tx| {
+            set_secret(value).exec(tx).await?;
+            secret_in(tx).await?
+        },
+        commit_if |_: &Vec<u8>| keep
+    );
+    Ok(seen)
+}
+
+#[tokio::test]
+async fn a_write_transaction_reads_its_own_writes_and_commits_only_when_told() {
+    let (_dir, store) = store_with_a_secret().await;
+    assert!(
+        store.inline.is_some(),
+        "a SQLite file gets the inline writer"
+    );
+
+    let seen = write_secret(&store, "rolled back", false).await.unwrap();
+    assert_eq!(seen, b"rolled back".to_vec(), "the body sees its own write");
+    assert_eq!(secret_in(&store.read).await.unwrap(), vec![0]);
+
+    write_secret(&store, "committed", true).await.unwrap();
+    assert_eq!(secret_in(&store.read).await.unwrap(), b"committed".to_vec());
+
+    // An error inside the body (a statement SQLite refuses) leaves through `?`: nothing of
+    // the transaction stays, and the next one runs normally.
+    let failed: Result<(), Error> = async {
+        write_transaction!(&store, |tx| {
+            set_secret("lost").exec(tx).await?;
+            tx.execute_unprepared("INSERT INTO no_such_table VALUES (1)")
+                .await?;
+        });
+        Ok(())
+    }
+    .await;
+    assert!(matches!(failed, Err(Error::Internal(_))), "{failed:?}");
+    assert_eq!(secret_in(&store.read).await.unwrap(), b"committed".to_vec());
+    write_secret(&store, "after", true).await.unwrap();
+    assert_eq!(secret_in(&store.read).await.unwrap(), b"after".to_vec());
 }

@@ -60,9 +60,6 @@ impl From<DbErr> for Error {
     }
 }
 
-/// True for sqlx errors that mean "the database is not reachable right now" (or, for
-/// MySQL's deadlocks and lock wait timeouts, "try again") rather than "this statement is
-/// wrong".
 /// Whether `err` is a uniqueness violation, on any engine or connection (sea-orm's own
 /// `sql_err` does not know the inline SQLite connections' errors).
 pub(crate) fn is_unique_violation(err: &DbErr) -> bool {
@@ -97,6 +94,9 @@ fn inline_sqlite_error(err: &DbErr) -> Option<Error> {
 /// SQLITE_CANTOPEN (14): the file is held by someone else or cannot be opened.
 const SQLITE_UNAVAILABLE: [i32; 7] = [5, 261, 517, 773, 6, 262, 14];
 
+/// True for sqlx errors that mean "the database is not reachable right now" (or, for
+/// MySQL's deadlocks and lock wait timeouts, "try again") rather than "this statement is
+/// wrong".
 fn is_connection_error(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Io(_)

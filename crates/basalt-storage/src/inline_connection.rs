@@ -77,7 +77,8 @@ pub(crate) fn open(
     Ok(connection)
 }
 
-/// A rusqlite connection that sea-orm runs statements on.
+/// A rusqlite connection that sea-orm runs statements on (a clone shares the connection).
+#[derive(Clone)]
 pub(crate) struct InlineConnection {
     connection: Arc<Mutex<rusqlite::Connection>>,
     /// False for the lookups' connection: its `execute` is refused before SQLite sees it.
@@ -115,6 +116,16 @@ impl InlineConnection {
     pub(crate) fn into_sea_orm(self) -> DatabaseConnection {
         DatabaseConnectionType::MockDatabaseConnection(Arc::new(MockDatabaseConnection::new(self)))
             .into()
+    }
+
+    /// Runs one statement that changes rows (or `BEGIN`, `COMMIT`, `ROLLBACK`), observed;
+    /// the rows it changed and the last inserted rowid.
+    pub(crate) fn run(
+        &self,
+        sql: &str,
+        values: Vec<rusqlite::types::Value>,
+    ) -> Result<(u64, i64), RuntimeErr> {
+        self.observed(|c| execute(c, sql, values))
     }
 
     /// Runs `work` on the connection, timed for the observer; a rusqlite error as a driver
@@ -278,9 +289,7 @@ impl MockDatabaseTrait for InlineConnection {
             )));
         }
         let values = bind(&statement)?;
-        let (rows_affected, rowid) = self
-            .observed(|c| execute(c, &statement.sql, values))
-            .map_err(DbErr::Exec)?;
+        let (rows_affected, rowid) = self.run(&statement.sql, values).map_err(DbErr::Exec)?;
         // sea-orm makes results only from its own drivers' rows; this is its way in for a
         // driver of one's own.
         MockDatabase::new(DbBackend::Sqlite)

@@ -24,27 +24,27 @@
 //! commit is reported.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use sea_orm::sqlx::pool::PoolConnection;
-use sea_orm::sqlx::{self, Sqlite, SqlitePool};
+use sea_orm::sqlx::{Sqlite, SqlitePool};
 use sea_orm::{DatabaseConnection, DbErr, RuntimeErr};
 
 use crate::error::Error;
 use crate::health::QueryObserver;
-use crate::inline_connection::{self, InlineConnection, InlineSqliteError};
+use crate::inline_connection::{self, InlineConnection};
 
 /// The second connection to a SQLite file, for the write transactions.
 pub(crate) struct InlineWriter {
-    connection: Arc<Mutex<rusqlite::Connection>>,
+    /// The connection, for `BEGIN IMMEDIATE`, `COMMIT` and `ROLLBACK`.
+    control: InlineConnection,
     /// The same connection as a sea-orm connection, for the statements of a transaction
     /// ([`InlineTx::connection`]).
     statements: DatabaseConnection,
     /// sqlx's writer pool (one connection): a transaction here holds that connection, so
     /// nothing else in this process writes meanwhile.
     gate: SqlitePool,
-    observer: Option<QueryObserver>,
 }
 
 impl std::fmt::Debug for InlineWriter {
@@ -76,14 +76,12 @@ impl InlineWriter {
                 "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;",
             )
             .map_err(failed)?;
-        let connection = Arc::new(Mutex::new(connection));
-        let statements =
-            InlineConnection::new(connection.clone(), true, observer.clone()).into_sea_orm();
+        let control = InlineConnection::new(Arc::new(Mutex::new(connection)), true, observer);
+        let statements = control.clone().into_sea_orm();
         Ok(Self {
-            connection,
+            control,
             statements,
             gate,
-            observer,
         })
     }
 
@@ -101,7 +99,7 @@ impl InlineWriter {
             _gate: Mutex::new(gate),
             open: std::sync::atomic::AtomicBool::new(false),
         };
-        tx.run("BEGIN IMMEDIATE", Vec::new())
+        tx.run("BEGIN IMMEDIATE")
             .map_err(|e| Error::from(DbErr::Exec(e)))?;
         tx.open.store(true, std::sync::atomic::Ordering::Relaxed);
         Ok(tx)
@@ -125,44 +123,24 @@ impl InlineTx<'_> {
 
     /// Commits. On an error the transaction is rolled back when dropped.
     pub(crate) fn commit(self) -> Result<(), Error> {
-        self.run("COMMIT", Vec::new())
+        self.run("COMMIT")
             .map_err(|e| Error::from(DbErr::Exec(e)))?;
         self.open.store(false, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 
-    /// Runs one statement; returns the rows it changed and the last inserted rowid.
-    fn run(
-        &self,
-        sql: &str,
-        values: Vec<rusqlite::types::Value>,
-    ) -> Result<(u64, i64), RuntimeErr> {
-        let connection = self
-            .writer
-            .connection
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let started = Instant::now();
-        let outcome = connection
-            .prepare_cached(sql)
-            .and_then(|mut statement| statement.execute(rusqlite::params_from_iter(values)))
-            .map(|changed| (changed as u64, connection.last_insert_rowid()));
-        if let Some(observer) = &self.writer.observer {
-            observer(started.elapsed(), outcome.is_err());
-        }
-        outcome.map_err(|e| {
-            let error = sqlx::Error::Database(Box::new(InlineSqliteError::from(e)));
-            RuntimeErr::SqlxError(Arc::new(error))
-        })
+    /// Runs `BEGIN IMMEDIATE`, `COMMIT` or `ROLLBACK`.
+    fn run(&self, sql: &str) -> Result<(u64, i64), RuntimeErr> {
+        self.writer.control.run(sql, Vec::new())
     }
 }
 
 impl Drop for InlineTx<'_> {
     fn drop(&mut self) {
         if self.open.load(std::sync::atomic::Ordering::Relaxed)
-            && let Err(e) = self.run("ROLLBACK", Vec::new())
+            && let Err(e) = self.run("ROLLBACK")
         {
-            tracing::warn!(error = %e, "rolling back a SQLite issuance transaction failed");
+            tracing::warn!(error = %e, "rolling back a SQLite write transaction failed");
         }
     }
 }

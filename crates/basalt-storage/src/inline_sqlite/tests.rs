@@ -53,16 +53,6 @@ async fn a_transaction_dropped_uncommitted_writes_nothing_and_a_committed_one_is
         .inline
         .clone()
         .expect("a SQLite file gets the inline writer");
-    let value = |store: Store| async move {
-        server_secrets::Entity::find()
-            .filter(server_secrets::Column::Name.eq("inline-test"))
-            .one(&store.read)
-            .await
-            .unwrap()
-            .unwrap()
-            .value
-    };
-
     let tx = inline.begin().await.unwrap();
     assert_eq!(
         set_secret("dropped")
@@ -73,7 +63,7 @@ async fn a_transaction_dropped_uncommitted_writes_nothing_and_a_committed_one_is
         1
     );
     drop(tx);
-    assert_eq!(value(store.clone()).await, vec![0]);
+    assert_eq!(secret_in(&store.read).await.unwrap(), vec![0]);
 
     let tx = inline.begin().await.unwrap();
     assert_eq!(
@@ -85,7 +75,7 @@ async fn a_transaction_dropped_uncommitted_writes_nothing_and_a_committed_one_is
         1
     );
     tx.commit().unwrap();
-    assert_eq!(value(store.clone()).await, b"kept".to_vec());
+    assert_eq!(secret_in(&store.read).await.unwrap(), b"kept".to_vec());
 }
 
 #[tokio::test]
